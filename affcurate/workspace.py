@@ -1,0 +1,177 @@
+"""The workspace: one folder per dataset, its paths, its settings, and the per-video done-ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from affcurate import io
+from affcurate.errors import AffcurateError, StageMissingError
+from affcurate.settings import Settings, load_settings, settings_toml
+
+SETTINGS_FILE = "affcurate.toml"
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+def validate_video_id(video_id: str) -> str:
+    """Return ``video_id`` if it is safe as a file name, else raise a clear error."""
+    if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id) or ".." in video_id:
+        raise AffcurateError(
+            f"invalid video id {video_id!r}: expected 1-128 characters from A-Z a-z 0-9 _ . -, "
+            "starting with a letter or digit, without '..'"
+        )
+    return video_id
+
+
+def safe_video_id(name: str) -> str:
+    """A valid video id derived from a file name (separators and odd characters become '_')."""
+    stem = re.sub(r"[^A-Za-z0-9_.\-]+", "_", name).strip("._-")
+    stem = re.sub(r"\.{2,}", ".", stem)
+    return (stem or "video")[:120]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    # ---- creation -------------------------------------------------------------------------------
+    @classmethod
+    def init(cls, root: str | Path, settings: Settings | None = None, exist_ok: bool = True) -> Workspace:
+        root = Path(root)
+        path = root / SETTINGS_FILE
+        if path.exists():
+            if not exist_ok:
+                raise AffcurateError(f"{path}: a workspace already exists here")
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+            io.write_text(path, settings_toml(settings or Settings()))
+        return cls.open(root)
+
+    @classmethod
+    def open(cls, root: str | Path) -> Workspace:
+        root = Path(root)
+        if not (root / SETTINGS_FILE).exists():
+            raise AffcurateError(f"{root}: not an affcurate workspace (no {SETTINGS_FILE}); run `affcurate init {root}`")
+        ws = cls(root.resolve())
+        _ = ws.settings  # validate once, now
+        return ws
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.root / SETTINGS_FILE)
+
+    def save_settings(self, settings: Settings) -> None:
+        io.write_text(self.root / SETTINGS_FILE, settings_toml(settings))
+        self.__dict__.pop("settings", None)
+
+    # ---- paths ------------------------------------------------------------------------------------
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_FILE
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.parquet"
+
+    @property
+    def labels_path(self) -> Path:
+        return self.root / "labels.parquet"
+
+    @property
+    def splits_path(self) -> Path:
+        return self.root / "splits.parquet"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def annotations_dir(self) -> Path:
+        return self.root / "annotations"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".affcurate"
+
+    def video_path(self, video_id: str) -> Path:
+        return self.root / "videos" / f"{validate_video_id(video_id)}.mp4"
+
+    def frames_path(self, video_id: str) -> Path:
+        return self.root / "frames" / f"{validate_video_id(video_id)}.parquet"
+
+    def faces_path(self, video_id: str) -> Path:
+        return self.root / "faces" / f"{validate_video_id(video_id)}.parquet"
+
+    def crops_path(self, video_id: str) -> Path:
+        return self.root / "crops" / f"{validate_video_id(video_id)}.h5"
+
+    def annotation_path(self, annotator: str, task: str, video_id: str) -> Path:
+        return self.annotations_dir / annotator / task / f"{validate_video_id(video_id)}.parquet"
+
+    # ---- tables -----------------------------------------------------------------------------------
+    def has_manifest(self) -> bool:
+        return self.manifest_path.exists()
+
+    def manifest(self) -> pd.DataFrame:
+        if not self.manifest_path.exists():
+            raise StageMissingError(f"{self.manifest_path}", f"affcurate ingest {self.root} --videos DIR")
+        return io.read_parquet(self.manifest_path)
+
+    def write_manifest(self, df: pd.DataFrame) -> None:
+        io.write_parquet(df, self.manifest_path)
+
+    def video_ids(self, status: str | None = "ok") -> list[str]:
+        """Ids of the videos in the manifest, by default only those that were ingested successfully."""
+        df = self.manifest()
+        if status is not None:
+            df = df[df["status"] == status]
+        return df["video_id"].tolist()
+
+    def frame_map(self, video_id: str) -> pd.DataFrame:
+        path = self.frames_path(video_id)
+        if not path.exists():
+            raise StageMissingError(f"frame map of {video_id}", f"affcurate ingest {self.root}")
+        return io.read_parquet(path)
+
+    # ---- the done-ledger ----------------------------------------------------------------------------
+    def _ledger_path(self, stage: str, video_id: str) -> Path:
+        return self.state_dir / "done" / stage / f"{validate_video_id(video_id)}.json"
+
+    def ledger(self, stage: str, video_id: str) -> dict[str, Any] | None:
+        """What a finished per-video stage recorded, or None if it has not finished."""
+        path = self._ledger_path(stage, video_id)
+        if not path.exists():
+            return None
+        try:
+            return io.read_json(path)
+        except ValueError:
+            return None
+
+    def is_done(self, stage: str, video_id: str, key: str) -> bool:
+        entry = self.ledger(stage, video_id)
+        return entry is not None and entry.get("key") == key
+
+    def mark_done(self, stage: str, video_id: str, key: str, **info: Any) -> None:
+        io.write_json(self._ledger_path(stage, video_id), {"key": key, **info})
+
+    def clear_done(self, stage: str, video_id: str) -> None:
+        self._ledger_path(stage, video_id).unlink(missing_ok=True)
+
+
+def stage_key(*parts: Any) -> str:
+    """A short stable hash of what a stage's output depends on."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(repr(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:24]
