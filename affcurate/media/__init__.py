@@ -1,0 +1,1 @@
+"""Media: probing, decoding, constant-frame-rate transcoding and frame maps."""

@@ -1,0 +1,174 @@
+"""Probe a video (or a folder of numbered images) with PyAV: facts for the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from affcurate.errors import AffcurateError
+
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+_DIGITS = re.compile(r"(\d+)")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def folder_sha256(files: list[Path]) -> str:
+    """Hash of an image sequence: names and contents, in order."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(b"\0")
+        h.update(bytes.fromhex(file_sha256(f)))
+    return h.hexdigest()
+
+
+def natural_key(name: str) -> list[Any]:
+    return [int(p) if p.isdigit() else p.lower() for p in _DIGITS.split(name)]
+
+
+def image_sequence(folder: Path) -> list[Path]:
+    """The numbered images of a folder, in natural order (``1.png`` before ``10.png``)."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    files = [p for p in files if _DIGITS.search(p.stem)]
+    return sorted(files, key=lambda p: natural_key(p.name))
+
+
+def is_image_sequence(folder: Path) -> bool:
+    return folder.is_dir() and len(image_sequence(folder)) >= 2
+
+
+def _ratio(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(Fraction(value))
+    except (ValueError, ZeroDivisionError, TypeError):
+        return None
+    return f if f > 0 else None
+
+
+def probe_video(path: str | Path) -> dict[str, Any]:
+    """Facts about one video file. Raises :class:`AffcurateError` with a one-line reason when unreadable.
+
+    The frame count is exact: every video packet is demuxed (not decoded). The frame rate is variable (``vfr``)
+    when the gaps between presentation times differ by more than 10% of the median gap.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AffcurateError("file not found")
+    size = path.stat().st_size
+    if size == 0:
+        raise AffcurateError("empty file (0 bytes)")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        raise AffcurateError(f"not a readable video ({_reason(exc)})") from exc
+    try:
+        if not container.streams.video:
+            kinds = sorted({s.type for s in container.streams}) or ["nothing"]
+            raise AffcurateError(f"no video stream (contains {', '.join(kinds)})")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        tb = stream.time_base
+        pts: list[int] = []
+        n_packets = 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                n_packets += 1
+                if packet.pts is not None:
+                    pts.append(packet.pts)
+        except av.error.FFmpegError as exc:
+            raise AffcurateError(f"cannot read the video stream ({_reason(exc)})") from exc
+        if n_packets == 0:
+            raise AffcurateError("the video stream holds no frames")
+        if stream.frames and n_packets < stream.frames:
+            raise AffcurateError(f"truncated file: {n_packets} of the {stream.frames} frames its index lists are present")
+        rotation = _rotation(path, stream)
+        times = np.sort(np.asarray(pts, dtype=np.float64)) * float(tb) if pts else np.zeros(0)
+        gaps = np.diff(times)
+        gaps = gaps[gaps > 0]
+        median_gap = float(np.median(gaps)) if gaps.size else 0.0
+        vfr = bool(gaps.size and (np.abs(gaps - median_gap) > 0.1 * median_gap).mean() > 0.02)
+        if times.size:
+            duration = float(times[-1] - times[0] + (median_gap if median_gap else 0.0))
+        else:
+            duration = float(container.duration or 0) / av.time_base
+        avg_fps = _ratio(stream.average_rate) or (n_packets / duration if duration else None)
+        real_fps = _ratio(stream.base_rate) or _ratio(stream.guessed_rate)
+        return {
+            "container": container.format.name.split(",")[0],
+            "codec": ctx.name,
+            "width": int(ctx.width),
+            "height": int(ctx.height),
+            "rotation": rotation,
+            "avg_fps": avg_fps,
+            "real_fps": real_fps,
+            "duration": duration,
+            "n_frames": n_packets,
+            "vfr": vfr,
+            "has_audio": bool(container.streams.audio),
+            "size": size,
+            "kind": "video",
+        }
+    finally:
+        container.close()
+
+
+def probe_images(folder: str | Path, fps: float) -> dict[str, Any]:
+    """Facts about a folder of numbered images shown at ``fps``."""
+    folder = Path(folder)
+    files = image_sequence(folder)
+    if len(files) < 2:
+        raise AffcurateError("folder holds fewer than two numbered images")
+    first = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
+    if first is None:
+        raise AffcurateError(f"cannot read image {files[0].name}")
+    h, w = first.shape[:2]
+    return {
+        "container": "images",
+        "codec": files[0].suffix.lower().lstrip("."),
+        "width": int(w),
+        "height": int(h),
+        "rotation": 0,
+        "avg_fps": float(fps),
+        "real_fps": float(fps),
+        "duration": len(files) / float(fps),
+        "n_frames": len(files),
+        "vfr": False,
+        "has_audio": False,
+        "size": sum(f.stat().st_size for f in files),
+        "kind": "images",
+    }
+
+
+def _rotation(path: Path, stream: Any) -> int:
+    """Display rotation in degrees counter-clockwise (0, 90, 180, 270), from the first decoded frame."""
+    try:
+        with av.open(str(path)) as c:
+            frame = next(c.decode(video=0))
+            rot = int(round(getattr(frame, "rotation", 0) or 0))
+    except (av.error.FFmpegError, StopIteration):
+        rot = int(stream.metadata.get("rotate", 0) or 0)
+    return rot % 360
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return str(text).strip().splitlines()[0] if text else type(exc).__name__

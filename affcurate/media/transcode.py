@@ -1,0 +1,219 @@
+"""Constant-frame-rate transcoding with an exact frame map.
+
+The output grid has one frame every ``1/fps`` seconds. Output frame ``i`` shows the source frame in force at
+``i/fps`` with nearest rounding (the last source frame whose presentation time is at most half an output period
+after ``i/fps``), which is what FFmpeg's ``fps`` filter does. Frames are chosen here, in Python, rather than
+inside an FFmpeg filter, so that the frame map is a fact of the run and not a reconstruction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pandas as pd
+
+from affcurate.errors import AffcurateError
+from affcurate.io import atomic_path
+from affcurate.media.probe import image_sequence
+
+
+@dataclass(frozen=True)
+class TranscodeOptions:
+    fps: float = 30.0
+    max_height: int = 0
+    keep_audio: bool = False
+    crf: int = 18
+    preset: str = "veryfast"
+    threads: int = 2
+
+
+@dataclass
+class SourceFrame:
+    index: int
+    time: float
+    frame: av.VideoFrame | None = None
+    image: np.ndarray | None = None  # RGB, for image sequences and rotated video
+    name: str | None = None
+
+
+def output_size(width: int, height: int, rotation: int, max_height: int) -> tuple[int, int]:
+    """Width and height of the output after rotation and optional downscaling; both even (yuv420p)."""
+    if rotation in (90, 270):
+        width, height = height, width
+    if max_height and height > max_height:
+        width = width * max_height / height
+        height = max_height
+    return max(2, int(round(width / 2)) * 2), max(2, int(round(height / 2)) * 2)
+
+
+def _video_frames(path: Path, rotation: int, counter: dict[str, int]) -> Iterator[SourceFrame]:
+    container = av.open(str(path))
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        tb = float(stream.time_base)
+        t0: float | None = None
+        last = -np.inf
+        idx = 0
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:
+                counter["bad_packets"] += 1
+                break  # the container is truncated: keep what was decoded
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                counter["bad_packets"] += 1
+                continue  # one corrupt packet: skip it, keep decoding
+            for frame in frames:
+                ts = frame.pts if frame.pts is not None else frame.dts
+                t = ts * tb if ts is not None else (last + 1.0 / 30 if np.isfinite(last) else 0.0)
+                if t0 is None:
+                    t0 = t
+                t -= t0
+                if t <= last:  # out-of-order or repeated timestamps: keep time monotonic
+                    t = last + 1e-6
+                last = t
+                if rotation:
+                    img = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), k=rotation // 90))
+                    yield SourceFrame(idx, t, image=img)
+                else:
+                    yield SourceFrame(idx, t, frame=frame)
+                idx += 1
+    finally:
+        container.close()
+
+
+def _image_frames(folder: Path, fps: float) -> Iterator[SourceFrame]:
+    for idx, f in enumerate(image_sequence(folder)):
+        bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise AffcurateError(f"cannot read image {f.name}")
+        yield SourceFrame(idx, idx / fps, image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), name=f.name)
+
+
+def transcode(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    kind: str = "video",
+    duration: float,
+    width: int,
+    height: int,
+    rotation: int = 0,
+    image_fps: float = 30.0,
+    options: TranscodeOptions = TranscodeOptions(),
+    on_frame: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Write ``dst`` (constant-fps H.264 yuv420p mp4) from ``src`` and return its frame map.
+
+    ``duration``, ``width``, ``height`` and ``rotation`` come from the probe. The output has
+    ``round(duration * fps)`` frames when the whole source decodes; a truncated source yields fewer.
+    """
+    src, dst = Path(src), Path(dst)
+    fps = float(options.fps)
+    period = 1.0 / fps
+    n_out = max(1, int(round(duration * fps)))
+    out_w, out_h = output_size(width, height, rotation, options.max_height)
+    counter = {"bad_packets": 0}
+    if kind == "images":
+        source = _image_frames(src, image_fps)
+    else:
+        source = _video_frames(src, rotation, counter)
+
+    rate = Fraction(fps).limit_denominator(1001)
+    out_idx, src_idx, src_time, src_name = [], [], [], []
+    with atomic_path(dst, suffix=".mp4") as tmp:
+        out = av.open(str(tmp), mode="w", format="mp4")
+        try:
+            vstream = out.add_stream("libx264", rate=rate)
+            vstream.width, vstream.height = out_w, out_h
+            vstream.pix_fmt = "yuv420p"
+            vstream.codec_context.thread_count = options.threads
+            frame_tb = Fraction(1, 1) / rate
+            vstream.options = {"crf": str(options.crf), "preset": options.preset}
+
+            def emit(sf: SourceFrame, upto: int, i: int) -> int:
+                """Encode source frame ``sf`` for output frames ``i`` .. ``upto - 1``."""
+                if i >= upto:
+                    return i
+                if sf.frame is not None:
+                    vf = sf.frame.reformat(width=out_w, height=out_h, format="yuv420p")
+                else:
+                    img = sf.image
+                    if img.shape[1] != out_w or img.shape[0] != out_h:
+                        img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA)
+                    vf = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+                while i < upto:
+                    vf.pts = i
+                    vf.time_base = frame_tb
+                    for packet in vstream.encode(vf):
+                        out.mux(packet)
+                    out_idx.append(i)
+                    src_idx.append(sf.index)
+                    src_time.append(sf.time)
+                    src_name.append(sf.name)
+                    if on_frame is not None:
+                        on_frame(1)
+                    i += 1
+                return i
+
+            i = 0
+            current: SourceFrame | None = None
+            for sf in source:
+                if current is not None:
+                    # current stays in force for every output frame whose rounded time precedes sf.
+                    upto = min(n_out, int(np.ceil((sf.time - 0.5 * period) / period - 1e-9)))
+                    i = emit(current, upto, i)
+                current = sf
+                if i >= n_out:
+                    break
+            if current is None:
+                raise AffcurateError("no frame could be decoded")
+            i = emit(current, n_out, i)
+            for packet in vstream.encode(None):
+                out.mux(packet)
+            if options.keep_audio and kind == "video":
+                _copy_audio(src, out)
+        finally:
+            out.close()
+
+    repeated = np.zeros(len(src_idx), dtype=bool)
+    if src_idx:
+        s = np.asarray(src_idx)
+        repeated[1:] = s[1:] == s[:-1]
+    return pd.DataFrame(
+        {
+            "frame": np.asarray(out_idx, dtype=np.int64),
+            "time": np.asarray(out_idx, dtype=np.float64) / fps,
+            "src_frame": np.asarray(src_idx, dtype=np.int64),
+            "src_time": np.asarray(src_time, dtype=np.float64),
+            "repeated": repeated,
+            "src_name": pd.array(src_name, dtype="string"),
+        }
+    )
+
+
+def _copy_audio(src: Path, out: av.container.OutputContainer) -> None:
+    """Re-encode the first audio stream to AAC beside the video (timestamps relative to the video start)."""
+    with av.open(str(src)) as inp:
+        if not inp.streams.audio:
+            return
+        ain = inp.streams.audio[0]
+        aout = out.add_stream("aac", rate=ain.codec_context.sample_rate or 48000)
+        for frame in inp.decode(ain):
+            frame.pts = None
+            for packet in aout.encode(frame):
+                out.mux(packet)
+        for packet in aout.encode(None):
+            out.mux(packet)
