@@ -58,7 +58,7 @@ def scan_folder(root: Path) -> list[Candidate]:
                 continue
             if e.is_dir():
                 walk(e)
-            elif e.is_file() and e.suffix.lower() in VIDEO_EXTENSIONS:
+            elif (e.is_file() or e.is_symlink()) and e.suffix.lower() in VIDEO_EXTENSIONS:
                 found.append(Candidate(e, "video"))
 
     if is_image_sequence(root) and not any(p.suffix.lower() in VIDEO_EXTENSIONS for p in root.iterdir()):

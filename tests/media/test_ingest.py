@@ -1,0 +1,286 @@
+"""Ingest on the real sample media: manifests, probing, constant-fps transcoding, frame maps, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pandas as pd
+import pytest
+
+from affcurate.cli import main
+from affcurate.errors import AffcurateError, InputError
+from affcurate.media.ingest import ingest
+from affcurate.media.probe import probe_video
+from affcurate.workspace import Workspace
+
+VIDEOS = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov"]
+
+
+def _out_pts_seconds(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return np.array([f.pts * float(s.time_base) for f in c.decode(s)])
+
+
+@pytest.fixture(scope="module")
+def ingested(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    src = tmp_path_factory.mktemp("videos")
+    for name in VIDEOS:
+        shutil.copy(samples / name, src / name)
+    ws = Workspace.init(tmp_path_factory.mktemp("ws") / "ws")
+    result = ingest(ws, src, faces=False)
+    assert result.n_failed == 0
+    return ws
+
+
+def test_manifest_holds_the_probe_facts(ingested: Workspace) -> None:
+    m = ingested.manifest().set_index("video_id")
+    assert set(m.index) == {"single_face", "WolfgangLanger_Pexels", "face_noface"}
+    assert (m["status"] == "ok").all()
+    w = m.loc["WolfgangLanger_Pexels"]
+    assert (w["codec"], w["width"], w["height"], w["n_frames"]) == ("h264", 640, 360, 472)
+    assert w["avg_fps"] == pytest.approx(24000 / 1001) and not w["vfr"] and w["has_audio"]
+    assert len(w["sha256"]) == 64 and w["size"] == 1632292
+    f = m.loc["face_noface"]
+    assert f["codec"] == "hevc" and f["vfr"] and f["n_frames"] == 169
+    assert m.loc["single_face", "duration"] == pytest.approx(2.4)
+
+
+def test_single_face_frame_map_is_the_identity(ingested: Workspace) -> None:
+    fm = ingested.frame_map("single_face")
+    assert len(fm) == 72
+    assert (fm["frame"] == np.arange(72)).all() and (fm["src_frame"] == np.arange(72)).all()
+    assert not fm["repeated"].any()
+    assert np.allclose(fm["src_time"], fm["time"])
+
+
+def test_24_to_30_fps(ingested: Workspace) -> None:
+    m = ingested.manifest().set_index("video_id").loc["WolfgangLanger_Pexels"]
+    fm = ingested.frame_map("WolfgangLanger_Pexels")
+    assert abs(len(fm) - round(m["duration"] * 30)) <= 1
+    assert (np.diff(fm["src_frame"]) >= 0).all()
+    shown = fm["src_frame"].value_counts()
+    assert shown.min() >= 1 and shown.max() <= 2 and len(shown) == 472  # every source frame once or twice
+    assert int(fm["repeated"].sum()) == len(fm) - 472
+    # the frame shown is the one in force at that moment (nearest rounding)
+    assert (np.abs(fm["src_time"] - fm["time"]) <= 1 / 30 + 1e-6).all()
+    out = probe_video(ingested.video_path("WolfgangLanger_Pexels"))
+    assert out["n_frames"] == len(fm) and out["avg_fps"] == pytest.approx(30) and out["codec"] == "h264"
+
+
+def test_variable_rate_hevc_becomes_constant_30(ingested: Workspace) -> None:
+    pts = _out_pts_seconds(ingested.video_path("face_noface"))
+    fm = ingested.frame_map("face_noface")
+    assert len(pts) == len(fm)
+    assert np.allclose(np.diff(pts), 1 / 30, atol=1e-6)
+    dropped = 169 - fm["src_frame"].nunique()
+    assert dropped >= 0  # countable from the frame map
+    with av.open(str(ingested.video_path("face_noface"))) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.pix_fmt == "yuv420p" and s.average_rate == Fraction(30)
+
+
+def test_rerun_skips_finished_videos_and_is_byte_identical(ingested: Workspace) -> None:
+    before = {v: ingested.video_path(v).read_bytes() for v in ingested.video_ids()}
+    mtimes = {v: ingested.video_path(v).stat().st_mtime_ns for v in before}
+    result = ingest(ingested, faces=False)
+    assert result.summary["skipped"].all()
+    assert all(ingested.video_path(v).stat().st_mtime_ns == mtimes[v] for v in before)
+    # a fresh transcode of the same input gives the same bytes (deterministic encoder settings)
+    ingested.clear_done("transcode", "single_face")
+    ingest(ingested, faces=False)
+    assert ingested.video_path("single_face").read_bytes() == before["single_face"]
+
+
+def test_changing_a_setting_redoes_the_video(samples: Path, tmp_path: Path) -> None:
+    src = tmp_path / "v"
+    src.mkdir()
+    shutil.copy(samples / "single_face.mp4", src)
+    ws = Workspace.init(tmp_path / "ws")
+    ingest(ws, src, faces=False)
+    ws.save_settings(ws.settings.replace("ingest", fps=15.0, max_height=180))
+    ws = Workspace.open(ws.root)
+    result = ingest(ws, faces=False)
+    assert not result.summary["skipped"].any()
+    fm = ws.frame_map("single_face")
+    assert len(fm) == 36 and np.allclose(np.diff(fm["time"]), 1 / 15)
+    out = probe_video(ws.video_path("single_face"))
+    assert (out["width"], out["height"]) == (320, 180)
+
+
+def _audio_only(path: Path) -> None:
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=44100)
+        t = np.arange(44100) / 44100
+        samples = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        frame.sample_rate = 44100
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def test_bad_inputs_never_stop_the_others(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(samples / "single_face.mp4", src / "good.mp4")
+    shutil.copy(samples / "single_face.mp4", src / "good_again.mp4")  # same content
+    (src / "zero.mp4").write_bytes(b"")
+    (src / "text.mp4").write_text("this is not a video\n")
+    (src / "truncated.mp4").write_bytes((samples / "WolfgangLanger_Pexels.mp4").read_bytes()[:120_000])
+    _audio_only(src / "sound.mp4")
+    os.symlink(tmp_path / "nowhere.mp4", src / "dangling.mp4")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ingest", str(tmp_path / "ws"), "--videos", str(src), "--no-faces"])
+    assert exit_info.value.code == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    assert "1 of 7 videos ready, 1 duplicates, 5 failed" in out.out
+    m = Workspace.open(tmp_path / "ws").manifest().set_index("video_id")
+    assert m.loc["good", "status"] == "ok"
+    assert m.loc["good_again", "status"] == "duplicate" and m.loc["good_again", "duplicate_of"] == "good"
+    assert not Workspace.open(tmp_path / "ws").video_path("good_again").exists()
+    errors = m["error"].dropna().to_dict()
+    assert "empty file" in errors["zero"]
+    assert "not a readable video" in errors["text"]
+    assert "truncated" in errors["truncated"]
+    assert "no video stream" in errors["sound"] and "audio" in errors["sound"]
+    assert "not found" in errors["dangling"]
+    assert all("\n" not in e for e in errors.values())
+
+
+def test_list_csv_with_subjects_labels_and_metadata(samples: Path, tmp_path: Path) -> None:
+    d = tmp_path / "clips"
+    d.mkdir()
+    shutil.copy(samples / "single_face.mp4", d / "a.mp4")
+    shutil.copy(samples / "no_face.mp4", d / "b.mp4")
+    lst = tmp_path / "list.csv"
+    lst.write_text("path,video_id,subject,label,gender,licence\nclips/a.mp4,s01_take1,S01,happy,m,MIT\n"
+                   "clips/b.mp4,,S02,,f,CC-BY\n")
+    ws = Workspace.init(tmp_path / "ws")
+    ingest(ws, list_csv=lst, faces=False)
+    m = ws.manifest().set_index("video_id")
+    assert list(m.index) == ["s01_take1", "b"]
+    assert m.loc["s01_take1", "subject"] == "S01" and m.loc["s01_take1", "label"] == "happy"
+    assert json.loads(m.loc["b", "meta"]) == {"gender": "f", "licence": "CC-BY"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("file,subject\nx.mp4,1\n", "list.csv:1: header file,subject has no 'path' column"),
+        ("path,video_id\nx.mp4,../evil\n", "list.csv:2: invalid video id '../evil'"),
+        ("path,subject\nx.mp4,S1,extra\n", "list.csv:2: 3 fields, expected 2"),
+        ("path,target_track\nx.mp4,first\n", "list.csv:2: target_track 'first' is not a whole number"),
+    ],
+)
+def test_bad_list_files(tmp_path: Path, content: str, message: str) -> None:
+    lst = tmp_path / "list.csv"
+    lst.write_text(content)
+    ws = Workspace.init(tmp_path / "ws")
+    with pytest.raises(InputError) as err:
+        ingest(ws, list_csv=lst, faces=False)
+    assert str(err.value).startswith(message.replace("list.csv", str(lst), 1))
+    assert not ws.manifest_path.exists()  # nothing written
+
+
+def test_subject_regex_label_folders_and_unique_ids(samples: Path, tmp_path: Path) -> None:
+    root = tmp_path / "emotions"
+    for emotion, subject in [("happy", "p01"), ("sad", "p02")]:
+        (root / emotion).mkdir(parents=True)
+        shutil.copy(samples / "single_face.mp4", root / emotion / f"{subject}_clip.mp4")
+    (root / "happy" / "p01_clip.mp4").write_bytes((root / "happy" / "p01_clip.mp4").read_bytes())
+    shutil.copy(samples / "no_face.mp4", root / "sad" / "p02_clip.mp4")
+    ws = Workspace.init(tmp_path / "ws")
+    ingest(ws, root, subject_from=r"/(?P<subject>p\d+)_", label_from_folder=True, faces=False)
+    m = ws.manifest().set_index("video_id")
+    assert set(m["label"]) == {"happy", "sad"}
+    assert set(m["subject"]) == {"p01", "p02"}
+    assert m.index.is_unique
+    with pytest.raises(AffcurateError, match="named group"):
+        ingest(ws, root, subject_from=r"(p\d+)", faces=False)
+
+
+def test_folder_of_numbered_images_is_one_video(samples: Path, tmp_path: Path) -> None:
+    seq = tmp_path / "data" / "clip007"
+    seq.mkdir(parents=True)
+    import cv2
+
+    cap = cv2.VideoCapture(str(samples / "single_face.mp4"))
+    for i in range(1, 13):
+        ok, img = cap.read()
+        assert ok
+        cv2.imwrite(str(seq / f"{i:05d}.png"), img)
+    cap.release()
+    ws = Workspace.init(tmp_path / "ws")
+    ingest(ws, tmp_path / "data", image_fps=10, faces=False)
+    m = ws.manifest().set_index("video_id")
+    assert m.loc["clip007", "kind"] == "images" and m.loc["clip007", "n_frames"] == 12
+    fm = ws.frame_map("clip007")
+    assert len(fm) == 36  # 12 images at 10 fps = 1.2 s = 36 frames at 30 fps
+    assert fm["src_name"].iloc[0] == "00001.png" and fm["src_name"].iloc[-1] == "00012.png"
+    assert (fm.groupby("src_frame").size() == 3).all()
+
+
+def test_rotation_is_applied_like_ffmpeg(samples: Path, tmp_path: Path) -> None:
+    import imageio_ffmpeg
+
+    ff = imageio_ffmpeg.get_ffmpeg_exe()
+    rotated = tmp_path / "in" / "rot.mp4"
+    rotated.parent.mkdir()
+    subprocess.run([ff, "-y", "-loglevel", "error", "-display_rotation", "90", "-i",
+                    str(samples / "single_face.mp4"), "-c", "copy", str(rotated)], check=True)
+    reference = tmp_path / "ref.mp4"
+    subprocess.run([ff, "-y", "-loglevel", "error", "-i", str(rotated), "-an", str(reference)], check=True)
+    ws = Workspace.init(tmp_path / "ws")
+    ingest(ws, rotated.parent, faces=False)
+    assert ws.manifest()["rotation"].iloc[0] == 90
+    with av.open(str(ws.video_path("rot"))) as a, av.open(str(reference)) as b:
+        fa = next(a.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+        fb = next(b.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+    assert fa.shape == fb.shape == (640, 360, 3)
+    assert np.abs(fa - fb).mean() < 4
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_result(samples: Path, tmp_path: Path) -> None:
+    src = tmp_path / "v"
+    src.mkdir()
+    for i, name in enumerate(["WolfgangLanger_Pexels.mp4", "face_noface.mov", "noface_face.mov"]):
+        shutil.copy(samples / name, src / f"{i}_{name}")
+    ref = Workspace.init(tmp_path / "ref")
+    ingest(ref, src, faces=False)
+
+    ws_dir = tmp_path / "ws"
+    cmd = [sys.executable, "-m", "affcurate", "ingest", str(ws_dir), "--videos", str(src), "--no-faces"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    done_dir = ws_dir / ".affcurate" / "done" / "transcode"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (done_dir.exists() and any(done_dir.iterdir())):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished_before = {p.stem for p in done_dir.iterdir()}
+    assert 1 <= len(finished_before) < 3
+    ws = Workspace.open(ws_dir)
+    result = ingest(ws, src, faces=False)
+    skipped = set(result.summary.loc[result.summary["skipped"], "video_id"])
+    assert finished_before <= skipped
+    for vid in ref.video_ids():
+        assert ws.video_path(vid).read_bytes() == ref.video_path(vid).read_bytes()
+        pd.testing.assert_frame_equal(ws.frame_map(vid), ref.frame_map(vid))
+    # a temporary left by the kill never takes a video's name
+    assert sorted(p.name for p in (ws_dir / "videos").glob("[!.]*")) == sorted(
+        p.name for p in (tmp_path / "ref" / "videos").iterdir()
+    )
