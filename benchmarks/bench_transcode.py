@@ -1,0 +1,69 @@
+"""Transcode throughput, ratio to the bundled ffmpeg command line, and probe time.
+
+    .venv/bin/python benchmarks/bench_transcode.py [--runs 5]
+
+Both sides convert the 23.976 fps sample to constant 30 fps H.264 (same crf, preset and thread count) in this
+process's run, alternating, and the medians are compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+from rich.console import Console
+from rich.table import Table
+
+from affcurate.media.probe import probe_video
+from affcurate.media.transcode import TranscodeOptions, transcode
+from affcurate.samples import fetch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    samples = fetch(quiet=True)
+    src = samples / "WolfgangLanger_Pexels.mp4"
+    opts = TranscodeOptions()
+    ff = imageio_ffmpeg.get_ffmpeg_exe()
+    facts = probe_video(src)
+    ours, theirs, frames = [], [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            fm = transcode(src, Path(tmp) / "ours.mp4", duration=facts["duration"], width=facts["width"],
+                           height=facts["height"], options=opts)
+            ours.append(time.perf_counter() - t)
+            frames = len(fm)
+            t = time.perf_counter()
+            subprocess.run([ff, "-y", "-loglevel", "error", "-i", str(src), "-an", "-vf", "fps=30",
+                            "-c:v", "libx264", "-preset", opts.preset, "-crf", str(opts.crf), "-pix_fmt", "yuv420p",
+                            "-threads", str(opts.threads), str(Path(tmp) / "ffmpeg.mp4")], check=True)
+            theirs.append(time.perf_counter() - t)
+    probes = []
+    for name in ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "noface_face.mov", "no_face.mp4"):
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            probe_video(samples / name)
+            probes.append(time.perf_counter() - t)
+    med_ours, med_ff = statistics.median(ours), statistics.median(theirs)
+    table = Table(title=f"transcode benchmark ({os.cpu_count()} cores, median of {args.runs} runs)")
+    for col in ("figure", "value", "unit"):
+        table.add_column(col)
+    table.add_row("affcurate transcode, 23.976 → 30 fps, 640×360", f"{frames / med_ours:.0f}", "output frames/s")
+    table.add_row("ffmpeg CLI, same conversion", f"{frames / med_ff:.0f}", "output frames/s")
+    table.add_row("time ratio affcurate / ffmpeg CLI", f"{med_ours / med_ff:.2f}", "× (goal ≤ 1.15)")
+    table.add_row("probe time per video (5 samples)", f"{1000 * statistics.median(probes):.1f}", "ms")
+    table.add_row("cores", str(os.cpu_count()), "")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
