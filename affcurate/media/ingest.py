@@ -18,7 +18,7 @@ from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import ExecutorSpec, ItemResult, make_progress, map_items
 from affcurate.media import manifest as mf
-from affcurate.media.probe import file_sha256, folder_sha256, image_sequence, probe_images, probe_video
+from affcurate.media.probe import file_sha256, folder_sha256, image_files, probe_images, probe_video
 from affcurate.media.transcode import TranscodeOptions, transcode
 from affcurate.workspace import Workspace, stage_key
 
@@ -49,7 +49,7 @@ def probe_item(item: dict[str, Any]) -> dict[str, Any]:
     ws = Workspace(Path(item["ws_root"]))
     path = Path(item["path"])
     if item["kind"] == "images":
-        files = image_sequence(path) if path.is_dir() else []
+        files = image_files(path)
         stat_key = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
     else:
         st = path.stat() if path.exists() else None
@@ -60,7 +60,7 @@ def probe_item(item: dict[str, Any]) -> dict[str, Any]:
         return {k: entry[k] for k in PROBE_FACTS}
     if item["kind"] == "images":
         facts = probe_images(path, item["image_fps"])
-        facts["sha256"] = folder_sha256(image_sequence(path))
+        facts["sha256"] = folder_sha256(image_files(path))
     else:
         facts = probe_video(path)
         facts["sha256"] = file_sha256(path)

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from affcurate.errors import AffcurateError, InputError
-from affcurate.media.probe import VIDEO_EXTENSIONS, is_image_sequence
+from affcurate.media.probe import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_image_sequence
 from affcurate.workspace import safe_video_id, validate_video_id
 
 MANIFEST_COLUMNS = [
@@ -91,7 +91,7 @@ def read_list(path: Path) -> list[Candidate]:
                 raise InputError(path, "empty path, expected the path of a video or image folder", lineno)
             p = Path(row["path"])
             p = p if p.is_absolute() else (path.parent / p)
-            kind = "images" if p.is_dir() else "video"
+            kind = "images" if p.is_dir() or p.suffix.lower() in IMAGE_EXTENSIONS else "video"
             vid = row.get("video_id") or None
             if vid:
                 try:
@@ -154,7 +154,7 @@ def assign_ids(candidates: list[Candidate], taken: dict[str, str]) -> None:
         if key in by_path:
             c.video_id = by_path[key]
             continue
-        stem = c.path.stem if c.kind == "video" else c.path.name
+        stem = c.path.name if c.path.is_dir() else c.path.stem
         base = safe_video_id(stem)
         vid = base
         parents = list(c.path.parent.parts[::-1])

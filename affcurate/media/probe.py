@@ -48,6 +48,14 @@ def image_sequence(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: natural_key(p.name))
 
 
+def image_files(path: Path) -> list[Path]:
+    """The frames of an image source: one image file, or the numbered images of a folder."""
+    path = Path(path)
+    if path.is_file():
+        return [path] if path.suffix.lower() in IMAGE_EXTENSIONS else []
+    return image_sequence(path) if path.is_dir() else []
+
+
 def is_image_sequence(folder: Path) -> bool:
     return folder.is_dir() and len(image_sequence(folder)) >= 2
 
@@ -131,12 +139,14 @@ def probe_video(path: str | Path) -> dict[str, Any]:
         container.close()
 
 
-def probe_images(folder: str | Path, fps: float) -> dict[str, Any]:
-    """Facts about a folder of numbered images shown at ``fps``."""
-    folder = Path(folder)
-    files = image_sequence(folder)
-    if len(files) < 2:
-        raise AffcurateError("folder holds fewer than two numbered images")
+def probe_images(path: str | Path, fps: float) -> dict[str, Any]:
+    """Facts about a still image or a folder of numbered images shown at ``fps``."""
+    path = Path(path)
+    if not path.exists():
+        raise AffcurateError("file not found")
+    files = image_files(path)
+    if not files:
+        raise AffcurateError("no numbered images in the folder" if path.is_dir() else "not an image file")
     first = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
     if first is None:
         raise AffcurateError(f"cannot read image {files[0].name}")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from affcurate.errors import AffcurateError
 from affcurate.io import atomic_path
-from affcurate.media.probe import image_sequence
+from affcurate.media.probe import image_files
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _video_frames(path: Path, rotation: int, counter: dict[str, int]) -> Iterato
 
 
 def _image_frames(folder: Path, fps: float) -> Iterator[SourceFrame]:
-    for idx, f in enumerate(image_sequence(folder)):
+    for idx, f in enumerate(image_files(folder)):
         bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
         if bgr is None:
             raise AffcurateError(f"cannot read image {f.name}")

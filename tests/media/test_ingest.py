@@ -284,3 +284,16 @@ def test_killed_run_resumes_to_the_same_result(samples: Path, tmp_path: Path) ->
     assert sorted(p.name for p in (ws_dir / "videos").glob("[!.]*")) == sorted(
         p.name for p in (tmp_path / "ref" / "videos").iterdir()
     )
+
+
+def test_still_images_in_a_list_are_one_frame_videos(samples: Path, tmp_path: Path) -> None:
+    lst = tmp_path / "photos.csv"
+    lst.write_text(f"path,subject,label\n{samples / '0-f1-su-ph.jpg'},f1,Surprise\n"
+                   f"{samples / '0-f15-hao-ph.jpg'},f15,Happiness\n")
+    ws = Workspace.init(tmp_path / "ws")
+    ingest(ws, list_csv=lst, image_fps=30, faces=False)
+    m = ws.manifest().set_index("video_id")
+    assert list(m.index) == ["0-f1-su-ph", "0-f15-hao-ph"]
+    assert (m["kind"] == "images").all() and (m["n_frames"] == 1).all() and (m["status"] == "ok").all()
+    fm = ws.frame_map("0-f1-su-ph")
+    assert len(fm) == 1 and fm["src_name"].iloc[0] == "0-f1-su-ph.jpg"
