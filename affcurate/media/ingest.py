@@ -7,6 +7,7 @@ skips what is done and redoes what changed; a bad video gets ``status=error`` an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from affcurate.media import manifest as mf
 from affcurate.media.probe import file_sha256, folder_sha256, image_files, probe_images, probe_video
 from affcurate.media.transcode import TranscodeOptions, transcode
 from affcurate.workspace import Workspace, stage_key
+
+# Set by `ingest` when videos are transcoded in this process, so that the frames bar moves frame by frame.
+_FRAME_HOOK: Callable[[int], None] | None = None
 
 PROBE_FACTS = ["sha256", "size", "container", "codec", "width", "height", "rotation", "avg_fps", "real_fps",
                "duration", "n_frames", "vfr", "has_audio"]
@@ -89,7 +93,7 @@ def transcode_item(item: dict[str, Any]) -> dict[str, Any]:
     frame_map = transcode(
         row["path"], video_path, kind=row["kind"], duration=float(row["duration"]), width=int(row["width"]),
         height=int(row["height"]), rotation=int(row["rotation"] or 0), image_fps=item["image_fps"],
-        options=options,
+        options=options, on_frame=_FRAME_HOOK,
     )
     io.write_parquet(frame_map, frames_path, metadata={"video_id": vid, "fps": options.fps,
                                                         "src_frames": int(row["n_frames"])})
@@ -190,8 +194,20 @@ def ingest(
         t_items = [{"ws_root": str(ws.root), "row": _plain(r), "options": options.__dict__, "image_fps": img_fps}
                    for r in todo.to_dict("records")]
         summary_rows: list[dict[str, Any]] = []
-        for res in map_items(transcode_item, t_items, spec, "transcode", progress):
-            summary_rows.append(_apply_transcode(manifest, res))
+        expected = int(sum(round(float(d) * options.fps) for d in todo["duration"].fillna(0)))
+        frames_task = progress.add_task("frames", total=max(expected, 1))
+        in_process = spec.kind == "local" and (spec.jobs == 1 or len(t_items) <= 1)
+        global _FRAME_HOOK
+        _FRAME_HOOK = (lambda n: progress.advance(frames_task, n)) if in_process else None
+        try:
+            for res in map_items(transcode_item, t_items, spec, "transcode", progress):
+                row = _apply_transcode(manifest, res)
+                summary_rows.append(row)
+                if not in_process or row.get("skipped"):
+                    progress.advance(frames_task, int(row["out_frames"] or 0))
+        finally:
+            _FRAME_HOOK = None
+        progress.update(frames_task, completed=progress.tasks[frames_task].total)
         for r in manifest[manifest["status"].isin(["error", "duplicate"])].itertuples():
             summary_rows.append({"video_id": r.video_id, "status": r.status, "out_frames": None,
                                  "seconds": None, "skipped": False,
