@@ -50,6 +50,8 @@ class FacesSettings:
     min_score: float = 0.5
     min_face: int = 16
     """Smallest face side in pixels that is kept."""
+    detect_size: int = 384
+    """The detector sees each frame scaled so that its longer side is at most this many pixels."""
     detect_every: int = 3
     """Run the detector every k frames and carry boxes in between (1 = every frame)."""
     redetect_below: float = 0.6

@@ -1,0 +1,68 @@
+"""`affcurate faces run` (rerun the faces stage with other options) and `affcurate faces pick`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from affcurate.executor import ExecutorSpec
+from affcurate.faces.stage import pick, run_faces
+from affcurate.workspace import Workspace
+
+console = Console()
+faces_app = typer.Typer(help="Find, track and align the subject's face: `faces run`, `faces pick`.",
+                        no_args_is_help=True)
+
+
+@faces_app.command("run")
+def faces_command(
+    workspace: Path = typer.Argument(..., help="Workspace folder."),
+    detector: str | None = typer.Option(None, "--detector", help="centerface, blazeface or fan."),
+    target: str | None = typer.Option(None, "--target", help="score or nearest-centre."),
+    every: int | None = typer.Option(None, "--every", help="Detect every K frames, carry boxes between."),
+    crop_size: int | None = typer.Option(None, "--crop-size", help="Side of the aligned crops in pixels."),
+    align: str | None = typer.Option(None, "--align", help="five-point or eye-line."),
+    export_jpeg: bool = typer.Option(False, "--export-jpeg", help="Also write cropped_aligned/<video>/NNNNN.jpg."),
+    jobs: int = typer.Option(1, "--jobs", "-j"),
+) -> None:
+    """Run the faces stage on every ingested video (options override the workspace settings for this run)."""
+    ws = Workspace.open(workspace)
+    overrides = {k: v for k, v in {"detector": detector, "target": target, "detect_every": every,
+                                   "crop_size": crop_size, "align": align,
+                                   "export_jpeg": export_jpeg or None}.items() if v is not None}
+    summary = run_faces(ws, spec=ExecutorSpec(jobs=jobs), overrides=overrides or None)
+    render(summary)
+    if (summary["status"] == "error").any():
+        raise typer.Exit(1)
+
+
+@faces_app.command("pick")
+def pick_command(
+    workspace: Path = typer.Argument(..., help="Workspace folder."),
+    video: str = typer.Argument(..., help="Video id."),
+    track: int = typer.Argument(..., help="Track id of the subject (see faces/<video>.parquet)."),
+) -> None:
+    """Choose the subject of one video by hand; its faces table and crops are redone."""
+    ws = Workspace.open(workspace)
+    out = pick(ws, video, track)
+    console.print(f"{video}: track {track} is the subject on {out['target_frames']} of {out['n_frames']} frames")
+
+
+def render(summary) -> None:  # noqa: ANN001 - a DataFrame
+    table = Table(title="faces")
+    for col in ("video", "status", "frames", "tracks", "target track", "target frames", "bad frames", "error"):
+        table.add_column(col)
+    for r in summary.to_dict("records"):
+        def cell(k: str) -> str:
+            v = r.get(k)
+            return "" if v is None or v != v else str(int(v)) if isinstance(v, float) else str(v)
+        table.add_row(r["video_id"], r["status"], cell("n_frames"), cell("n_tracks"), cell("target_track"),
+                      cell("target_frames"), cell("bad_frames"), r.get("error") or "")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(faces_app, name="faces")

@@ -1,0 +1,1 @@
+"""Faces: detect, track, choose the subject, align and crop."""

@@ -1,0 +1,372 @@
+"""The faces stage of one video: decode → detect (every k frames, carrying boxes between) → track → choose the
+subject → align → ``faces/<id>.parquet`` and ``crops/<id>.h5``.
+
+Two passes over the 30 fps video keep memory flat in the video's length: the first finds and tracks faces
+(holding at most ``detect_every`` frames), the second decodes again and writes the subject's crops one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import h5py
+import numpy as np
+import pandas as pd
+from rich.progress import Progress
+
+from affcurate import io
+from affcurate.errors import AffcurateError
+from affcurate.executor import ExecutorSpec, make_progress, map_items
+from affcurate.faces.align import aligned_crop
+from affcurate.faces.detectors import Detector, make_detector
+from affcurate.faces.target import choose_target
+from affcurate.faces.tracker import Tracker, appearance, frame_signature, is_cut
+from affcurate.faces.types import Detections, iou_matrix
+from affcurate.settings import FacesSettings
+from affcurate.workspace import Workspace, stage_key
+
+FACE_COLUMNS = ["frame", "track_id", "x1", "y1", "x2", "y2", "score", "landmarks", "is_target", "detected"]
+
+
+@dataclass
+class DecodeStats:
+    bad_frames: int = 0
+
+
+def decode_frames(path: Path, fps: float, stats: DecodeStats) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame index, RGB image) of a constant-fps video; a packet that fails to decode is skipped and counted,
+    and frame indices come from timestamps, so a skipped frame leaves a gap instead of shifting the rest."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        tb = float(stream.time_base)
+        expected = 0
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                stats.bad_frames += 1
+                continue
+            for frame in frames:
+                ts = frame.pts if frame.pts is not None else frame.dts
+                idx = int(round(ts * tb * fps)) if ts is not None else expected
+                if idx > expected:
+                    stats.bad_frames += idx - expected
+                expected = idx + 1
+                yield idx, frame.to_ndarray(format="rgb24")
+
+
+def _filter(dets: Detections, min_face: int) -> Detections:
+    return dets.select(dets.sizes >= min_face) if len(dets) else dets
+
+
+def _consistent(a: Detections, b: Detections, redetect_below: float) -> np.ndarray | None:
+    """If the detections of two keyframes are the same faces (one-to-one, overlapping well, confident),
+    the index in ``b`` of each face of ``a``; else None (the frames between must be detected)."""
+    if len(a) != len(b):
+        return None
+    if len(a) == 0:
+        return np.zeros(0, int)
+    if (b.scores < redetect_below).any() or (a.scores < redetect_below).any():
+        return None
+    iou = iou_matrix(a.boxes, b.boxes)
+    match = iou.argmax(1)
+    if len(set(match.tolist())) != len(a) or (iou[np.arange(len(a)), match] < 0.5).any():
+        return None
+    return match
+
+
+def _interpolate(a: Detections, b: Detections, match: np.ndarray, t: float) -> Detections:
+    bb = b.select(match)
+    return Detections((1 - t) * a.boxes + t * bb.boxes, (1 - t) * a.scores + t * bb.scores,
+                      (1 - t) * a.landmarks + t * bb.landmarks)
+
+
+class _Pass1:
+    """Detection with carrying between keyframes, fed into the tracker frame by frame."""
+
+    def __init__(self, detector: Detector, settings: FacesSettings):
+        self.detector = detector
+        self.s = settings
+        self.tracker = Tracker(max_gap=settings.max_gap)
+        self.rows: list[tuple] = []
+        self.prev_sig: np.ndarray | None = None
+        self.key: tuple[int, Detections] | None = None
+        self.buffer: list[tuple[int, np.ndarray, bool]] = []
+        self.n_detector_calls = 0
+        self.n_frames = 0
+
+    def detect(self, rgb: np.ndarray) -> Detections:
+        self.n_detector_calls += 1
+        return _filter(self.detector(rgb), self.s.min_face)
+
+    def push(self, idx: int, rgb: np.ndarray) -> None:
+        self.n_frames = max(self.n_frames, idx + 1)
+        sig = frame_signature(rgb)
+        cut = is_cut(self.prev_sig, sig)
+        self.prev_sig = sig
+        if self.key is None:
+            dets = self.detect(rgb)
+            self._feed(idx, rgb, dets, np.ones(len(dets), bool), cut)
+            self.key = (idx, dets)
+            return
+        self.buffer.append((idx, rgb, cut))
+        if len(self.buffer) >= self.s.detect_every or cut:
+            self._flush()
+
+    def finish(self) -> None:
+        if self.buffer:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self.key is not None
+        key_idx, key_dets = self.key
+        last_idx, last_rgb, _ = self.buffer[-1]
+        end = self.detect(last_rgb)
+        inner_cut = any(c for _, _, c in self.buffer)
+        match = None if inner_cut else _consistent(key_dets, end, self.s.redetect_below)
+        for idx, rgb, cut in self.buffer[:-1]:
+            if match is not None:
+                t = (idx - key_idx) / max(last_idx - key_idx, 1)
+                dets = _interpolate(key_dets, end, match, t)
+                self._feed(idx, rgb, dets, np.zeros(len(dets), bool), cut)
+            else:
+                dets = self.detect(rgb)
+                self._feed(idx, rgb, dets, np.ones(len(dets), bool), cut)
+        self._feed(last_idx, last_rgb, end, np.ones(len(end), bool), self.buffer[-1][2])
+        self.key = (last_idx, end)
+        self.buffer = []
+
+    def _feed(self, idx: int, rgb: np.ndarray, dets: Detections, detected: np.ndarray, cut: bool) -> None:
+        if cut:
+            self.tracker.cut(idx)
+        descs = [appearance(rgb, b) if d else None for b, d in zip(dets.boxes, detected, strict=True)]
+        ids = self.tracker.update(idx, dets, detected, descs)
+        for i, tid in enumerate(ids):
+            b = dets.boxes[i]
+            self.rows.append((idx, tid, *map(float, b), float(dets.scores[i]), dets.landmarks[i].copy(),
+                              bool(detected[i])))
+        # tracks the detector missed coast on their predicted box for a few frames
+        for tid, box in self.tracker.coasting(idx):
+            last = next(r for r in reversed(self.rows) if r[1] == tid)
+            shift = np.array([(box[0] + box[2] - last[2] - last[4]) / 2, (box[1] + box[3] - last[3] - last[5]) / 2])
+            self.rows.append((idx, tid, *map(float, box), 0.5 * last[6], last[7] + shift, False))
+
+
+def _faces_key(ws: Workspace, vid: str, settings: FacesSettings, override: int | None) -> str:
+    transcode = ws.ledger("transcode", vid) or {}
+    return stage_key(transcode.get("key"), json.dumps(settings.__dict__, sort_keys=True, default=list), override)
+
+
+def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: int | None = None,
+                  detector: Detector | None = None) -> dict[str, Any]:
+    """Run the faces stage on one ingested video and write its faces table and crops (atomically)."""
+    t0 = time.perf_counter()
+    path = ws.video_path(vid)
+    if not path.exists():
+        raise AffcurateError(f"{vid}: {path} is missing; run `affcurate ingest {ws.root}` first")
+    fps = ws.settings.ingest.fps
+    with av.open(str(path)) as c:
+        width, height = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
+    detector = detector or make_detector(settings.detector, settings.min_score, settings.detect_size)
+    stats = DecodeStats()
+    p1 = _Pass1(detector, settings)
+    for idx, rgb in decode_frames(path, fps, stats):
+        p1.push(idx, rgb)
+    p1.finish()
+    n_frames = p1.n_frames
+    faces = _faces_table(p1)
+    if not faces.empty:
+        faces = _relink(faces, p1.tracker)
+    is_target, target_track = choose_target(faces, width, height, n_frames, settings.target, override)
+    faces["is_target"] = is_target
+    faces = faces[FACE_COLUMNS]
+    meta = {"video_id": vid, "detector": settings.detector, "n_frames": n_frames, "target_track": target_track,
+            "target_method": "manual" if override is not None else settings.target,
+            "settings": settings.__dict__, "width": width, "height": height}
+    n_crops = _write_crops(ws, vid, path, fps, faces, settings)
+    io.write_parquet(faces, ws.faces_path(vid), metadata=meta)
+    target_frames = int(faces.loc[faces["is_target"], "frame"].nunique()) if len(faces) else 0
+    return {
+        "status": "ok" if len(faces) else "no_face",
+        "n_frames": n_frames,
+        "n_detections": int(faces["detected"].sum()) if len(faces) else 0,
+        "n_tracks": int(faces["track_id"].nunique()) if len(faces) else 0,
+        "target_track": target_track,
+        "target_frames": target_frames,
+        "n_crops": n_crops,
+        "bad_frames": stats.bad_frames,
+        "detector_calls": p1.n_detector_calls,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+def _faces_table(p1: _Pass1) -> pd.DataFrame:
+    if not p1.rows:
+        return pd.DataFrame({
+            "frame": pd.Series(dtype="int64"), "track_id": pd.Series(dtype="int64"),
+            **{c: pd.Series(dtype="float32") for c in ("x1", "y1", "x2", "y2", "score")},
+            "landmarks": pd.Series(dtype="object"), "is_target": pd.Series(dtype="bool"),
+            "detected": pd.Series(dtype="bool"),
+        })
+    cols = list(zip(*p1.rows, strict=True))
+    df = pd.DataFrame({
+        "frame": np.asarray(cols[0], np.int64), "track_id": np.asarray(cols[1], np.int64),
+        "x1": np.asarray(cols[2], np.float32), "y1": np.asarray(cols[3], np.float32),
+        "x2": np.asarray(cols[4], np.float32), "y2": np.asarray(cols[5], np.float32),
+        "score": np.asarray(cols[6], np.float32),
+        "landmarks": [np.round(np.asarray(lm, np.float32), 2).tolist() for lm in cols[7]],
+        "detected": np.asarray(cols[8], bool),
+    })
+    return df.sort_values(["frame", "track_id"], kind="stable").reset_index(drop=True)
+
+
+def _relink(faces: pd.DataFrame, tracker: Tracker) -> pd.DataFrame:
+    boxes = faces[["x1", "y1", "x2", "y2"]].to_numpy()
+    g = faces.groupby("track_id")
+    first = dict(zip(g.head(1)["track_id"], g.head(1).index, strict=True))
+    last = dict(zip(g.tail(1)["track_id"], g.tail(1).index, strict=True))
+    mapping = tracker.relink({int(t): (boxes[first[t]], boxes[last[t]]) for t in first})
+    faces["track_id"] = faces["track_id"].map(mapping).astype(np.int64)
+    # renumber 0..n-1 in order of appearance, so ids are small and stable for the same video and settings
+    order = {t: i for i, t in enumerate(pd.unique(faces["track_id"]))}
+    faces["track_id"] = faces["track_id"].map(order).astype(np.int64)
+    # a carried box of one piece may overlap the start of the next: keep the detected row
+    faces = faces.sort_values(["frame", "track_id", "detected"], ascending=[True, True, False], kind="stable")
+    return faces.drop_duplicates(["frame", "track_id"]).reset_index(drop=True)
+
+
+def _write_crops(ws: Workspace, vid: str, path: Path, fps: float, faces: pd.DataFrame,
+                 settings: FacesSettings) -> int:
+    size = settings.crop_size
+    target = faces[faces["is_target"]].drop_duplicates("frame").set_index("frame")
+    crops_path = ws.crops_path(vid)
+    jpeg_dir = ws.root / "cropped_aligned" / vid if settings.export_jpeg else None
+    n = 0
+    with io.atomic_path(crops_path, suffix=".h5") as tmp:
+        with h5py.File(tmp, "w") as h5:
+            data = h5.create_dataset("crops", shape=(0, size, size, 3), maxshape=(None, size, size, 3),
+                                     dtype=np.uint8, chunks=(1, size, size, 3), compression="lzf")
+            frames = h5.create_dataset("frames", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,))
+            h5.attrs.update({"video_id": vid, "size": size, "align": settings.align})
+            if len(target):
+                wanted = set(target.index.tolist())
+                for idx, rgb in decode_frames(path, fps, DecodeStats()):
+                    if idx not in wanted:
+                        continue
+                    crop = aligned_crop(rgb, np.asarray(target.at[idx, "landmarks"], np.float64), size,
+                                        settings.align)
+                    data.resize(n + 1, axis=0)
+                    frames.resize(n + 1, axis=0)
+                    data[n] = crop
+                    frames[n] = idx
+                    n += 1
+                    if jpeg_dir is not None:
+                        jpeg_dir.mkdir(parents=True, exist_ok=True)
+                        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
+                                               [cv2.IMWRITE_JPEG_QUALITY, 95])
+                        io.write_bytes(jpeg_dir / f"{idx + 1:05d}.jpg", buf.tobytes())
+    return n
+
+
+# ---- the stage over many videos ---------------------------------------------------------------------------
+
+def _manifest_override(ws: Workspace, vid: str) -> int | None:
+    m = ws.manifest()
+    row = m.loc[m["video_id"] == vid]
+    if row.empty or "target_track" not in row or pd.isna(row["target_track"].iloc[0]):
+        return None
+    return int(row["target_track"].iloc[0])
+
+
+def faces_for_video(item: tuple[str, str, dict[str, Any] | None]) -> dict[str, Any]:
+    """Process one video unless its ledger says it is done with the same inputs and settings (top-level and
+    picklable: it runs in worker processes)."""
+    ws_root, vid, overrides = item
+    ws = Workspace(Path(ws_root))
+    settings = ws.settings.faces
+    if overrides:
+        settings = ws.settings.replace("faces", **overrides).faces
+    override = _manifest_override(ws, vid)
+    key = _faces_key(ws, vid, settings, override)
+    entry = ws.ledger("faces", vid)
+    if entry is not None and entry.get("key") == key and ws.faces_path(vid).exists() and ws.crops_path(vid).exists():
+        return {**entry, "skipped": True}
+    ws.clear_done("faces", vid)
+    out = process_video(ws, vid, settings, override)
+    ws.mark_done("faces", vid, key, **out)
+    return {**out, "key": key, "skipped": False}
+
+
+def run_faces(ws: Workspace, video_ids: list[str] | None = None, spec: ExecutorSpec | None = None,
+              progress: Progress | None = None, overrides: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The faces stage over the ingested videos: one summary row per video (a failure never stops the rest)."""
+    ids = ws.video_ids() if video_ids is None else list(video_ids)
+    spec = spec or ExecutorSpec(jobs=ws.settings.ingest.jobs)
+    items = [(str(ws.root), vid, overrides) for vid in ids]
+    rows = []
+    own = progress is None
+    progress = progress or make_progress()
+    if own:
+        progress.start()
+    try:
+        for res in map_items(faces_for_video, items, spec, "faces", progress):
+            vid = res.item[1]
+            if res.error:
+                rows.append({"video_id": vid, "status": "error", "error": res.error})
+            else:
+                v = res.value
+                rows.append({"video_id": vid, "status": v["status"], "error": None,
+                             **{k: v.get(k) for k in ("n_frames", "n_detections", "n_tracks", "target_track",
+                                                      "target_frames", "bad_frames", "seconds", "skipped")}})
+    finally:
+        if own:
+            progress.stop()
+    order = {v: i for i, v in enumerate(ids)}
+    return pd.DataFrame(rows).sort_values("video_id", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def read_faces(ws: Workspace, vid: str) -> pd.DataFrame:
+    path = ws.faces_path(vid)
+    if not path.exists():
+        raise AffcurateError(f"faces of {vid} are missing: run `affcurate ingest {ws.root}` (or `affcurate faces`)")
+    return io.read_parquet(path)
+
+
+def target_boxes(ws: Workspace, vid: str) -> pd.DataFrame:
+    """The subject's box in every frame where it is present: frame, x1, y1, x2, y2."""
+    faces = read_faces(ws, vid)
+    t = faces[faces["is_target"]].drop_duplicates("frame")
+    return t[["frame", "x1", "y1", "x2", "y2"]].reset_index(drop=True)
+
+
+def target_mask(ws: Workspace, vid: str, n_frames: int) -> np.ndarray:
+    """Per frame of the 30 fps video: is the subject's face there?"""
+    mask = np.zeros(n_frames, bool)
+    if ws.faces_path(vid).exists():
+        frames = target_boxes(ws, vid)["frame"].to_numpy()
+        mask[frames[frames < n_frames]] = True
+    return mask
+
+
+def pick(ws: Workspace, vid: str, track: int) -> dict[str, Any]:
+    """Make ``track`` the subject of ``vid`` (manifest column ``target_track``), then redo its faces."""
+    m = ws.manifest()
+    if vid not in set(m["video_id"]):
+        raise AffcurateError(f"{vid}: no such video in {ws.manifest_path}")
+    faces = read_faces(ws, vid)
+    tracks = sorted(int(t) for t in faces["track_id"].unique())
+    if track not in tracks:
+        raise AffcurateError(f"{vid}: track {track} does not exist; its tracks are {tracks}")
+    m.loc[m["video_id"] == vid, "target_track"] = track
+    m["target_track"] = m["target_track"].astype("Int64")
+    ws.write_manifest(m)
+    # tracks are deterministic for the same video and settings, so the id means the same person on rerun
+    return faces_for_video((str(ws.root), vid, None))

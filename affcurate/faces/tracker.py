@@ -1,0 +1,194 @@
+"""Linking detections across frames into tracks.
+
+Online: each frame's detections are assigned to the live tracks by optimal assignment (Hungarian) on a cost
+that mixes overlap with the track's motion-predicted box and centre distance relative to face size. A track
+missed by the detector coasts on its predicted box for a few frames; a shot cut (a sudden change of the whole
+picture) closes every track. Offline: pieces of the same person separated by a gap are re-linked by position,
+size and an appearance descriptor (a colour histogram of the face).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from affcurate.faces.types import Detections, iou_matrix
+
+
+def appearance(rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """A unit-norm hue-saturation histogram of the face box (cheap, robust to small pose changes)."""
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1 = max(0, x1), max(0, y1)
+    x2, y2 = min(w, max(x2, x1 + 2)), min(h, max(y2, y1 + 2))
+    patch = rgb[y1:y2, x1:x2]
+    if patch.size == 0:
+        return np.zeros(64, np.float32)
+    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [8, 8], [0, 180, 0, 256]).ravel().astype(np.float32)
+    return hist / max(float(np.linalg.norm(hist)), 1e-6)
+
+
+def frame_signature(rgb: np.ndarray) -> np.ndarray:
+    """A small grey thumbnail histogram used to detect shot cuts."""
+    small = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
+    hist = cv2.calcHist([small], [0], None, [32], [0, 256]).ravel().astype(np.float32)
+    return hist / max(float(hist.sum()), 1e-6)
+
+
+def is_cut(prev: np.ndarray | None, cur: np.ndarray, threshold: float = 0.5) -> bool:
+    """True when the grey-level histograms of two consecutive frames differ by more than ``threshold`` (L1/2)."""
+    return prev is not None and 0.5 * float(np.abs(prev - cur).sum()) > threshold
+
+
+@dataclass
+class _Track:
+    track_id: int
+    box: np.ndarray
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
+    last_frame: int = 0
+    misses: int = 0
+    descriptor: np.ndarray | None = None
+
+    def predicted(self, frame: int) -> np.ndarray:
+        return self.box + self.velocity * (frame - self.last_frame)
+
+
+@dataclass
+class TrackedFace:
+    """One detection (or carried box) with its track."""
+
+    frame: int
+    track_id: int
+    box: np.ndarray
+    score: float
+    landmarks: np.ndarray
+    detected: bool
+
+
+class Tracker:
+    """Online tracker; call :meth:`update` once per frame in order, then :meth:`relink` at the end."""
+
+    def __init__(self, coast: int = 5, max_gap: int = 90, min_iou: float = 0.2):
+        self.coast = coast
+        self.max_gap = max_gap
+        self.min_iou = min_iou
+        self.tracks: list[_Track] = []
+        self.closed: list[_Track] = []
+        self.next_id = 0
+        self.descriptors: dict[int, list[np.ndarray]] = {}
+        self.spans: dict[int, tuple[int, int]] = {}
+        self.cut_frames: list[int] = []
+
+    def cut(self, frame: int) -> None:
+        """A shot cut before ``frame``: every live track ends."""
+        self.closed.extend(self.tracks)
+        self.tracks = []
+        self.cut_frames.append(frame)
+
+    def update(self, frame: int, dets: Detections, detected: np.ndarray | None = None,
+               descriptors: list[np.ndarray] | None = None) -> list[int]:
+        """Assign this frame's detections to tracks; return the track id of each detection."""
+        n = len(dets)
+        detected = np.ones(n, bool) if detected is None else detected
+        ids = [-1] * n
+        if self.tracks and n:
+            pred = np.stack([t.predicted(frame) for t in self.tracks])
+            iou = iou_matrix(pred, dets.boxes)
+            pc = np.stack([(pred[:, 0] + pred[:, 2]) / 2, (pred[:, 1] + pred[:, 3]) / 2], 1)
+            ps = np.sqrt(np.maximum((pred[:, 2] - pred[:, 0]) * (pred[:, 3] - pred[:, 1]), 1))
+            dist = np.linalg.norm(pc[:, None] - dets.centres[None], axis=2) / ps[:, None]
+            cost = (1 - iou) + 0.5 * np.minimum(dist, 2)
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols, strict=True):
+                if iou[r, c] >= self.min_iou or dist[r, c] < 0.5:
+                    t = self.tracks[r]
+                    gap = max(frame - t.last_frame, 1)
+                    new_v = (dets.boxes[c] - t.box) / gap
+                    t.velocity = 0.6 * t.velocity + 0.4 * new_v
+                    t.box = dets.boxes[c].astype(np.float32)
+                    t.last_frame = frame
+                    t.misses = 0
+                    ids[c] = t.track_id
+        for i in range(n):
+            if ids[i] == -1:
+                t = _Track(self.next_id, dets.boxes[i].astype(np.float32), last_frame=frame)
+                self.next_id += 1
+                self.tracks.append(t)
+                ids[i] = t.track_id
+        matched = set(ids)
+        still = []
+        for t in self.tracks:
+            if t.track_id not in matched:
+                t.misses += 1
+                if t.misses > self.coast:
+                    self.closed.append(t)
+                    continue
+            still.append(t)
+        self.tracks = still
+        for i, tid in enumerate(ids):
+            lo, hi = self.spans.get(tid, (frame, frame))
+            self.spans[tid] = (min(lo, frame), max(hi, frame))
+            if descriptors is not None and detected[i]:
+                self.descriptors.setdefault(tid, []).append(descriptors[i])
+        return ids
+
+    def coasting(self, frame: int) -> list[tuple[int, np.ndarray]]:
+        """Tracks missed at ``frame`` that still coast: (track id, predicted box)."""
+        return [(t.track_id, t.predicted(frame)) for t in self.tracks if t.misses > 0 and t.last_frame < frame]
+
+    def relink(self, boxes_by_track: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, int]:
+        """Merge tracks that are the same person after a gap. ``boxes_by_track`` gives, per track, its first
+        and last box. Returns a mapping old id -> new id (the earliest piece's id)."""
+        ids = sorted(self.spans, key=lambda t: self.spans[t][0])
+        desc = {t: _mean_unit(self.descriptors.get(t)) for t in ids}
+        parent = {t: t for t in ids}
+
+        def root(t: int) -> int:
+            while parent[t] != t:
+                t = parent[t]
+            return t
+
+        tail = {t: t for t in ids}  # the last piece of each chain
+        for b in ids:
+            start_b = self.spans[b][0]
+            best, best_cost = None, np.inf
+            for a in ids:
+                ra = root(a)
+                if ra == root(b) or tail[ra] != a:
+                    continue
+                end_a = self.spans[a][1]
+                gap = start_b - end_a
+                if gap <= 0 or gap > self.max_gap:
+                    continue
+                crossed_cut = any(end_a < c <= start_b for c in self.cut_frames)
+                last_a, first_b = boxes_by_track[a][1], boxes_by_track[b][0]
+                sa = np.sqrt(max((last_a[2] - last_a[0]) * (last_a[3] - last_a[1]), 1))
+                sb = np.sqrt(max((first_b[2] - first_b[0]) * (first_b[3] - first_b[1]), 1))
+                size_ratio = max(sa, sb) / min(sa, sb)
+                ca = np.array([(last_a[0] + last_a[2]) / 2, (last_a[1] + last_a[3]) / 2])
+                cb = np.array([(first_b[0] + first_b[2]) / 2, (first_b[1] + first_b[3]) / 2])
+                dist = float(np.linalg.norm(ca - cb)) / sa
+                sim = float(desc[a] @ desc[b]) if desc[a] is not None and desc[b] is not None else 0.0
+                if size_ratio > 1.6 or sim < (0.9 if crossed_cut else 0.75):
+                    continue
+                if not crossed_cut and dist > 1.5:
+                    continue
+                cost = (1 - sim) + (0 if crossed_cut else 0.2 * dist)
+                if cost < best_cost:
+                    best, best_cost = a, cost
+            if best is not None:
+                rb, ra = root(b), root(best)
+                parent[rb] = ra
+                tail[ra] = tail[rb]
+        return {t: root(t) for t in ids}
+
+
+def _mean_unit(vs: list[np.ndarray] | None) -> np.ndarray | None:
+    if not vs:
+        return None
+    m = np.mean(vs, axis=0)
+    return m / max(float(np.linalg.norm(m)), 1e-6)
