@@ -52,6 +52,8 @@ class FacesSettings:
     """Smallest face side in pixels that is kept."""
     detect_size: int = 384
     """The detector sees each frame scaled so that its longer side is at most this many pixels."""
+    refine: bool = True
+    """Detect the subject's landmarks again, at a larger scale, on every frame that gets a crop."""
     detect_every: int = 3
     """Run the detector every k frames and carry boxes in between (1 = every frame)."""
     redetect_below: float = 0.6

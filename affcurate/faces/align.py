@@ -21,20 +21,26 @@ def template(size: int) -> np.ndarray:
     return TEMPLATE_112 * (size / 112.0)
 
 
-def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity transform (rotation, uniform scale, translation) mapping ``src`` onto ``dst``
-    (Umeyama's method); returns a 2×3 matrix."""
+# The eyes move least with expression (the mouth moves most), so they weigh most in the fit.
+FIVE_POINT_WEIGHTS = np.array([3.0, 3.0, 1.0, 0.5, 0.5])
+
+
+def similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Weighted least-squares similarity transform (rotation, uniform scale, translation) mapping ``src``
+    onto ``dst`` (Umeyama's method); returns a 2×3 matrix."""
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
+    w = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64)
+    w = w / w.sum()
+    mu_s, mu_d = w @ src, w @ dst
     s, d = src - mu_s, dst - mu_d
-    cov = d.T @ s / len(src)
+    cov = (d * w[:, None]).T @ s
     u, sig, vt = np.linalg.svd(cov)
     sign = np.ones(2)
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
         sign[-1] = -1
     rot = u @ np.diag(sign) @ vt
-    var_s = (s**2).sum() / len(src)
+    var_s = (w[:, None] * s**2).sum()
     scale = (sig * sign).sum() / max(var_s, 1e-12)
     m = np.zeros((2, 3))
     m[:, :2] = scale * rot
@@ -57,7 +63,8 @@ def eye_line_matrix(landmarks: np.ndarray, size: int) -> np.ndarray:
     eyes' midpoint at the template's position."""
     left, right = eye_centres(landmarks)
     t = template(size)
-    dst_left, dst_right = t[0], t[1]
+    eye_y = (t[0, 1] + t[1, 1]) / 2
+    dst_left, dst_right = np.array([t[0, 0], eye_y]), np.array([t[1, 0], eye_y])
     return similarity(np.stack([left, right]), np.stack([dst_left, dst_right]))
 
 
@@ -70,7 +77,7 @@ def align_matrix(landmarks: np.ndarray, size: int, method: str = "five-point") -
     if len(lm) >= 68:  # 68 points: reduce to the 5 of the template
         left, right = eye_centres(lm)
         lm = np.stack([left, right, lm[30], lm[48], lm[54]])
-    return similarity(lm[:5], template(size))
+    return similarity(lm[:5], template(size), FIVE_POINT_WEIGHTS)
 
 
 def aligned_crop(rgb: np.ndarray, landmarks: np.ndarray, size: int = 112, method: str = "five-point") -> np.ndarray:

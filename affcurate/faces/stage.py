@@ -191,7 +191,7 @@ def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: in
     meta = {"video_id": vid, "detector": settings.detector, "n_frames": n_frames, "target_track": target_track,
             "target_method": "manual" if override is not None else settings.target,
             "settings": settings.__dict__, "width": width, "height": height}
-    n_crops = _write_crops(ws, vid, path, fps, faces, settings)
+    n_crops = _write_crops(ws, vid, path, fps, faces, settings, detector if settings.refine else None)
     io.write_parquet(faces, ws.faces_path(vid), metadata=meta)
     target_frames = int(faces.loc[faces["is_target"], "frame"].nunique()) if len(faces) else 0
     return {
@@ -243,8 +243,34 @@ def _relink(faces: pd.DataFrame, tracker: Tracker) -> pd.DataFrame:
     return faces.drop_duplicates(["frame", "track_id"]).reset_index(drop=True)
 
 
+def refine_landmarks(detector: Detector, rgb: np.ndarray, box: np.ndarray, landmarks: np.ndarray,
+                     face_px: int = 112) -> np.ndarray:
+    """Landmarks detected again on a region around ``box`` at a scale where the face is about ``face_px``
+    pixels; the carried or small-scale landmarks are kept when the region shows no face."""
+    x1, y1, x2, y2 = box
+    side = max(x2 - x1, y2 - y1)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    h, w = rgb.shape[:2]
+    half = side
+    rx1, ry1 = int(max(0, cx - half)), int(max(0, cy - half))
+    rx2, ry2 = int(min(w, cx + half)), int(min(h, cy + half))
+    if rx2 - rx1 < 8 or ry2 - ry1 < 8:
+        return landmarks
+    scale = face_px / max(side, 1)
+    region = cv2.resize(rgb[ry1:ry2, rx1:rx2], None, fx=scale, fy=scale,
+                        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    dets = detector(region)
+    if len(dets) == 0:
+        return landmarks
+    centres = dets.centres / scale + [rx1, ry1]
+    best = int(np.argmin(np.hypot(centres[:, 0] - cx, centres[:, 1] - cy)))
+    if np.hypot(*(centres[best] - [cx, cy])) > 0.3 * side:
+        return landmarks
+    return dets.landmarks[best] / scale + [rx1, ry1]
+
+
 def _write_crops(ws: Workspace, vid: str, path: Path, fps: float, faces: pd.DataFrame,
-                 settings: FacesSettings) -> int:
+                 settings: FacesSettings, detector: Detector | None = None) -> int:
     size = settings.crop_size
     target = faces[faces["is_target"]].drop_duplicates("frame").set_index("frame")
     crops_path = ws.crops_path(vid)
@@ -261,8 +287,11 @@ def _write_crops(ws: Workspace, vid: str, path: Path, fps: float, faces: pd.Data
                 for idx, rgb in decode_frames(path, fps, DecodeStats()):
                     if idx not in wanted:
                         continue
-                    crop = aligned_crop(rgb, np.asarray(target.at[idx, "landmarks"], np.float64), size,
-                                        settings.align)
+                    lm = np.asarray(target.at[idx, "landmarks"], np.float64)
+                    if detector is not None and lm.shape[0] == 5:
+                        box = target.loc[idx, ["x1", "y1", "x2", "y2"]].to_numpy(np.float64)
+                        lm = refine_landmarks(detector, rgb, box, lm)
+                    crop = aligned_crop(rgb, lm, size, settings.align)
                     data.resize(n + 1, axis=0)
                     frames.resize(n + 1, axis=0)
                     data[n] = crop
