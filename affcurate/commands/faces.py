@@ -55,12 +55,13 @@ def render(summary) -> None:  # noqa: ANN001 - a DataFrame
     table = Table(title="faces")
     for col in ("video", "status", "frames", "tracks", "target track", "target frames", "bad frames", "error"):
         table.add_column(col)
+    def cell(r: dict, k: str) -> str:
+        v = r.get(k)
+        return "" if v is None or v != v else str(int(v)) if isinstance(v, float) else str(v)
+
     for r in summary.to_dict("records"):
-        def cell(k: str) -> str:
-            v = r.get(k)
-            return "" if v is None or v != v else str(int(v)) if isinstance(v, float) else str(v)
-        table.add_row(r["video_id"], r["status"], cell("n_frames"), cell("n_tracks"), cell("target_track"),
-                      cell("target_frames"), cell("bad_frames"), r.get("error") or "")
+        table.add_row(r["video_id"], r["status"], cell(r, "n_frames"), cell(r, "n_tracks"),
+                      cell(r, "target_track"), cell(r, "target_frames"), cell(r, "bad_frames"), r.get("error") or "")
     console.print(table)
 
 

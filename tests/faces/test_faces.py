@@ -113,7 +113,7 @@ def _pip_video(samples: Path, out: Path, n: int = 90) -> None:
     with av.open(str(out), "w") as c:
         s = c.add_stream("libx264", rate=30)
         s.width, s.height, s.pix_fmt = 640, 360, "yuv420p"
-        for i in range(n):
+        for _ in range(n):
             ok1, a = big.read()
             ok2, b = small.read()
             if not ok2:
