@@ -1,0 +1,95 @@
+"""`affcurate import`, `affcurate export`, `affcurate formats` and `affcurate merge`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from affcurate.labels.formats import export, formats, import_files
+from affcurate.labels.merge import merge
+from affcurate.workspace import Workspace
+
+console = Console()
+
+
+def import_command(
+    workspace: Path = typer.Argument(..., help="Workspace folder."),
+    paths: list[Path] = typer.Argument(..., help="Files or folders to import."),
+    format: str = typer.Option(..., "--format", "-f", help="A format listed by `affcurate formats`."),
+    annotator: str | None = typer.Option(None, "--annotator", help="Annotator name (default: the format's)."),
+    task: str | None = typer.Option(None, "--task", help="Only this task: au, expr or va."),
+    clock: str | None = typer.Option(None, "--clock", help="grid (frames of the 30 fps video) or source."),
+    fps: float | None = typer.Option(None, "--fps", help="Frame rate of the files' frame numbers."),
+    skip_unmatched: bool = typer.Option(False, "--skip-unmatched", help="Import what matches; list the rest."),
+) -> None:
+    """Import labels from an external format; each file's video is matched to the workspace by id."""
+    ws = Workspace.open(workspace)
+    report = import_files(ws, format, paths, annotator=annotator, task=task, clock=clock, fps=fps,
+                          skip_unmatched=skip_unmatched)
+    console.print(f"{len(report.written)} annotation tables written from {report.files} files")
+    if report.unmatched:
+        table = Table(title="not matched to a workspace video")
+        table.add_column("video id")
+        table.add_column("file")
+        for vid, f in report.unmatched:
+            table.add_row(vid, f)
+        console.print(table)
+
+
+def export_command(
+    workspace: Path = typer.Argument(..., help="Workspace folder."),
+    out: Path = typer.Argument(..., help="Output folder."),
+    format: str = typer.Option(..., "--format", "-f"),
+) -> None:
+    """Export the merged labels in an external format."""
+    paths = export(Workspace.open(workspace), format, out)
+    console.print(f"{len(paths)} files written under {out}")
+
+
+def formats_command() -> None:
+    """List the label formats affcurate reads and writes."""
+    table = Table(title="label formats")
+    for c in ("name", "read", "write", "what"):
+        table.add_column(c)
+    for f in formats():
+        table.add_row(f.name, "yes", "yes" if f.write else "", f.description)
+    console.print(table)
+
+
+def merge_command(
+    workspace: Path = typer.Argument(..., help="Workspace folder."),
+    keep: str = typer.Option("all", "--keep", help="all, labelled, or au-positive frames."),
+    keep_no_face: bool = typer.Option(False, "--keep-no-face", help="Keep frames without the subject's face."),
+    disagreements: int = typer.Option(0, "--disagreements", help="List the N segments annotators disagree on most."),
+) -> None:
+    """Merge every annotation onto the 30 fps grid, fuse annotators, and write labels.parquet."""
+    ws = Workspace.open(workspace)
+    r = merge(ws, keep=keep, drop_no_face=False if keep_no_face else None, disagreements=disagreements)
+    lab = r.labels
+    console.print(f"labels.parquet: {len(lab)} frames of {lab['video_id'].nunique() if len(lab) else 0} videos")
+    for fix in r.length_fixes:
+        console.print(f"[yellow]{fix['video_id']}[/] {fix['task']} ({fix['annotator']}): "
+                      f"length differed by {fix['samples']:+d} samples, fixed")
+    if r.unmatched:
+        console.print(f"[yellow]annotations of videos not in the workspace:[/] {', '.join(r.unmatched)}")
+    if r.disagreements is not None and len(r.disagreements):
+        t = Table(title="where annotators disagree most")
+        for c in ("video_id", "task", "label", "start", "end", "score"):
+            t.add_column(c)
+        for row in r.disagreements.itertuples():
+            t.add_row(row.video_id, row.task, row.label, str(row.start), str(row.end), f"{row.score:.2f}")
+        console.print(t)
+    for e in r.errors:
+        console.print(f"[red]error:[/] {e}")
+    if r.errors:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    app.command("formats")(formats_command)
+    app.command("merge")(merge_command)

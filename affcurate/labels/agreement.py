@@ -1,0 +1,77 @@
+"""Agreement between annotators: Krippendorff's alpha, Fleiss' kappa, ICC(2,1) and Lin's CCC."""
+
+from __future__ import annotations
+
+import itertools
+
+import krippendorff
+import numpy as np
+
+
+def ccc(x: np.ndarray, y: np.ndarray) -> float:
+    """Lin's concordance correlation coefficient (population variances), on the pairs where both exist."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x, y = np.asarray(x, np.float64)[ok], np.asarray(y, np.float64)[ok]
+    if len(x) < 2:
+        return float("nan")
+    mx, my = x.mean(), y.mean()
+    vx, vy = x.var(), y.var()
+    cov = ((x - mx) * (y - my)).mean()
+    denom = vx + vy + (mx - my) ** 2
+    return float(2 * cov / denom) if denom > 0 else (1.0 if np.allclose(x, y) else float("nan"))
+
+
+def mean_pairwise_ccc(values: np.ndarray) -> float:
+    """Mean CCC over every pair of annotators; ``values`` is frames × annotators (NaN = missing)."""
+    k = values.shape[1]
+    scores = [ccc(values[:, i], values[:, j]) for i, j in itertools.combinations(range(k), 2)]
+    scores = [s for s in scores if not np.isnan(s)]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def alpha(values: np.ndarray, level: str) -> float:
+    """Krippendorff's alpha; ``values`` is frames × annotators, NaN = missing; level nominal or interval."""
+    data = values.T.astype(np.float64)
+    if data.shape[0] < 2 or np.sum(~np.isnan(data).all(0)) < 2:
+        return float("nan")
+    observed = data[~np.isnan(data)]
+    if len(np.unique(observed)) < 2:
+        return 1.0  # everyone said the same single value everywhere
+    try:
+        return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
+    except (ValueError, ZeroDivisionError):
+        return float("nan")
+
+
+def fleiss_kappa(values: np.ndarray) -> float:
+    """Fleiss' kappa over the frames that every annotator labelled (nominal categories)."""
+    full = values[~np.isnan(values).any(1)]
+    n, k = full.shape if full.ndim == 2 else (0, 0)
+    if n == 0 or k < 2:
+        return float("nan")
+    cats = np.unique(full)
+    counts = np.stack([(full == c).sum(1) for c in cats], 1).astype(np.float64)
+    p_j = counts.sum(0) / (n * k)
+    p_i = ((counts**2).sum(1) - k) / (k * (k - 1))
+    p_bar, p_e = p_i.mean(), (p_j**2).sum()
+    if np.isclose(p_e, 1.0):
+        return 1.0 if np.isclose(p_bar, 1.0) else float("nan")
+    return float((p_bar - p_e) / (1 - p_e))
+
+
+def icc_2_1(values: np.ndarray) -> float:
+    """ICC(2,1): two-way random effects, absolute agreement, single rater (Shrout and Fleiss), on complete
+    frames."""
+    full = values[~np.isnan(values).any(1)]
+    n, k = full.shape
+    if n < 2 or k < 2:
+        return float("nan")
+    grand = full.mean()
+    ss_rows = k * ((full.mean(1) - grand) ** 2).sum()
+    ss_cols = n * ((full.mean(0) - grand) ** 2).sum()
+    ss_total = ((full - grand) ** 2).sum()
+    ss_err = ss_total - ss_rows - ss_cols
+    msr, msc = ss_rows / (n - 1), ss_cols / (k - 1)
+    mse = ss_err / ((n - 1) * (k - 1))
+    denom = msr + (k - 1) * mse + k * (msc - mse) / n
+    return float((msr - mse) / denom) if denom > 0 else float("nan")

@@ -1,0 +1,167 @@
+"""Aff-Wild2 / ABAW challenge files: one ``<video>.txt`` per video and task, one line per video frame after a
+header (``valence,arousal`` | the expression names | the AU names), sentinels -5 (VA) and -1 (EXPR, AU);
+and the multi-task file ``image,valence,arousal,expression,AU1,…`` of static frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import h5py
+import numpy as np
+import pandas as pd
+
+from affcurate import io
+from affcurate.errors import InputError
+from affcurate.labels.formats import (
+    Format,
+    ImportContext,
+    labels_table,
+    read_table,
+    register,
+    to_number,
+    validated,
+)
+from affcurate.labels.model import Annotation
+from affcurate.workspace import Workspace
+
+EXPR_2022 = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other"]
+TASK_FOLDERS = {"va": "VA_Estimation_Challenge", "expr": "EXPR_Recognition_Challenge", "au": "AU_Detection_Challenge"}
+
+
+def _expr_map(header: list[str], ctx: ImportContext, path: Path) -> np.ndarray:
+    classes = [c.lower() for c in ctx.settings.expressions]
+    out = []
+    for name in header:
+        if name.lower() not in classes:
+            raise InputError(path, f"expression {name!r} of the header is not a workspace class "
+                                   f"({', '.join(ctx.settings.expressions)})", 1)
+        out.append(classes.index(name.lower()))
+    return np.asarray(out)
+
+
+def _fps(ctx: ImportContext, vid: str) -> float:
+    return ctx.fps or ctx.source_fps(vid) or ctx.ws.settings.ingest.fps
+
+
+def read(path: Path, ctx: ImportContext) -> list[Annotation]:
+    df, lines = read_table(path)
+    cols = list(df.columns)
+    if cols[:1] == ["image"]:
+        return _read_multitask(path, df, lines, ctx)
+    vid = path.stem
+    frames = pd.Series(np.arange(len(df)), dtype=np.int64)
+    source = "abaw"
+    common = dict(source=source, clock=ctx.clock or "source", time_base="frame", fps=_fps(ctx, vid),
+                  shape="dense", complete=True, origin=str(path))
+    annotator = ctx.annotator or "abaw"
+    if cols == ["valence", "arousal"]:
+        v = to_number(df, "valence", path, lines)
+        a = to_number(df, "arousal", path, lines)
+        data = pd.DataFrame({"frame": frames, "valence": v.where(v != -5), "arousal": a.where(a != -5)})
+        return [validated(Annotation(vid, "va", annotator, data, **common), ctx, lines)]
+    if cols and cols[0].startswith("AU"):
+        unknown = [c for c in cols if c not in ctx.settings.aus]
+        if unknown:
+            raise InputError(path, f"AU {unknown[0]} is not in the workspace setting labels.aus", 1)
+        data = pd.DataFrame({"frame": frames})
+        for c in cols:
+            v = to_number(df, c, path, lines)
+            data[c] = v.where(v != -1)
+        return [validated(Annotation(vid, "au", annotator, data, **common), ctx, lines)]
+    if cols and cols[0].lower() in ("neutral", "anger"):
+        mapping = _expr_map(cols, ctx, path)
+        if len(cols) != 1:
+            raw = to_number(df.iloc[:, [0]].set_axis(["expr"], axis=1), "expr", path, lines)
+        else:
+            raw = to_number(df.set_axis(["expr"], axis=1), "expr", path, lines)
+        bad = raw.notna() & (raw != -1) & ~raw.isin(range(len(cols)))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(path, f"expression {raw.iloc[i]:g} is not -1 or a class 0-{len(cols) - 1}",
+                             int(lines[i]))
+        expr = raw.where(raw >= 0).map(lambda k: mapping[int(k)] if pd.notna(k) else np.nan)
+        data = pd.DataFrame({"frame": frames, "expr": expr})
+        return [validated(Annotation(vid, "expr", annotator, data, **common), ctx, lines)]
+    raise InputError(path, f"header {','.join(cols)[:60]!r} is not an ABAW header, expected valence,arousal or "
+                           "the expression names or the AU names", 1)
+
+
+def _read_multitask(path: Path, df: pd.DataFrame, lines: np.ndarray, ctx: ImportContext) -> list[Annotation]:
+    img = df["image"].str.split("/", n=1, expand=True)
+    if img.shape[1] != 2 or img[1].isna().any():
+        raise InputError(path, "image must look like video/00001.jpg", int(lines[0]))
+    df = df.assign(_video=img[0], _frame=pd.to_numeric(img[1].str.extract(r"(\d+)")[0]) - 1)
+    out = []
+    aus = [c for c in df.columns if c.startswith("AU")]
+    for vid, part in df.groupby("_video", sort=False):
+        ln = lines[part.index.to_numpy()]
+        part = part.reset_index(drop=True)
+        common = dict(source="abaw", clock=ctx.clock or "source", time_base="frame", fps=_fps(ctx, vid),
+                      shape="dense", complete=False, origin=str(path))
+        fr = part["_frame"].astype(np.int64)
+        v, a = to_number(part, "valence", path, ln), to_number(part, "arousal", path, ln)
+        e = to_number(part, "expression", path, ln)
+        mine = [Annotation(vid, "va", ctx.annotator or "abaw",
+                           pd.DataFrame({"frame": fr, "valence": v.where(v != -5), "arousal": a.where(a != -5)}),
+                           **common),
+                Annotation(vid, "expr", ctx.annotator or "abaw",
+                           pd.DataFrame({"frame": fr, "expr": e.where(e >= 0)}), **common)]
+        if aus:
+            au = pd.DataFrame({"frame": fr})
+            for c in aus:
+                x = to_number(part, c, path, ln)
+                au[c] = x.where(x != -1)
+            mine.append(Annotation(vid, "au", ctx.annotator or "abaw", au, **common))
+        out += [validated(x, ctx, ln) for x in mine]
+    return out
+
+
+def write(ws: Workspace, out: Path) -> list[Path]:
+    """One file per video and task in the challenge layout (line i = frame i of the 30 fps video, sentinels
+    where unlabelled), split folders from splits.parquet, and ``cropped_aligned/<video>/{i:05d}.jpg``."""
+    labels = labels_table(ws)
+    s = ws.settings.labels
+    split_of: dict[str, str] = {}
+    if ws.splits_path.exists():
+        sp = io.read_parquet(ws.splits_path)
+        if "split" in sp.columns:
+            names = {"train": "Train_Set", "val": "Validation_Set", "test": "Test_Set"}
+            split_of = {r.video_id: names.get(r.split, "Train_Set") for r in sp.itertuples()}
+    paths = []
+    manifest = ws.manifest().set_index("video_id")
+    for vid, part in labels.groupby("video_id", sort=False):
+        n = int(manifest.loc[vid, "out_frames"]) if vid in manifest.index else int(part["frame"].max()) + 1
+        grid = part.set_index("frame").reindex(range(n))
+        folder = split_of.get(vid, "Train_Set")
+        if "valence" in grid.columns and grid["valence"].notna().any():
+            va = grid[["valence", "arousal"]].astype(float).fillna(-5)
+            paths.append(_write(out / TASK_FOLDERS["va"] / folder / f"{vid}.txt", "valence,arousal",
+                                (f"{a:.3f},{b:.3f}" if a != -5 else "-5,-5" for a, b in va.to_numpy())))
+        if "expr" in grid.columns and grid["expr"].notna().any():
+            ex = grid["expr"].astype("Float64").fillna(-1).astype(int)
+            paths.append(_write(out / TASK_FOLDERS["expr"] / folder / f"{vid}.txt", ",".join(s.expressions),
+                                (str(v) for v in ex)))
+        aus = [a for a in s.aus if a in grid.columns]
+        if aus and grid[aus].notna().any().any():
+            au = grid[aus].astype("Float64").fillna(-1).astype(int)
+            paths.append(_write(out / TASK_FOLDERS["au"] / folder / f"{vid}.txt", ",".join(aus),
+                                (",".join(map(str, r)) for r in au.to_numpy())))
+        crops = ws.crops_path(vid)
+        if crops.exists():
+            with h5py.File(crops) as h5:
+                for crop, f in zip(h5["crops"], h5["frames"][:], strict=True):
+                    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+                    p = out / "cropped_aligned" / vid / f"{int(f) + 1:05d}.jpg"
+                    io.write_bytes(p, buf.tobytes())
+                    paths.append(p)
+    return paths
+
+
+def _write(path: Path, header: str, rows) -> Path:  # noqa: ANN001 - an iterable of lines
+    io.write_text(path, header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+register(Format("abaw", "Aff-Wild2 / ABAW challenge files (VA, EXPR, AU; the multi-task file); export with "
+                "cropped_aligned", read, write, (".txt", ".csv")))

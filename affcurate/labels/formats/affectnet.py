@@ -1,0 +1,80 @@
+"""AffectNet ``training.csv`` / ``validation.csv``: ``subDirectory_filePath, face_x, face_y, face_width,
+face_height, facial_landmarks, expression, valence, arousal``; expression codes 0 Neutral, 1 Happy, 2 Sad,
+3 Surprise, 4 Fear, 5 Disgust, 6 Anger, 7 Contempt, 8 None, 9 Uncertain, 10 No-Face; VA -2 where undefined.
+Each image is a one-frame video whose id is its file name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from affcurate.errors import InputError
+from affcurate.labels.formats import (
+    Format,
+    ImportContext,
+    labels_table,
+    read_table,
+    register,
+    to_number,
+    validated,
+    write_csv,
+)
+from affcurate.labels.model import Annotation
+from affcurate.workspace import Workspace, safe_video_id
+
+CODES = ["Neutral", "Happiness", "Sadness", "Surprise", "Fear", "Disgust", "Anger", "Contempt"]
+HEADER = ["subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "facial_landmarks",
+          "expression", "valence", "arousal"]
+
+
+def read(path: Path, ctx: ImportContext) -> list[Annotation]:
+    df, lines = read_table(path)
+    if list(df.columns)[:1] != ["subDirectory_filePath"] or "expression" not in df.columns:
+        raise InputError(path, f"header must start {','.join(HEADER[:3])}… (AffectNet)", 1)
+    classes = [c.lower() for c in ctx.settings.expressions]
+    code = to_number(df, "expression", path, lines)
+    bad = code.isna() | ~code.isin(range(11))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(path, f"expression {df['expression'].iloc[i]!r} is not an AffectNet code 0-10", int(lines[i]))
+    names = code.map(lambda k: CODES[int(k)].lower() if k < len(CODES) else None)
+    expr = names.map(lambda n: classes.index(n) if n in classes else (classes.index("other")
+                                                                       if n == "contempt" and "other" in classes
+                                                                       else np.nan))
+    v, a = to_number(df, "valence", path, lines), to_number(df, "arousal", path, lines)
+    v, a = v.where(v != -2), a.where(a != -2)
+    out = []
+    for i, fp in enumerate(df["subDirectory_filePath"]):
+        vid = safe_video_id(Path(fp).stem)
+        ln = lines[i: i + 1]
+        common = dict(source="affectnet", clock="grid", time_base="frame", fps=None, shape="dense",
+                      complete=True, origin=str(path))
+        name = ctx.annotator or "affectnet"
+        out.append(validated(Annotation(vid, "expr", name, pd.DataFrame({"frame": [0], "expr": [expr.iloc[i]]}),
+                                        **common), ctx, ln))
+        out.append(validated(Annotation(vid, "va", name, pd.DataFrame({"frame": [0], "valence": [v.iloc[i]],
+                                                                        "arousal": [a.iloc[i]]}), **common), ctx, ln))
+    return out
+
+
+def write(ws: Workspace, out: Path) -> list[Path]:
+    """``training.csv`` of the one-frame videos (the first labelled frame of longer ones)."""
+    labels = labels_table(ws).groupby("video_id", sort=False).head(1)
+    manifest = ws.manifest().set_index("video_id")
+    classes = list(ws.settings.labels.expressions)
+    rows = []
+    for r in labels.itertuples():
+        name = classes[int(r.expr)] if "expr" in labels.columns and not pd.isna(r.expr) else None
+        code = CODES.index(name) if name in CODES else (7 if name == "Other" else 8)
+        path = Path(str(manifest.loc[r.video_id, "path"])).name if r.video_id in manifest.index else r.video_id
+        rows.append({"subDirectory_filePath": path, "face_x": 0, "face_y": 0, "face_width": 0, "face_height": 0,
+                     "facial_landmarks": "", "expression": code,
+                     "valence": -2 if pd.isna(getattr(r, "valence", np.nan)) else round(float(r.valence), 4),
+                     "arousal": -2 if pd.isna(getattr(r, "arousal", np.nan)) else round(float(r.arousal), 4)})
+    return [write_csv(out / "training.csv", pd.DataFrame(rows, columns=HEADER))]
+
+
+register(Format("affectnet", "AffectNet training/validation CSV (expression codes, VA with -2 undefined)", read,
+                write, (".csv",)))

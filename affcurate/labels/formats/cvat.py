@@ -1,0 +1,108 @@
+"""CVAT for video 1.1 XML: ``<track label=…>`` of ``<box frame … outside keyframe>`` shapes and ``<tag>``s.
+A track's label names an AU (``AU12``) or an expression (``Happiness``); the frames where its box is inside
+become an interval of that label. Frames are 0-based frames of the annotated (30 fps) video."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from affcurate import io
+from affcurate.errors import InputError
+from affcurate.labels.formats import Format, ImportContext, labels_table, register, validated
+from affcurate.labels.model import Annotation
+from affcurate.workspace import Workspace, safe_video_id
+
+
+def _segments(frames: np.ndarray) -> list[tuple[int, int]]:
+    if len(frames) == 0:
+        return []
+    frames = np.unique(frames)
+    breaks = np.flatnonzero(np.diff(frames) > 1)
+    starts = np.r_[frames[0], frames[breaks + 1]]
+    ends = np.r_[frames[breaks], frames[-1]]
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def read(path: Path, ctx: ImportContext) -> list[Annotation]:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise InputError(path, f"not valid XML ({exc})", exc.position[0]) from None
+    if root.tag != "annotations":
+        raise InputError(path, f"root element <{root.tag}>, expected <annotations> (CVAT for video 1.1)", 1)
+    name = root.findtext("meta/task/name") or root.findtext("meta/job/name") or path.stem
+    vid = safe_video_id(Path(name).stem)
+    aus, classes = set(ctx.settings.aus), {c.lower(): i for i, c in enumerate(ctx.settings.expressions)}
+    au_rows, expr_rows = [], []
+    for item in list(root.iter("track")) + list(root.iter("tag")):
+        label = item.get("label", "")
+        if item.tag == "track":
+            frames = np.array([int(b.get("frame")) for b in item if b.get("outside", "0") == "0"
+                               and b.get("frame") is not None], dtype=np.int64)
+        else:
+            frames = np.array([int(item.get("frame"))], dtype=np.int64)
+        for s, e in _segments(frames):
+            if label in aus:
+                au_rows.append({"start": s, "end": e, label: 1})
+            elif label.lower() in classes:
+                expr_rows.append({"start": s, "end": e, "expr": classes[label.lower()]})
+            elif label.lower() not in ("face", "person"):
+                raise InputError(path, f"label {label!r} is neither an AU of labels.aus nor an expression class", 1)
+    out = []
+    common = dict(source="cvat", clock=ctx.clock or "grid", time_base="frame", fps=ctx.fps, shape="intervals",
+                  complete=False, origin=str(path))
+    name_ = ctx.annotator or "cvat"
+    if au_rows:
+        out.append(Annotation(vid, "au", name_, pd.DataFrame(au_rows), **common))
+    if expr_rows:
+        out.append(Annotation(vid, "expr", name_, pd.DataFrame(expr_rows), **common))
+    return [validated(a, ctx, np.ones(len(a.data), np.int64)) for a in out]
+
+
+def write(ws: Workspace, out: Path) -> list[Path]:
+    """One XML per video: a track per AU and per expression, boxed on the subject's face, ``outside`` after
+    each segment."""
+    labels = labels_table(ws)
+    s = ws.settings.labels
+    paths = []
+    for vid, part in labels.groupby("video_id", sort=False):
+        boxes = None
+        if ws.faces_path(vid).exists():
+            f = io.read_parquet(ws.faces_path(vid))
+            boxes = f[f["is_target"]].drop_duplicates("frame").set_index("frame")[["x1", "y1", "x2", "y2"]]
+        root = ET.Element("annotations")
+        ET.SubElement(root, "version").text = "1.1"
+        meta = ET.SubElement(ET.SubElement(root, "meta"), "task")
+        ET.SubElement(meta, "name").text = vid
+        ET.SubElement(meta, "mode").text = "interpolation"
+        track_id = 0
+        tracks: list[tuple[str, np.ndarray]] = []
+        for a in s.aus:
+            if a in part.columns:
+                tracks.append((a, part.loc[part[a].fillna(0).astype(int) == 1, "frame"].to_numpy()))
+        if "expr" in part.columns:
+            for i, c in enumerate(s.expressions):
+                tracks.append((c, part.loc[part["expr"].astype("Float64") == i, "frame"].to_numpy()))
+        for label, frames in tracks:
+            for a_, b_ in _segments(frames):
+                t = ET.SubElement(root, "track", id=str(track_id), label=label, source="manual")
+                track_id += 1
+                for fr in range(a_, b_ + 2):
+                    box = boxes.loc[min(fr, b_)] if boxes is not None and min(fr, b_) in boxes.index else None
+                    x1, y1, x2, y2 = (box.tolist() if box is not None else [0, 0, 1, 1])
+                    ET.SubElement(t, "box", frame=str(fr), xtl=f"{x1:.2f}", ytl=f"{y1:.2f}", xbr=f"{x2:.2f}",
+                                  ybr=f"{y2:.2f}", outside="1" if fr == b_ + 1 else "0", occluded="0",
+                                  keyframe="1" if fr in (a_, b_ + 1) else "0")
+        ET.indent(root)
+        p = out / f"{vid}.xml"
+        io.write_text(p, ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
+        paths.append(p)
+    return paths
+
+
+register(Format("cvat", "CVAT for video 1.1 XML: AU and expression tracks and tags as intervals", read, write,
+                (".xml",)))

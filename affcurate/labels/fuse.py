@@ -1,0 +1,58 @@
+"""Fusing annotators frame by frame: VA by mean, median or agreement-weighted mean; AU and expression by
+majority or unanimity."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from affcurate.errors import AffcurateError
+from affcurate.labels.agreement import ccc
+
+
+def fuse_continuous(values: np.ndarray, method: str) -> np.ndarray:
+    """``values`` frames × annotators (NaN = missing) → one value per frame."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing frames give NaN, as they should
+        if values.shape[1] == 1:
+            return values[:, 0].copy()
+        if method == "mean":
+            return np.nanmean(values, 1)
+        if method == "median":
+            return np.nanmedian(values, 1)
+        if method == "weighted":
+            k = values.shape[1]
+            w = np.array([np.nanmean([ccc(values[:, i], values[:, j]) for j in range(k) if j != i])
+                          for i in range(k)])
+            w = np.clip(np.nan_to_num(w, nan=0.0), 0, None) + 1e-6
+            ww = np.where(np.isnan(values), 0, w[None, :])
+            total = ww.sum(1)
+            return np.where(total > 0, np.nansum(values * ww, 1) / np.maximum(total, 1e-12), np.nan)
+    raise AffcurateError(f"unknown VA fusion {method!r}: expected mean, median or weighted")
+
+
+def fuse_discrete(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Class labels frames × annotators → (fused label or NaN, share of annotators agreeing with it).
+
+    majority: the label more than half of the annotators who labelled the frame gave; unanimous: the label
+    all of them gave (seed 003 keeps a label only where all three agree)."""
+    n, k = values.shape
+    labelled = (~np.isnan(values)).sum(1)
+    if k == 1:
+        return values[:, 0].copy(), np.where(labelled > 0, 1.0, np.nan)
+    filled = np.where(np.isnan(values), -1, values).astype(np.int64)
+    cats = np.unique(filled[filled >= 0])
+    if len(cats) == 0:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    counts = np.stack([(filled == c).sum(1) for c in cats], 1)
+    best = counts.argmax(1)
+    top = counts[np.arange(n), best]
+    share = np.where(labelled > 0, top / np.maximum(labelled, 1), np.nan)
+    if method == "majority":
+        ok = top * 2 > labelled
+    elif method == "unanimous":
+        ok = (top == labelled) & (labelled > 0)
+    else:
+        raise AffcurateError(f"unknown fusion {method!r}: expected majority or unanimous")
+    return np.where(ok, cats[best].astype(np.float64), np.nan), share

@@ -1,0 +1,228 @@
+"""`affcurate merge`: every annotation onto the 30 fps grid, fused across annotators, with agreement, the
+face mask and provenance → ``labels.parquet`` and ``agreement.parquet``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.progress import Progress
+
+from affcurate import io
+from affcurate.errors import AffcurateError, StageMissingError
+from affcurate.executor import make_progress
+from affcurate.labels.agreement import alpha, fleiss_kappa, icc_2_1, mean_pairwise_ccc
+from affcurate.labels.fuse import fuse_continuous, fuse_discrete
+from affcurate.labels.model import Annotation, list_annotations, read_annotation
+from affcurate.labels.resample import GridContext, to_grid
+from affcurate.settings import LabelsSettings
+from affcurate.workspace import Workspace
+
+KEEP = ("all", "au-positive", "labelled")
+
+
+@dataclass
+class MergeResult:
+    labels: pd.DataFrame
+    agreement: pd.DataFrame
+    length_fixes: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    disagreements: pd.DataFrame | None = None
+
+
+def _grid(ws: Workspace, row: pd.Series) -> GridContext:
+    fm = ws.frame_map(row["video_id"])
+    src_fps = row.get("avg_fps")
+    return GridContext(fm, ws.settings.ingest.fps, None if pd.isna(src_fps) else float(src_fps),
+                       int(row["n_frames"]) if not pd.isna(row["n_frames"]) else len(fm),
+                       float(row["duration"]) if not pd.isna(row["duration"]) else len(fm) / ws.settings.fps)
+
+
+def _face_mask(ws: Workspace, vid: str, n: int) -> np.ndarray | None:
+    path = ws.faces_path(vid)
+    if not path.exists():
+        return None
+    faces = io.read_parquet(path, columns=["frame", "is_target"])
+    mask = np.zeros(n, bool)
+    f = faces.loc[faces["is_target"], "frame"].to_numpy()
+    mask[f[(f >= 0) & (f < n)]] = True
+    return mask
+
+
+def _task_columns(task: str, s: LabelsSettings) -> tuple[list[str], list[str]]:
+    """(discrete columns, continuous columns) of a task."""
+    if task == "au":
+        return list(s.aus), [f"{a}_intensity" for a in s.aus]
+    if task == "expr":
+        return ["expr"], []
+    return [], ["valence", "arousal"]
+
+
+def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: LabelsSettings,
+                 result: MergeResult) -> tuple[pd.DataFrame, list[dict[str, Any]], dict[str, np.ndarray]] | None:
+    vid = row["video_id"]
+    g = _grid(ws, row)
+    n = g.n
+    out: dict[str, Any] = {"video_id": np.full(n, vid, dtype=object), "frame": np.arange(n, dtype=np.int64)}
+    stats: list[dict[str, Any]] = []
+    disagreement: dict[str, np.ndarray] = {}
+    prov = np.zeros(n, dtype=np.int64)
+    names: list[str] = []
+    for task in ("au", "expr", "va"):
+        discrete, continuous = _task_columns(task, s)
+        task_anns = [a for a in anns if a.task == task]
+        if not task_anns:
+            continue
+        per: dict[str, list[np.ndarray]] = {c: [] for c in discrete + continuous}
+        annotators = []
+        for a in task_anns:
+            try:
+                r = to_grid(a, g, discrete + continuous, s.length_tolerance)
+            except AffcurateError as exc:
+                result.errors.append(f"{vid}: {exc}")
+                return None
+            if r.length_fix:
+                result.length_fixes.append({"video_id": vid, "task": task, "annotator": a.annotator,
+                                            "samples": r.length_fix})
+            annotators.append(a.annotator)
+            for c in per:
+                per[c].append(r.values.get(c, np.full(n, np.nan)))
+        k = len(annotators)
+        present = np.zeros(n, bool)
+        for c in discrete:
+            stack = np.stack(per[c], 1)
+            method = s.au_fusion if task == "au" else s.expr_fusion
+            fused, share = fuse_discrete(stack, method)
+            out[c] = fused
+            out[f"{c}_agree" if task == "au" else "expr_agree"] = share
+            if k > 1 and not np.isnan(stack).all():
+                stats += [{"video_id": vid, "task": task, "label": c, "statistic": "krippendorff_alpha",
+                           "value": alpha(stack, "nominal"), "n_annotators": k},
+                          {"video_id": vid, "task": task, "label": c, "statistic": "fleiss_kappa",
+                           "value": fleiss_kappa(stack), "n_annotators": k}]
+                disagreement[f"{task}:{c}"] = 1 - np.nan_to_num(share, nan=1.0)
+            present |= (~np.isnan(stack)).any(1)
+        for c in continuous:
+            stack = np.stack(per[c], 1)
+            out[c] = fuse_continuous(stack, s.va_fusion)
+            if task == "va":
+                with np.errstate(invalid="ignore"):
+                    out[f"{c}_std"] = np.where((~np.isnan(stack)).sum(1) > 0, np.nanstd(
+                        np.where(np.isnan(stack), np.nanmean(stack, 1, keepdims=True), stack), 1), np.nan)
+                if k > 1:
+                    stats += [{"video_id": vid, "task": task, "label": c, "statistic": name, "value": fn(stack),
+                               "n_annotators": k}
+                              for name, fn in (("krippendorff_alpha", lambda v: alpha(v, "interval")),
+                                               ("icc", icc_2_1), ("ccc", mean_pairwise_ccc))]
+                    disagreement[f"{task}:{c}"] = np.nan_to_num(out[f"{c}_std"], nan=0.0)
+                present |= (~np.isnan(stack)).any(1)
+        first = (discrete + continuous)[0]
+        out[f"{task}_n"] = (~np.isnan(np.stack(per[first], 1))).sum(1)
+        for j, name in enumerate(annotators):
+            has = ~np.isnan(per[first][j])
+            bit = names.index(f"{task}:{name}") if f"{task}:{name}" in names else len(names)
+            if bit == len(names):
+                names.append(f"{task}:{name}")
+            prov |= np.where(has, 1 << bit, 0)
+    mask = _face_mask(ws, vid, n)
+    out["has_face"] = np.ones(n, bool) if mask is None else mask
+    codes, inverse = np.unique(prov, return_inverse=True)
+    labels_of = np.array(["+".join(nm for b, nm in enumerate(names) if c >> b & 1) for c in codes], dtype=object)
+    out["sources"] = labels_of[inverse]
+    return pd.DataFrame(out), stats, disagreement
+
+
+def _dtypes(df: pd.DataFrame, s: LabelsSettings) -> pd.DataFrame:
+    for a in s.aus:
+        if a in df.columns:
+            df[a] = pd.array(np.where(np.isnan(df[a].to_numpy(np.float64)), pd.NA, df[a]), dtype="Int8") \
+                if df[a].dtype != "Int8" else df[a]
+        if f"{a}_intensity" in df.columns:
+            df[f"{a}_intensity"] = df[f"{a}_intensity"].astype("float32")
+    if "expr" in df.columns:
+        df["expr"] = pd.array(np.where(np.isnan(df["expr"].to_numpy(np.float64)), pd.NA, df["expr"]), dtype="Int8")
+    for c in ("valence", "arousal"):
+        if c in df.columns:
+            df[c] = df[c].astype("float32")
+    for c in [c for c in df.columns if c.endswith("_n")]:
+        df[c] = df[c].astype("int8")
+    return df
+
+
+def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, disagreements: int = 0,
+          progress: Progress | None = None) -> MergeResult:
+    """Merge every annotation of the workspace into ``labels.parquet`` (and ``agreement.parquet``).
+
+    ``keep``: ``all`` frames, only ``labelled`` ones, or only ``au-positive`` ones (seed 001).
+    Frames without the subject's face are left out unless ``drop_no_face`` is False (default: the setting).
+    ``disagreements``: also list the N segments where annotators disagree most."""
+    if keep not in KEEP:
+        raise AffcurateError(f"unknown keep {keep!r}: expected one of {', '.join(KEEP)}")
+    s = ws.settings.labels
+    drop = s.drop_no_face if drop_no_face is None else drop_no_face
+    manifest = ws.manifest()
+    ok = manifest[manifest["status"] == "ok"].set_index("video_id", drop=False)
+    listing = list_annotations(ws)
+    if listing.empty:
+        raise StageMissingError("annotations", f"affcurate import {ws.root} --format F FILES (or affcurate annotate)")
+    result = MergeResult(pd.DataFrame(), pd.DataFrame())
+    result.unmatched = sorted(set(listing["video_id"]) - set(ok.index))
+    parts, stats, dis_rows = [], [], []
+    own = progress is None
+    progress = progress or make_progress(transient=True)
+    if own:
+        progress.start()
+    try:
+        groups = listing[listing["video_id"].isin(ok.index)].groupby("video_id", sort=False)
+        task_id = progress.add_task("merge", total=groups.ngroups)
+        for vid, rows in groups:
+            anns = [read_annotation(p) for p in rows["path"]]
+            merged = _merge_video(ws, ok.loc[vid], anns, s, result)
+            progress.advance(task_id)
+            if merged is None:
+                continue
+            df, st, dis = merged
+            parts.append(df)
+            stats += st
+            if disagreements and dis:
+                for key, score in dis.items():
+                    dis_rows.append(_segments(vid, key, score))
+    finally:
+        if own:
+            progress.stop()
+    labels = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["video_id", "frame"])
+    if len(labels):
+        labels = _dtypes(labels, s)
+        value_cols = [c for c in list(s.aus) + ["expr", "valence", "arousal"] if c in labels.columns]
+        if drop:
+            labels = labels[labels["has_face"]]
+        if keep == "labelled":
+            labels = labels[labels[value_cols].notna().any(axis=1)]
+        elif keep == "au-positive":
+            aus = [a for a in s.aus if a in labels.columns]
+            labels = labels[(labels[aus].fillna(0).astype(int) > 0).any(axis=1)] if aus else labels.iloc[:0]
+        labels = labels.reset_index(drop=True)
+    result.labels = labels
+    result.agreement = pd.DataFrame(stats, columns=["video_id", "task", "label", "statistic", "value",
+                                                    "n_annotators"])
+    if dis_rows:
+        result.disagreements = (pd.concat(dis_rows, ignore_index=True).sort_values("score", ascending=False)
+                                .head(disagreements).reset_index(drop=True))
+    meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "length_fixes": result.length_fixes,
+            "errors": result.errors}
+    io.write_parquet(result.labels, ws.labels_path, metadata=meta)
+    io.write_parquet(result.agreement, ws.root / "agreement.parquet")
+    return result
+
+
+def _segments(vid: str, key: str, score: np.ndarray, window: int = 30) -> pd.DataFrame:
+    """Non-overlapping windows of ``window`` frames with their mean disagreement."""
+    n = len(score)
+    starts = np.arange(0, n, window)
+    means = np.add.reduceat(score, starts) / np.diff(np.r_[starts, n])
+    task, label = key.split(":", 1)
+    return pd.DataFrame({"video_id": vid, "task": task, "label": label, "start": starts,
+                         "end": np.minimum(starts + window, n) - 1, "score": means})

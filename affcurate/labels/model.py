@@ -1,0 +1,205 @@
+"""The annotation model: what one annotator (or importer) said about one video for one task.
+
+Tasks: ``au`` (presence 0/1 and optional intensity 0-5 per AU of ``settings.labels.aus``), ``expr`` (a class
+index into ``settings.labels.expressions``) and ``va`` (valence and arousal in [-1, 1]).
+
+Each table has a clock and a time base. The clock says whose timeline the positions are on: ``grid`` (frames of
+the workspace's constant-fps video, e.g. the desk) or ``source`` (the original video's frames or seconds, e.g.
+Aff-Wild files). The time base is ``frame`` (integer positions at ``fps``) or ``time`` (seconds). The shape
+is ``dense`` (one row per sample), ``keyframes`` (samples to interpolate between) or ``intervals``
+(``start``/``end`` inclusive). ``complete`` tables claim to cover the whole video, so their length is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from affcurate import io
+from affcurate.errors import AffcurateError, InputError
+from affcurate.settings import LabelsSettings
+from affcurate.workspace import Workspace, validate_video_id
+
+TASKS = ("au", "expr", "va")
+CLOCKS = ("grid", "source")
+TIME_BASES = ("frame", "time")
+SHAPES = ("dense", "keyframes", "intervals")
+
+
+def value_columns(task: str, settings: LabelsSettings, intensity: bool = True) -> list[str]:
+    if task == "au":
+        cols = list(settings.aus)
+        return cols + [f"{a}_intensity" for a in settings.aus] if intensity else cols
+    if task == "expr":
+        return ["expr"]
+    if task == "va":
+        return ["valence", "arousal"]
+    raise AffcurateError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
+
+
+@dataclass
+class Annotation:
+    """One annotator's labels of one task for one video."""
+
+    video_id: str
+    task: str
+    annotator: str
+    data: pd.DataFrame
+    source: str = "affcurate"
+    clock: str = "grid"
+    time_base: str = "frame"
+    fps: float | None = None
+    shape: str = "dense"
+    complete: bool = False
+    origin: str | None = None
+    """The file it was read from, for messages."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def position_columns(self) -> list[str]:
+        if self.shape == "intervals":
+            return ["start", "end"]
+        return ["frame"] if self.time_base == "frame" else ["time"]
+
+    def with_data(self, data: pd.DataFrame) -> Annotation:
+        return replace(self, data=data)
+
+
+def _where(a: Annotation) -> str:
+    return a.origin or f"{a.annotator}/{a.task}/{a.video_id}"
+
+
+def validate(a: Annotation, settings: LabelsSettings, line_of: np.ndarray | None = None) -> Annotation:
+    """Check an annotation against the model and return it with normalised dtypes.
+
+    ``line_of`` maps each row to its line in the original file, so errors read ``file:line: …``."""
+    where = _where(a)
+    if a.task not in TASKS:
+        raise InputError(where, f"unknown task {a.task!r}, expected one of {', '.join(TASKS)}")
+    for name, value, allowed in (("clock", a.clock, CLOCKS), ("time base", a.time_base, TIME_BASES),
+                                 ("shape", a.shape, SHAPES)):
+        if value not in allowed:
+            raise InputError(where, f"unknown {name} {value!r}, expected one of {', '.join(allowed)}")
+    validate_video_id(a.video_id)
+    if a.time_base == "frame" and not (a.fps and a.fps > 0) and a.clock == "source":
+        raise InputError(where, "a source-clock table indexed by frame needs its fps")
+    df = a.data.reset_index(drop=True).copy()
+    lines = np.arange(len(df)) + 2 if line_of is None else np.asarray(line_of)
+
+    def fail(rows: np.ndarray, message: str) -> None:
+        raise InputError(where, message, int(lines[int(np.flatnonzero(rows)[0])]))
+
+    pos = a.position_columns()
+    for c in pos:
+        if c not in df.columns:
+            raise InputError(where, f"missing column {c!r}, expected {', '.join(pos)} and the values")
+        v = pd.to_numeric(df[c], errors="coerce")
+        if v.isna().any():
+            fail(v.isna().to_numpy(), f"{c} is not a number")
+        if (v < 0).any():
+            fail((v < 0).to_numpy(), f"{c} is negative, expected ≥ 0")
+        df[c] = v.astype(np.int64) if a.time_base == "frame" else v.astype(np.float64)
+    if a.shape == "intervals":
+        bad = (df["end"] < df["start"]).to_numpy()
+        if bad.any():
+            fail(bad, "interval ends before it starts")
+    else:
+        p = df[pos[0]].to_numpy()
+        if len(p) > 1:
+            d = np.diff(p)
+            if (d == 0).any():
+                fail(np.r_[False, d == 0], f"{pos[0]} {p[1:][d == 0][0]} is repeated, expected each once")
+            if (d < 0).any():
+                fail(np.r_[False, d < 0], f"{pos[0]} decreases, expected increasing {pos[0]}s")
+    cols = value_columns(a.task, settings, intensity=False)
+    present = [c for c in cols if c in df.columns]
+    if not present:
+        raise InputError(where, f"no value column, expected {', '.join(cols)}")
+    if a.task == "au":
+        for c in present:
+            v = pd.to_numeric(df[c], errors="coerce").astype("Float64")
+            bad = (v.notna() & ~v.isin([0, 1])).to_numpy(dtype=bool, na_value=False)
+            if bad.any():
+                fail(bad, f"{c} = {v[bad].iloc[0]} is not 0 or 1")
+            df[c] = v.astype("Int8")
+            ic = f"{c}_intensity"
+            if ic in df.columns:
+                iv = pd.to_numeric(df[ic], errors="coerce").astype("Float64")
+                bad = (iv.notna() & ((iv < 0) | (iv > 5))).to_numpy(dtype=bool, na_value=False)
+                if bad.any():
+                    fail(bad, f"{ic} = {iv[bad].iloc[0]} is outside 0-5")
+                df[ic] = iv.astype("Float32")
+        unknown = [c for c in df.columns if c.startswith("AU") and c.split("_")[0] not in settings.aus]
+        if unknown:
+            raise InputError(where, f"unknown AU column {unknown[0]}, expected one of {', '.join(settings.aus)} "
+                                    "(the AU set is the workspace setting labels.aus)")
+    elif a.task == "expr":
+        v = pd.to_numeric(df["expr"], errors="coerce").astype("Float64")
+        n = len(settings.expressions)
+        bad = (v.notna() & (~v.isin(np.arange(n)))).to_numpy(dtype=bool, na_value=False)
+        if bad.any():
+            fail(bad, f"expression {v[bad].iloc[0]} is not a class index 0-{n - 1} "
+                      f"({', '.join(settings.expressions)})")
+        df["expr"] = v.astype("Int8")
+    else:
+        for c in ("valence", "arousal"):
+            if c not in df.columns:
+                raise InputError(where, f"missing column {c!r}, expected valence and arousal")
+            v = pd.to_numeric(df[c], errors="coerce").astype(np.float64)
+            bad = (~np.isnan(v)) & ((v < -1) | (v > 1))
+            if bad.any():
+                fail(bad.to_numpy(), f"{c} = {v[bad].iloc[0]} is outside [-1, 1]")
+            df[c] = v
+    keep = pos + [c for c in value_columns(a.task, settings) if c in df.columns]
+    return a.with_data(df[keep])
+
+
+def _meta(a: Annotation) -> dict[str, Any]:
+    return {"video_id": a.video_id, "task": a.task, "annotator": a.annotator, "source": a.source,
+            "clock": a.clock, "time_base": a.time_base, "fps": a.fps, "shape": a.shape,
+            "complete": a.complete, **({"extra": a.extra} if a.extra else {})}
+
+
+def write_annotation(ws: Workspace, a: Annotation) -> Path:
+    """Validate and write one annotation atomically to ``annotations/<annotator>/<task>/<video>.parquet``."""
+    a = validate(a, ws.settings.labels)
+    _check_name(a.annotator)
+    df = a.data.copy()
+    df.insert(0, "video_id", a.video_id)
+    df["annotator"] = a.annotator
+    df["source"] = a.source
+    path = ws.annotation_path(a.annotator, a.task, a.video_id)
+    io.write_parquet(df, path, metadata=_meta(a))
+    return path
+
+
+def read_annotation(path: str | Path) -> Annotation:
+    path = Path(path)
+    meta = io.parquet_metadata(path)
+    if not meta:
+        raise InputError(path, "not an affcurate annotation table (no metadata)")
+    df = io.read_parquet(path).drop(columns=["video_id", "annotator", "source"], errors="ignore")
+    return Annotation(meta["video_id"], meta["task"], meta["annotator"], df, meta.get("source", "affcurate"),
+                      meta.get("clock", "grid"), meta.get("time_base", "frame"), meta.get("fps"),
+                      meta.get("shape", "dense"), bool(meta.get("complete", False)), str(path),
+                      meta.get("extra", {}))
+
+
+def list_annotations(ws: Workspace) -> pd.DataFrame:
+    """Every annotation table in the workspace: annotator, task, video_id, path."""
+    rows = []
+    if ws.annotations_dir.exists():
+        for p in sorted(ws.annotations_dir.glob("*/*/*.parquet")):
+            rows.append({"annotator": p.parent.parent.name, "task": p.parent.name, "video_id": p.stem,
+                         "path": str(p)})
+    return pd.DataFrame(rows, columns=["annotator", "task", "video_id", "path"])
+
+
+def _check_name(name: str) -> None:
+    try:
+        validate_video_id(name)
+    except AffcurateError:
+        raise AffcurateError(f"invalid annotator name {name!r}: use letters, digits, _ . - only") from None
