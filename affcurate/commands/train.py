@@ -1,0 +1,38 @@
+"""`affcurate train-baseline`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from affcurate.workspace import Workspace
+
+console = Console()
+
+
+def _list(v: str | None) -> list[str] | None:
+    return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+
+def train_command(
+    workspace: Path = typer.Argument(..., help="Workspace folder."),
+    models: str | None = typer.Option(None, "--models", help="Comma list of prior, linear, cnn, cnn-gru."),
+    tasks: str | None = typer.Option(None, "--tasks", help="Comma list of au, expr, va."),
+    epochs: int | None = typer.Option(None, "--epochs"),
+    seed: int | None = typer.Option(None, "--seed"),
+    batch_size: int | None = typer.Option(None, "--batch-size"),
+    name: str | None = typer.Option(None, "--name", help="Run folder name under runs/."),
+) -> None:
+    """Train and benchmark baselines on the curated crops, labels and splits."""
+    from affcurate.train.runner import train_baseline  # torch loads only for this command
+
+    ws = Workspace.open(workspace)
+    r = train_baseline(ws, _list(models), _list(tasks), epochs, seed, batch_size, name=name)
+    console.print((r.run_dir / "benchmark.md").read_text())
+    console.print(f"run written to {r.run_dir}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-baseline")(train_command)

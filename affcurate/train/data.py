@@ -1,0 +1,134 @@
+"""The workspace as training data: aligned crops streamed from HDF5, their labels with a per-task mask (so
+tasks can be trained together on incompletely labelled frames), and the split of each frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from affcurate import io
+from affcurate.errors import AffcurateError, StageMissingError
+from affcurate.workspace import Workspace
+
+
+@dataclass
+class Index:
+    """One row per usable crop: video, position in its HDF5 file, frame, split, and the label arrays."""
+
+    table: pd.DataFrame
+    aus: list[str]
+    n_expr: int
+    au: np.ndarray          # (N, A) 0/1
+    au_mask: np.ndarray     # (N, A) bool
+    expr: np.ndarray        # (N,) int, -1 missing
+    va: np.ndarray          # (N, 2)
+    va_mask: np.ndarray     # (N, 2) bool
+
+    def subset(self, rows: np.ndarray) -> Index:
+        return Index(self.table.iloc[rows].reset_index(drop=True), self.aus, self.n_expr, self.au[rows],
+                     self.au_mask[rows], self.expr[rows], self.va[rows], self.va_mask[rows])
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def split_names(splits: pd.DataFrame) -> pd.Series:
+    """video_id → train/val/test; K folds become test = fold 0, val = fold 1, train = the rest."""
+    s = splits.set_index("video_id")
+    if "split" in s.columns and s["split"].notna().all():
+        return s["split"].astype(str)
+    folds = s["fold"].astype(int)
+    return folds.map(lambda f: "test" if f == 0 else "val" if f == 1 else "train")
+
+
+def build_index(ws: Workspace) -> Index:
+    """Join crops, labels and splits; raises a clear error naming the command to run first."""
+    if not ws.labels_path.exists():
+        raise StageMissingError(str(ws.labels_path), f"affcurate merge {ws.root}")
+    if not ws.splits_path.exists():
+        raise StageMissingError(str(ws.splits_path), f"affcurate split {ws.root}")
+    labels = io.read_parquet(ws.labels_path)
+    split_of = split_names(io.read_parquet(ws.splits_path))
+    rows = []
+    for vid in pd.unique(labels["video_id"]):
+        path = ws.crops_path(vid)
+        if not path.exists():
+            raise StageMissingError(f"crops of {vid} ({path})", f"affcurate ingest {ws.root}")
+        with h5py.File(path) as h5:
+            frames = h5["frames"][:]
+        rows.append(pd.DataFrame({"video_id": vid, "crop": np.arange(len(frames)), "frame": frames}))
+    if not rows:
+        raise AffcurateError(f"{ws.labels_path} has no frames")
+    crops = pd.concat(rows, ignore_index=True)
+    table = crops.merge(labels, on=["video_id", "frame"], how="inner")
+    table["split"] = table["video_id"].map(split_of)
+    table = table[table["split"].notna()].reset_index(drop=True)
+    aus = [a for a in ws.settings.labels.aus if a in table.columns]
+    au = table[aus].astype("Float64") if aus else pd.DataFrame(index=table.index)
+    expr = table["expr"].astype("Float64").fillna(-1).astype(int).to_numpy() if "expr" in table.columns \
+        else np.full(len(table), -1)
+    va = table[["valence", "arousal"]].to_numpy(np.float64) if "valence" in table.columns \
+        else np.full((len(table), 2), np.nan)
+    return Index(table[["video_id", "crop", "frame", "split"]], aus, len(ws.settings.labels.expressions),
+                 au.fillna(0).to_numpy(np.float32), au.notna().to_numpy(bool), expr,
+                 np.nan_to_num(va).astype(np.float32), ~np.isnan(va))
+
+
+class CropDataset(Dataset):
+    """Crops of an :class:`Index`, read from HDF5 on demand (nothing is held in memory but open files).
+    With ``window`` > 1, each item is the ``window`` consecutive crops ending at that frame (repeating the
+    first when the video starts later)."""
+
+    def __init__(self, ws: Workspace, index: Index, size: int = 64, window: int = 1):
+        self.ws = ws
+        self.index = index
+        self.size = size
+        self.window = window
+        self._files: dict[str, h5py.File] = {}
+        t = index.table
+        self._vid = t["video_id"].to_numpy()
+        self._crop = t["crop"].to_numpy()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _file(self, vid: str) -> h5py.File:
+        f = self._files.get(vid)
+        if f is None:
+            f = self._files[vid] = h5py.File(self.ws.crops_path(vid), "r")
+        return f
+
+    def image(self, vid: str, crop: int) -> np.ndarray:
+        img = self._file(vid)["crops"][crop]
+        if img.shape[0] != self.size:
+            img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return img
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        vid, crop = self._vid[i], int(self._crop[i])
+        if self.window > 1:
+            idx = [max(0, crop - k) for k in range(self.window - 1, -1, -1)]
+            arr = np.stack([self.image(vid, j) for j in idx])
+            x = torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
+        else:
+            x = torch.from_numpy(self.image(vid, crop)).permute(2, 0, 1).float().div_(255.0)
+        ix = self.index
+        return {"x": x, "au": torch.from_numpy(ix.au[i]), "au_mask": torch.from_numpy(ix.au_mask[i]),
+                "expr": torch.tensor(ix.expr[i]), "va": torch.from_numpy(ix.va[i]),
+                "va_mask": torch.from_numpy(ix.va_mask[i])}
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_files"] = {}  # HDF5 handles are opened again in each worker
+        return state
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files = {}

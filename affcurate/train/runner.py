@@ -1,0 +1,220 @@
+"""`affcurate train-baseline`: fit every chosen baseline on the train split, pick thresholds and checkpoints on
+validation, score on test, and write the run: config, per-epoch log, best checkpoint, metrics, a benchmark
+table comparing the baselines (Markdown and JSON) and a model card."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.progress import Progress
+
+from affcurate import io
+from affcurate.errors import AffcurateError
+from affcurate.executor import make_progress
+from affcurate.train.baselines import MODELS, Predictions, describe, make_model
+from affcurate.train.data import Index, build_index
+from affcurate.train.metrics import abaw_scores, au_metrics, expr_metrics, tune_thresholds, va_metrics
+from affcurate.workspace import Workspace, stage_key
+
+TASKS = ("au", "expr", "va")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped_tasks: list[str] = field(default_factory=list)
+    timing: dict[str, Any] = field(default_factory=dict)
+
+
+def _has_task(index: Index, task: str) -> bool:
+    if task == "au":
+        return bool(index.au_mask.any())
+    if task == "expr":
+        return bool((index.expr >= 0).any())
+    return bool(index.va_mask.any())
+
+
+def evaluate(index: Index, pred: Predictions, tasks: tuple[str, ...], thresholds: np.ndarray | None
+             ) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    if "au" in tasks and pred.au is not None and index.au_mask.any():
+        out["au"] = au_metrics(index.au, pred.au, index.au_mask, index.aus, thresholds)
+    e = index.expr >= 0
+    if "expr" in tasks and pred.expr is not None and e.any():
+        out["expr"] = expr_metrics(index.expr[e], pred.expr[e], index.n_expr)
+    if "va" in tasks and pred.va is not None and index.va_mask.any():
+        out["va"] = va_metrics(index.va, pred.va, index.va_mask)
+    return out
+
+
+def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = None,
+                   tasks: list[str] | tuple[str, ...] | None = None, epochs: int | None = None,
+                   seed: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                   name: str | None = None, progress: Progress | None = None) -> TrainResult:
+    """Train and benchmark baselines on the curated workspace; returns where the run was written. The same
+    arguments give the same run folder, so an interrupted run resumes."""
+    s = ws.settings.train
+    models = tuple(models or s.models)
+    tasks = tuple(tasks or s.tasks)
+    for m in models:
+        if m not in MODELS:
+            raise AffcurateError(f"unknown model {m!r}: expected some of {', '.join(MODELS)}")
+    for t in tasks:
+        if t not in TASKS:
+            raise AffcurateError(f"unknown task {t!r}: expected some of {', '.join(TASKS)}")
+    config = {"models": list(models), "tasks": list(tasks), "epochs": epochs or s.epochs, "seed": s.seed if seed is
+              None else seed, "batch_size": batch_size or s.batch_size, "lr": lr or s.lr, "window": s.window,
+              "input_size": s.input_size, "workers": s.workers}
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    index = build_index(ws)
+    parts = {p: np.flatnonzero(index.table["split"].to_numpy() == p) for p in ("train", "val", "test")}
+    if len(parts["train"]) == 0:
+        raise AffcurateError("no labelled crops in the train split: check `affcurate split` and `affcurate merge`")
+    train = index.subset(parts["train"])
+    val = index.subset(parts["val"]) if len(parts["val"]) else None
+    test = index.subset(parts["test"]) if len(parts["test"]) else (val if val is not None else train)
+    result = TrainResult(ws.runs_dir / (name or f"baseline-{stage_key(config, _data_key(ws))[:10]}"))
+    run = result.run_dir
+    run.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for t in tasks:
+        if _has_task(train, t):
+            kept.append(t)
+        else:
+            warnings.warn(f"task {t} has no labelled frames in the train split: skipped", stacklevel=2)
+            result.skipped_tasks.append(t)
+    if not kept:
+        raise AffcurateError(f"none of the tasks {', '.join(tasks)} has labelled train frames")
+    io.write_json(run / "config.json", {**config, "tasks_trained": kept, "frames": {k: int(len(v)) for k, v in
+                                                                                   parts.items()}})
+    own = progress is None
+    progress = progress or make_progress()
+    if own:
+        progress.start()
+    try:
+        job = progress.add_task("baselines", total=len(models))
+        for m in models:
+            out = run / m
+            out.mkdir(exist_ok=True)
+            if (out / "metrics.json").exists():
+                result.metrics[m] = io.read_json(out / "metrics.json")
+                progress.advance(job)
+                continue
+            model = make_model(m, tuple(kept), epochs=config["epochs"], batch_size=config["batch_size"],
+                               lr=config["lr"], seed=config["seed"], input_size=config["input_size"],
+                               workers=config["workers"], window=config["window"])
+            log_path = out / "log.jsonl"
+            t0 = time.perf_counter()
+
+            def log(log_path: Path = log_path, t0: float = t0, **row: Any) -> None:
+                with open(log_path, "a") as fh:
+                    fh.write(json.dumps({"time": round(time.perf_counter() - t0, 3), **row}) + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+
+            model.fit(ws, train, val, out, log)
+            thresholds = None
+            if "au" in kept and val is not None and val.au_mask.any():
+                vp = model.predict(ws, val)
+                if vp.au is not None:
+                    thresholds = tune_thresholds(val.au, vp.au, val.au_mask)
+            metrics = evaluate(test, model.predict(ws, test), tuple(kept), thresholds)
+            metrics["abaw"] = abaw_scores(metrics)
+            metrics["model"] = describe(model)
+            metrics["seconds"] = round(time.perf_counter() - t0, 2)
+            if thresholds is not None:
+                metrics["au_thresholds"] = dict(zip(index.aus, thresholds.tolist(), strict=True))
+            if hasattr(model, "timing") and model.timing["images"]:
+                tm = model.timing
+                metrics["throughput"] = {"images_per_s": tm["images"] / max(tm["load"] + tm["step"], 1e-9),
+                                         "load_share": tm["load"] / max(tm["load"] + tm["step"], 1e-9)}
+                result.timing[m] = metrics["throughput"]
+            io.write_json(out / "metrics.json", metrics)
+            result.metrics[m] = metrics
+            progress.advance(job)
+    finally:
+        if own:
+            progress.stop()
+    table = benchmark_table(result.metrics)
+    io.write_text(run / "benchmark.md", _markdown(table, config, test_split=_test_name(parts)))
+    io.write_json(run / "benchmark.json", {"config": config, "rows": table.to_dict("records")})
+    io.write_text(run / "MODEL_CARD.md", model_card(ws, config, kept, result, parts))
+    _all_runs(ws)
+    return result
+
+
+def _test_name(parts: dict[str, np.ndarray]) -> str:
+    return "test" if len(parts["test"]) else "val" if len(parts["val"]) else "train (no held-out split)"
+
+
+def _data_key(ws: Workspace) -> Any:
+    files = [ws.labels_path, ws.splits_path]
+    return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists()]
+
+
+COLUMNS = [("au", "f1_mean", "AU mean F1"), ("expr", "accuracy", "EXPR acc"), ("expr", "f1_macro", "EXPR macro-F1"),
+           ("expr", "f1_weighted", "EXPR weighted-F1"), ("va", "ccc_valence", "CCC V"), ("va", "ccc_arousal", "CCC A"),
+           ("va", "ccc_mean", "CCC mean"), ("va", "rmse_mean", "RMSE"), ("va", "sagr_mean", "SAGR")]
+
+
+def benchmark_table(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    rows = []
+    for m, met in metrics.items():
+        row: dict[str, Any] = {"model": m}
+        for task, key, label in COLUMNS:
+            v = met.get(task, {}).get(key)
+            if v is not None:
+                row[label] = round(float(v), 4)
+        row["seconds"] = met.get("seconds")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _markdown(table: pd.DataFrame, config: dict[str, Any], test_split: str) -> str:
+    return (f"# Baselines\n\nScored on the **{test_split}** split; epochs {config['epochs']}, seed {config['seed']}."
+            f"\n\n{table.to_markdown(index=False, floatfmt='.3f')}\n")
+
+
+def _all_runs(ws: Workspace) -> None:
+    """``runs/benchmark.md``: every run's baselines side by side."""
+    frames = []
+    for p in sorted(ws.runs_dir.glob("*/benchmark.json")):
+        rows = pd.DataFrame(io.read_json(p)["rows"])
+        rows.insert(0, "run", p.parent.name)
+        frames.append(rows)
+    if frames:
+        t = pd.concat(frames, ignore_index=True)
+        io.write_text(ws.runs_dir / "benchmark.md", "# All baseline runs\n\n" + t.to_markdown(index=False,
+                                                                                            floatfmt=".3f") + "\n")
+        io.write_json(ws.runs_dir / "benchmark.json", t.to_dict("records"))
+
+
+def model_card(ws: Workspace, config: dict[str, Any], tasks: list[str], result: TrainResult,
+               parts: dict[str, np.ndarray]) -> str:
+    s = ws.settings
+    lines = [
+        f"# Model card: {result.run_dir.name}", "",
+        "## What", f"Baselines {', '.join(config['models'])} for the tasks {', '.join(tasks)} "
+        f"(skipped: {', '.join(result.skipped_tasks) or 'none'}), trained from scratch on the aligned "
+        f"{s.faces.crop_size}×{s.faces.crop_size} crops of this workspace, resized to {config['input_size']}.", "",
+        "## Data", f"Frames: train {len(parts['train'])}, validation {len(parts['val'])}, test {len(parts['test'])};"
+        " splits are subject-independent (splits.parquet).",
+        f"AUs: {', '.join(s.labels.aus)}. Expressions: {', '.join(s.labels.expressions)}.", "",
+        "## Training", f"Epochs {config['epochs']}, batch {config['batch_size']}, learning rate {config['lr']}, "
+        f"seed {config['seed']}. Losses: AU binary cross-entropy, expression class-weighted cross-entropy, "
+        "valence-arousal 1 − CCC. Best epoch by the validation score; AU thresholds tuned on validation.", "",
+        "## Results", benchmark_table(result.metrics).to_markdown(index=False, floatfmt=".3f"), "",
+        "## Limits", "Small models trained on one workspace: a measure of how learnable the labels are, not a "
+        "product. Scores on few subjects vary a lot between splits.", "",
+    ]
+    return "\n".join(lines)
