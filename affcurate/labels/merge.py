@@ -3,6 +3,7 @@ face mask and provenance → ``labels.parquet`` and ``agreement.parquet``."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +110,8 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
             stack = np.stack(per[c], 1)
             out[c] = fuse_continuous(stack, s.va_fusion)
             if task == "va":
-                with np.errstate(invalid="ignore"):
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
                     out[f"{c}_std"] = np.where((~np.isnan(stack)).sum(1) > 0, np.nanstd(
                         np.where(np.isnan(stack), np.nanmean(stack, 1, keepdims=True), stack), 1), np.nan)
                 if k > 1:
@@ -119,10 +121,11 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
                                                ("icc", icc_2_1), ("ccc", mean_pairwise_ccc))]
                     disagreement[f"{task}:{c}"] = np.nan_to_num(out[f"{c}_std"], nan=0.0)
                 present |= (~np.isnan(stack)).any(1)
-        first = (discrete + continuous)[0]
-        out[f"{task}_n"] = (~np.isnan(np.stack(per[first], 1))).sum(1)
+        # which annotators said anything about this task at each frame
+        said = np.stack([np.any([~np.isnan(per[c][j]) for c in per], axis=0) for j in range(k)], 1)
+        out[f"{task}_n"] = said.sum(1)
         for j, name in enumerate(annotators):
-            has = ~np.isnan(per[first][j])
+            has = said[:, j]
             bit = names.index(f"{task}:{name}") if f"{task}:{name}" in names else len(names)
             if bit == len(names):
                 names.append(f"{task}:{name}")
@@ -148,7 +151,7 @@ def _dtypes(df: pd.DataFrame, s: LabelsSettings) -> pd.DataFrame:
         if c in df.columns:
             df[c] = df[c].astype("float32")
     for c in [c for c in df.columns if c.endswith("_n")]:
-        df[c] = df[c].astype("int8")
+        df[c] = df[c].fillna(0).astype("int8")  # 0 annotators where a video has no labels of that task
     return df
 
 

@@ -123,14 +123,14 @@ def validate(a: Annotation, settings: LabelsSettings, line_of: np.ndarray | None
             v = pd.to_numeric(df[c], errors="coerce").astype("Float64")
             bad = (v.notna() & ~v.isin([0, 1])).to_numpy(dtype=bool, na_value=False)
             if bad.any():
-                fail(bad, f"{c} = {v[bad].iloc[0]} is not 0 or 1")
+                fail(bad, f"{c} = {float(v[bad].iloc[0]):g} is not 0 or 1")
             df[c] = v.astype("Int8")
             ic = f"{c}_intensity"
             if ic in df.columns:
                 iv = pd.to_numeric(df[ic], errors="coerce").astype("Float64")
                 bad = (iv.notna() & ((iv < 0) | (iv > 5))).to_numpy(dtype=bool, na_value=False)
                 if bad.any():
-                    fail(bad, f"{ic} = {iv[bad].iloc[0]} is outside 0-5")
+                    fail(bad, f"{ic} = {float(iv[bad].iloc[0]):g} is outside 0-5")
                 df[ic] = iv.astype("Float32")
         unknown = [c for c in df.columns if c.startswith("AU") and c.split("_")[0] not in settings.aus]
         if unknown:
@@ -141,7 +141,7 @@ def validate(a: Annotation, settings: LabelsSettings, line_of: np.ndarray | None
         n = len(settings.expressions)
         bad = (v.notna() & (~v.isin(np.arange(n)))).to_numpy(dtype=bool, na_value=False)
         if bad.any():
-            fail(bad, f"expression {v[bad].iloc[0]} is not a class index 0-{n - 1} "
+            fail(bad, f"expression {float(v[bad].iloc[0]):g} is not a class index 0-{n - 1} "
                       f"({', '.join(settings.expressions)})")
         df["expr"] = v.astype("Int8")
     else:
@@ -151,7 +151,7 @@ def validate(a: Annotation, settings: LabelsSettings, line_of: np.ndarray | None
             v = pd.to_numeric(df[c], errors="coerce").astype(np.float64)
             bad = (~np.isnan(v)) & ((v < -1) | (v > 1))
             if bad.any():
-                fail(bad.to_numpy(), f"{c} = {v[bad].iloc[0]} is outside [-1, 1]")
+                fail(bad.to_numpy(), f"{c} = {float(v[bad].iloc[0]):g} is outside [-1, 1]")
             df[c] = v
     keep = pos + [c for c in value_columns(a.task, settings) if c in df.columns]
     return a.with_data(df[keep])

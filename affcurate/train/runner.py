@@ -194,6 +194,8 @@ def _all_runs(ws: Workspace) -> None:
         frames.append(rows)
     if frames:
         t = pd.concat(frames, ignore_index=True)
+        order = ["run", "model"] + [label for _, _, label in COLUMNS] + ["seconds"]
+        t = t[[c for c in order if c in t.columns]]
         io.write_text(ws.runs_dir / "benchmark.md", "# All baseline runs\n\n" + t.to_markdown(index=False,
                                                                                             floatfmt=".3f") + "\n")
         io.write_json(ws.runs_dir / "benchmark.json", t.to_dict("records"))

@@ -45,6 +45,14 @@ def _fps(ctx: ImportContext, vid: str) -> float:
 
 
 def read(path: Path, ctx: ImportContext) -> list[Annotation]:
+    first = path.read_text(encoding="utf-8-sig").split("\n", 1)[0].strip()
+    if first.split(",")[0].lower() in ("neutral", "anger"):
+        # EXPR files: the header names the classes, each line holds one class index
+        body = path.read_text(encoding="utf-8-sig").splitlines()[1:]
+        keep = [(i, ln.strip()) for i, ln in enumerate(body, start=2) if ln.strip()]
+        df = pd.DataFrame({"expr": [v for _, v in keep]})
+        lines = np.array([i for i, _ in keep], dtype=np.int64)
+        return _read_expr(path, df, lines, first.split(","), ctx)
     df, lines = read_table(path)
     cols = list(df.columns)
     if cols[:1] == ["image"]:
@@ -69,22 +77,24 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
             v = to_number(df, c, path, lines)
             data[c] = v.where(v != -1)
         return [validated(Annotation(vid, "au", annotator, data, **common), ctx, lines)]
-    if cols and cols[0].lower() in ("neutral", "anger"):
-        mapping = _expr_map(cols, ctx, path)
-        if len(cols) != 1:
-            raw = to_number(df.iloc[:, [0]].set_axis(["expr"], axis=1), "expr", path, lines)
-        else:
-            raw = to_number(df.set_axis(["expr"], axis=1), "expr", path, lines)
-        bad = raw.notna() & (raw != -1) & ~raw.isin(range(len(cols)))
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(path, f"expression {raw.iloc[i]:g} is not -1 or a class 0-{len(cols) - 1}",
-                             int(lines[i]))
-        expr = raw.where(raw >= 0).map(lambda k: mapping[int(k)] if pd.notna(k) else np.nan)
-        data = pd.DataFrame({"frame": frames, "expr": expr})
-        return [validated(Annotation(vid, "expr", annotator, data, **common), ctx, lines)]
     raise InputError(path, f"header {','.join(cols)[:60]!r} is not an ABAW header, expected valence,arousal or "
                            "the expression names or the AU names", 1)
+
+
+def _read_expr(path: Path, df: pd.DataFrame, lines: np.ndarray, names: list[str], ctx: ImportContext
+               ) -> list[Annotation]:
+    vid = path.stem
+    mapping = _expr_map(names, ctx, path)
+    raw = to_number(df.set_axis(["expr"], axis=1), "expr", path, lines)
+    bad = raw.isna() | ((raw != -1) & ~raw.isin(range(len(names))))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(path, f"expression {df.iloc[i, 0]!r} is not -1 or a class 0-{len(names) - 1}", int(lines[i]))
+    expr = raw.where(raw >= 0).map(lambda k: mapping[int(k)] if pd.notna(k) else np.nan)
+    data = pd.DataFrame({"frame": np.arange(len(df), dtype=np.int64), "expr": expr})
+    a = Annotation(vid, "expr", ctx.annotator or "abaw", data, source="abaw", clock=ctx.clock or "source",
+                   time_base="frame", fps=_fps(ctx, vid), shape="dense", complete=True, origin=str(path))
+    return [validated(a, ctx, lines)]
 
 
 def _read_multitask(path: Path, df: pd.DataFrame, lines: np.ndarray, ctx: ImportContext) -> list[Annotation]:

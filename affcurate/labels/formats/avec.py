@@ -17,7 +17,7 @@ from affcurate.workspace import safe_video_id
 
 
 def _dimension(path: Path) -> str:
-    name = path.name.lower()
+    name = "/".join(path.parts[-2:]).lower()  # the file or its folder (RECOLA: arousal/dev_1.arff)
     for d in ("valence", "arousal"):
         if d in name:
             return d

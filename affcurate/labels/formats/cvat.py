@@ -54,7 +54,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                 raise InputError(path, f"label {label!r} is neither an AU of labels.aus nor an expression class", 1)
     out = []
     common = dict(source="cvat", clock=ctx.clock or "grid", time_base="frame", fps=ctx.fps, shape="intervals",
-                  complete=False, origin=str(path))
+                  complete=True, origin=str(path))
     name_ = ctx.annotator or "cvat"
     if au_rows:
         out.append(Annotation(vid, "au", name_, pd.DataFrame(au_rows), **common))

@@ -43,7 +43,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                         else:
                             raise InputError(path, f"label {label!r} is neither an AU nor an expression class")
         common = dict(source="labelstudio", clock=ctx.clock or "grid", time_base="frame", fps=ctx.fps,
-                      shape="intervals", complete=False, origin=str(path))
+                      shape="intervals", complete=True, origin=str(path))
         name = ctx.annotator or "labelstudio"
         if au_rows:
             out.append(Annotation(str(vid), "au", name, pd.DataFrame(au_rows), **common))

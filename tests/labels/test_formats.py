@@ -1,0 +1,149 @@
+"""Every format: a fixture in its real layout is read, and the writable ones survive a round trip."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affcurate.cli import main
+from affcurate.labels.formats import export, formats, import_files
+from affcurate.labels.merge import merge
+from affcurate.labels.model import list_annotations, read_annotation
+
+WRITABLE = ["affcurate", "abaw", "afew-va", "cvat", "labelstudio"]
+
+
+def _labelled(tmp_path: Path, make_workspace):  # noqa: ANN001, ANN202
+    ws = make_workspace(tmp_path / "ws", {"clip_a": {"n_src": 60, "src_fps": 30.0, "subject": "s1"}})
+    n = 60
+    au12 = (np.arange(n) // 10) % 2
+    expr = np.where(np.arange(n) < 30, 0, 4)
+    val = np.linspace(-0.5, 0.5, n)
+    src = tmp_path / "labels" / "clip_a.csv"
+    src.parent.mkdir()
+    rows = ["frame,AU12,AU12_intensity,expr,valence,arousal"] + [
+        f"{i},{au12[i]},{2 * au12[i]},{expr[i]},{val[i]:.4f},{-val[i]:.4f}" for i in range(n)]
+    src.write_text("\n".join(rows) + "\n")
+    import_files(ws, "affcurate", [src], annotator="gold")
+    merge(ws)
+    return ws, au12, expr, val
+
+
+def test_formats_are_listed(capsys) -> None:
+    names = {f.name for f in formats()}
+    assert {"abaw", "afew-va", "disfa", "openface", "pyfeat", "cvat", "labelstudio", "affectnet", "avec",
+            "affcurate"} <= names
+    main(["formats"])
+    out = capsys.readouterr().out
+    assert "openface" in out and "labelstudio" in out
+
+
+@pytest.mark.parametrize("fmt", WRITABLE)
+def test_round_trip(fmt: str, tmp_path: Path, make_ws) -> None:
+    ws, au12, expr, val = _labelled(tmp_path, make_ws)
+    paths = export(ws, fmt, tmp_path / "out")
+    assert paths
+    sources = [p for p in paths if p.suffix in (".csv", ".txt", ".json", ".xml")]
+    import_files(ws, fmt, sources, annotator="back")
+    tables = {(r.task): read_annotation(r.path) for r in list_annotations(ws).itertuples() if r.annotator == "back"}
+    assert tables, "nothing came back"
+    from affcurate.labels.resample import GridContext, to_grid
+
+    g = GridContext(ws.frame_map("clip_a"), 30.0, 30.0, 60, 2.0)
+    if "au" in tables:
+        got = to_grid(tables["au"], g, ["AU12"], 2).values["AU12"]
+        assert np.array_equal(np.nan_to_num(got, nan=-1), au12)
+    if "expr" in tables:
+        got = to_grid(tables["expr"], g, ["expr"], 2).values["expr"]
+        assert np.array_equal(got, expr)
+    if "va" in tables:
+        got = to_grid(tables["va"], g, ["valence"], 2).values["valence"]
+        assert np.allclose(got, val, atol=2e-3)
+    if fmt == "abaw":
+        assert {"VA_Estimation_Challenge", "EXPR_Recognition_Challenge", "AU_Detection_Challenge"} <= {
+            p.parts[len((tmp_path / "out").parts)] for p in paths}
+
+
+def test_real_openface_output(samples: Path, tmp_path: Path, make_ws) -> None:
+    ws = make_ws(tmp_path / "ws", {"OpenFace_Test": {"n_src": 1000, "src_fps": 30.0}},
+                        {"labels": {"aus": ["AU1", "AU2", "AU4", "AU6", "AU12", "AU25", "AU45"]}})
+    shutil.copy(samples / "OpenFace_Test.csv", tmp_path / "OpenFace_Test.csv")
+    report = import_files(ws, "openface", [tmp_path / "OpenFace_Test.csv"])
+    a = read_annotation(report.written[0])
+    assert a.annotator == "openface" and a.task == "au" and a.time_base == "time"
+    assert {"AU1", "AU12", "AU12_intensity"} <= set(a.data.columns)
+    assert set(a.data["AU12"].dropna().unique()) <= {0, 1} and len(a.data) > 10
+    assert a.data["AU12_intensity"].max() <= 5
+
+
+@pytest.mark.parametrize("name", ["Feat_Test.csv", "001.csv"])
+def test_real_pyfeat_output(samples: Path, tmp_path: Path, make_ws, name: str) -> None:
+    vid = "single_face" if name == "Feat_Test.csv" else "001"
+    ws = make_ws(tmp_path / "ws", {vid: {"n_src": 500, "src_fps": 30.0}})
+    shutil.copy(samples / name, tmp_path / f"{vid}.csv")
+    report = import_files(ws, "pyfeat", [tmp_path / f"{vid}.csv"])
+    tasks = {read_annotation(p).task for p in report.written}
+    assert {"au", "expr"} <= tasks
+    expr = next(read_annotation(p) for p in report.written if read_annotation(p).task == "expr")
+    if name == "Feat_Test.csv":  # py-feat says the single face is happy (0.987)
+        assert expr.data["expr"].iloc[0] == ws.settings.labels.expressions.index("Happiness")
+
+
+def test_disfa_one_file_per_au_becomes_one_table(tmp_path: Path, make_ws) -> None:
+    ws = make_ws(tmp_path / "ws", {"SN001": {"n_src": 20, "src_fps": 20.0}})
+    d = tmp_path / "ActionUnit_Labels" / "SN001"
+    d.mkdir(parents=True)
+    (d / "SN001_au12.txt").write_text("".join(f"{i + 1},{3 if 5 <= i < 10 else 0}\n" for i in range(20)))
+    (d / "SN001_au1.txt").write_text("".join(f"{i + 1},{1}\n" for i in range(20)))
+    (d / "SN001_au9.txt").write_text("".join(f"{i + 1},0\n" for i in range(20)))  # not a workspace AU
+    report = import_files(ws, "disfa", [tmp_path / "ActionUnit_Labels"])
+    assert len(report.written) == 1
+    a = read_annotation(report.written[0])
+    assert a.data["AU12"].tolist() == [0] * 5 + [1] * 5 + [0] * 10
+    assert a.data["AU1"].sum() == 0 and a.data["AU1_intensity"].sum() == 20  # intensity 1 < 2: absent
+
+
+def test_afew_va_keys_are_mapped_to_the_png_files(tmp_path: Path, make_ws) -> None:
+    clip = tmp_path / "AFEW-VA" / "001"
+    clip.mkdir(parents=True)
+    for i in range(3, 13):  # frames numbered from 3, not 0 or 1
+        (clip / f"{i:05d}.png").write_bytes(b"")
+    doc = {"video_id": "001", "actor": "A. Actor", "frames": {f"{i:05d}": {"valence": i - 8, "arousal": 8 - i,
+                                                                          "landmarks": []} for i in range(3, 13)}}
+    (clip / "001.json").write_text(json.dumps(doc))
+    ws = make_ws(tmp_path / "ws", {"001": {"n_src": 10, "src_fps": 25.0}})
+    report = import_files(ws, "afew-va", [clip / "001.json"])
+    a = read_annotation(report.written[0])
+    assert a.data["frame"].tolist() == list(range(10)) and a.complete
+    assert a.data["valence"].iloc[0] == pytest.approx(-0.5) and a.extra["actor"] == "A. Actor"
+
+
+def test_affectnet_and_avec(tmp_path: Path, make_ws) -> None:
+    ws = make_ws(tmp_path / "ws", {"img1": {"n_src": 1, "src_fps": 30.0}, "img2": {"n_src": 1, "src_fps": 30.0},
+                                          "dev_1": {"n_src": 50, "src_fps": 25.0}})
+    csv = tmp_path / "training.csv"
+    csv.write_text("subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,"
+                   "arousal\n689/img1.jpg,10,10,100,100,1;2,1,0.8,0.3\n689/img2.png,10,10,100,100,1;2,10,-2,-2\n")
+    report = import_files(ws, "affectnet", [csv])
+    by = {(read_annotation(p).video_id, read_annotation(p).task): read_annotation(p) for p in report.written}
+    assert by[("img1", "expr")].data["expr"].iloc[0] == ws.settings.labels.expressions.index("Happiness")
+    assert pd.isna(by[("img2", "expr")].data["expr"].iloc[0]) and np.isnan(by[("img2", "va")].data["valence"].iloc[0])
+    arff = tmp_path / "arousal" / "dev_1.arff"
+    arff.parent.mkdir()
+    arff.write_text("@relation GOLDSTANDARD\n@attribute Instance_name string\n@attribute frameTime numeric\n"
+                    "@attribute GoldStandard numeric\n@data\n" +
+                    "".join(f"'dev_1',{i * 0.04:.2f},{0.01 * i:.3f}\n" for i in range(50)))
+    raters = tmp_path / "valence" / "dev_1.csv"
+    raters.parent.mkdir()
+    raters.write_text("time;FM1;FM2\n" + "".join(f"{i * 0.04:.2f};{0.1:.2f};{0.2:.2f}\n" for i in range(50)))
+    r2 = import_files(ws, "avec", [arff, raters])
+    names = sorted(read_annotation(p).annotator for p in r2.written)
+    assert names == ["FM1", "FM2", "gold"]
+    r = merge(ws, keep="labelled")
+    dev = r.labels[r.labels["video_id"] == "dev_1"]
+    assert len(dev) == 60 and dev["valence"].dropna().between(0.1, 0.2).all()
