@@ -1,0 +1,153 @@
+"""The trainer: metrics against reference implementations, learnability on real crops, runs, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import pearsonr
+from sklearn.metrics import accuracy_score, f1_score
+
+from affcurate import io
+from affcurate.errors import AffcurateError
+from affcurate.media.ingest import ingest
+from affcurate.train.metrics import au_metrics, ccc, expr_metrics, pcc, tune_thresholds, va_metrics
+from affcurate.train.runner import train_baseline
+from affcurate.workspace import Workspace
+
+
+def test_metrics_match_reference_implementations() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        y = rng.integers(0, 7, 300)
+        p = np.where(rng.random(300) < 0.5, y, rng.integers(0, 7, 300))
+        m = expr_metrics(y, p, 8)
+        assert m["accuracy"] == pytest.approx(accuracy_score(y, p))
+        assert m["f1_macro"] == pytest.approx(f1_score(y, p, average="macro"))
+        assert m["f1_weighted"] == pytest.approx(f1_score(y, p, average="weighted"))
+        yb = rng.integers(0, 2, (300, 3)).astype(np.float32)
+        prob = np.clip(yb * 0.6 + rng.random((300, 3)) * 0.5, 0, 1)
+        am = au_metrics(yb, prob, np.ones_like(yb, bool), ["AU1", "AU2", "AU4"])
+        for j, a in enumerate(["AU1", "AU2", "AU4"]):
+            assert am[f"f1_{a}"] == pytest.approx(f1_score(yb[:, j], prob[:, j] >= 0.5))
+        x, z = rng.normal(size=200), rng.normal(size=200)
+        z = 0.7 * x + 0.3 * z
+        assert pcc(x, z) == pytest.approx(pearsonr(x, z)[0])
+        expected = 2 * np.cov(x, z, bias=True)[0, 1] / (x.var() + z.var() + (x.mean() - z.mean()) ** 2)
+        assert ccc(x, z) == pytest.approx(expected)
+    va = va_metrics(np.array([[0.5, -0.5], [-0.2, 0.3], [0.1, 0.1]]), np.array([[0.4, -0.4], [-0.1, 0.2], [0.2, 0.0]]),
+                    np.ones((3, 2), bool))
+    assert va["sagr_valence"] == pytest.approx(1.0) and va["rmse_valence"] == pytest.approx(0.1)
+    t = tune_thresholds(np.array([[1], [1], [0], [0]], np.float32), np.array([[0.3], [0.35], [0.1], [0.2]]),
+                        np.ones((4, 1), bool))
+    assert 0.2 <= t[0] <= 0.3
+
+
+@pytest.fixture(scope="module")
+def real_faces(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    src = tmp_path_factory.mktemp("src")
+    for name in ["WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov"]:
+        shutil.copy(samples / name, src / name)
+    ws = Workspace.init(tmp_path_factory.mktemp("faces") / "ws")
+    ingest(ws, src)
+    return ws
+
+
+def learnable_workspace(real: Workspace, root: Path) -> Workspace:
+    """Real aligned crops; in half of them red and blue are swapped (a blue-tinted face). The label is that
+    property of the image: AU1 = tinted, valence -0.5 tinted / +0.5 not, expression Sadness / Happiness."""
+    ws = Workspace.init(root)
+    shutil.copy(real.manifest_path, ws.manifest_path)
+    rng = np.random.default_rng(0)
+    rows = []
+    for vid in real.video_ids():
+        if not real.crops_path(vid).exists():
+            continue
+        ws.faces_path(vid).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(real.faces_path(vid), ws.faces_path(vid))
+        with h5py.File(real.crops_path(vid)) as h5:
+            crops, frames = h5["crops"][:], h5["frames"][:]
+        if len(frames) == 0:
+            continue
+        dark = rng.random(len(frames)) < 0.5
+        crops = np.where(dark[:, None, None, None], crops[..., ::-1], crops)
+        ws.crops_path(vid).parent.mkdir(parents=True, exist_ok=True)
+        with h5py.File(ws.crops_path(vid), "w") as h5:
+            h5["crops"] = crops
+            h5["frames"] = frames
+        rows.append(pd.DataFrame({"video_id": vid, "frame": frames, "AU1": pd.array(dark.astype(int), dtype="Int8"),
+                                  "AU12": pd.array(np.zeros(len(frames), int), dtype="Int8"),
+                                  "expr": pd.array(np.where(dark, 5, 4), dtype="Int8"),
+                                  "valence": np.where(dark, -0.5, 0.5).astype(np.float32),
+                                  "arousal": np.full(len(frames), np.nan, np.float32), "has_face": True}))
+    io.write_parquet(pd.concat(rows, ignore_index=True), ws.labels_path)
+    # held-out subjects: train on the woman, validate and test on the man's videos
+    splits = pd.DataFrame({"video_id": ["WolfgangLanger_Pexels", "noface_face", "single_face", "face_noface"],
+                           "subject": ["woman", "man", "man", "man"], "split": ["train", "val", "test", "test"]})
+    io.write_parquet(splits, ws.splits_path)
+    return ws
+
+
+@pytest.mark.slow
+def test_cnn_learns_what_the_prior_cannot_on_held_out_subjects(real_faces: Workspace, tmp_path: Path) -> None:
+    ws = learnable_workspace(real_faces, tmp_path / "ws")
+    r = train_baseline(ws, models=["prior", "cnn"], tasks=["au", "expr", "va"], epochs=4, seed=0)
+    prior, cnn = r.metrics["prior"], r.metrics["cnn"]
+    assert cnn["au"]["f1_AU1"] >= 0.9 and cnn["au"]["f1_AU1"] > prior["au"]["f1_AU1"] + 0.2
+    assert cnn["expr"]["f1_macro"] > prior["expr"]["f1_macro"] + 0.2
+    assert cnn["va"]["ccc_valence"] > 0.5 and prior["va"]["ccc_valence"] < 0.05
+    run = r.run_dir
+    for f in ("config.json", "benchmark.md", "benchmark.json", "MODEL_CARD.md", "cnn/best.pt", "cnn/log.jsonl",
+              "cnn/metrics.json"):
+        assert (run / f).exists(), f
+    log = [json.loads(x) for x in (run / "cnn" / "log.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in log] == [1, 2, 3, 4]
+    import torch
+
+    state = torch.load(run / "cnn" / "best.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    assert "| cnn" in (run / "benchmark.md").read_text()
+    # same seed, same metrics (a fresh run folder)
+    again = train_baseline(ws, models=["cnn"], tasks=["au", "expr", "va"], epochs=4, seed=0, name="again")
+    assert again.metrics["cnn"]["au"] == cnn["au"] and again.metrics["cnn"]["va"] == cnn["va"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes(real_faces: Workspace, tmp_path: Path) -> None:
+    ws = learnable_workspace(real_faces, tmp_path / "ws")
+    first = train_baseline(ws, models=["cnn"], tasks=["va"], epochs=2, seed=1, name="r")
+    # simulate a kill after epoch 2 of a 3-epoch run: drop the result, keep the per-epoch checkpoint and log
+    (first.run_dir / "cnn" / "metrics.json").unlink()
+    resumed = train_baseline(ws, models=["cnn", "linear"], tasks=["va"], epochs=3, seed=1, name="r")
+    log = [json.loads(x) for x in (resumed.run_dir / "cnn" / "log.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in log] == [1, 2, 3]
+    assert "linear" in resumed.metrics and "ccc_valence" in resumed.metrics["linear"]["va"]
+
+
+def test_missing_stages_name_the_command(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    with pytest.raises(AffcurateError, match="run `affcurate merge"):
+        train_baseline(ws)
+    io.write_parquet(pd.DataFrame({"video_id": ["a"], "frame": [0], "AU1": pd.array([1], dtype="Int8")}),
+                     ws.labels_path)
+    with pytest.raises(AffcurateError, match="run `affcurate split"):
+        train_baseline(ws)
+    io.write_parquet(pd.DataFrame({"video_id": ["a"], "subject": ["s"], "split": ["train"]}), ws.splits_path)
+    with pytest.raises(AffcurateError, match=r"crops of a .* run `affcurate ingest"):
+        train_baseline(ws)
+
+
+@pytest.mark.slow
+def test_a_task_without_train_labels_is_skipped(real_faces: Workspace, tmp_path: Path) -> None:
+    ws = learnable_workspace(real_faces, tmp_path / "ws")
+    with pytest.warns(UserWarning, match="task va has no labelled frames in the train split"):
+        labels = io.read_parquet(ws.labels_path)
+        labels["valence"] = np.nan
+        io.write_parquet(labels, ws.labels_path)
+        r = train_baseline(ws, models=["prior"], tasks=["au", "va"], epochs=1)
+    assert r.skipped_tasks == ["va"] and "va" not in r.metrics["prior"]
