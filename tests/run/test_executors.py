@@ -45,17 +45,9 @@ def source(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_local_pool_and_ray_give_identical_tables(source: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="Ray is the optional extra affcurate[ray]")
-    faces = _faces_available()
+    faces = True
     one = _ingest(source, tmp_path / "one", ExecutorSpec("local", 1), faces)
     two = _ingest(source, tmp_path / "two", ExecutorSpec("local", 2), faces)
     ray_ws = _ingest(source, tmp_path / "ray", ExecutorSpec("ray", 2), faces)
     _assert_same(one, two)
     _assert_same(one, ray_ws)
-
-
-def _faces_available() -> bool:
-    try:
-        import affcurate.faces.stage  # noqa: F401
-    except ImportError:
-        return False
-    return True
