@@ -189,7 +189,8 @@ class Fan:
 
 def make_detector(name: str, min_score: float = 0.5, detect_size: int = 384) -> Detector:
     """The backend called ``name`` (one of :data:`DETECTORS`)."""
-    threads = int(os.environ.get("AFFCURATE_DETECTOR_THREADS", "1"))
+    # one video per core when videos run in parallel (AFFCURATE_DETECTOR_THREADS=1), all cores otherwise
+    threads = int(os.environ.get("AFFCURATE_DETECTOR_THREADS", str(min(os.cpu_count() or 1, 4))))
     if name == "centerface":
         return CenterFace(min_score, detect_size, threads)
     if name == "blazeface":

@@ -89,11 +89,40 @@ def _interpolate(a: Detections, b: Detections, match: np.ndarray, t: float) -> D
                       (1 - t) * a.landmarks + t * bb.landmarks)
 
 
+class _CropSink:
+    """Aligned crops of every face row, streamed to a temporary HDF5 file beside the final one."""
+
+    def __init__(self, path: Path, size: int):
+        self.path = path
+        self.h5 = h5py.File(path, "w")
+        self.data = self.h5.create_dataset("crops", shape=(0, size, size, 3), maxshape=(None, size, size, 3),
+                                           dtype=np.uint8, chunks=(16, size, size, 3), compression="lzf")
+        self.buf: list[np.ndarray] = []
+        self.n = 0
+
+    def add(self, crop: np.ndarray) -> None:
+        self.buf.append(crop)
+        if len(self.buf) >= 64:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buf:
+            self.data.resize(self.n + len(self.buf), axis=0)
+            self.data[self.n:] = np.stack(self.buf)
+            self.n += len(self.buf)
+            self.buf = []
+
+    def close(self) -> None:
+        self.flush()
+        self.h5.close()
+
+
 class _Pass1:
     """Detection with carrying between keyframes, fed into the tracker frame by frame."""
 
-    def __init__(self, detector: Detector, settings: FacesSettings):
+    def __init__(self, detector: Detector, settings: FacesSettings, crops: _CropSink):
         self.detector = detector
+        self.crops = crops
         self.s = settings
         self.tracker = Tracker(max_gap=settings.max_gap)
         self.rows: list[tuple] = []
@@ -105,7 +134,13 @@ class _Pass1:
 
     def detect(self, rgb: np.ndarray) -> Detections:
         self.n_detector_calls += 1
-        return _filter(self.detector(rgb), self.s.min_face)
+        dets = _filter(self.detector(rgb), self.s.min_face)
+        if self.s.refine and dets.landmarks.shape[1] == 5:
+            # landmarks again at a larger scale: carried frames interpolate between refined keyframes
+            for i in range(len(dets)):
+                dets.landmarks[i] = refine_landmarks(self.detector, rgb, dets.boxes[i], dets.landmarks[i])
+                self.n_detector_calls += 1
+        return dets
 
     def push(self, idx: int, rgb: np.ndarray) -> None:
         self.n_frames = max(self.n_frames, idx + 1)
@@ -151,13 +186,18 @@ class _Pass1:
         ids = self.tracker.update(idx, dets, detected, descs)
         for i, tid in enumerate(ids):
             b = dets.boxes[i]
-            self.rows.append((idx, tid, *map(float, b), float(dets.scores[i]), dets.landmarks[i].copy(),
-                              bool(detected[i])))
+            self._row(rgb, (idx, tid, *map(float, b), float(dets.scores[i]), dets.landmarks[i].copy(),
+                            bool(detected[i])))
         # tracks the detector missed coast on their predicted box for a few frames
         for tid, box in self.tracker.coasting(idx):
             last = next(r for r in reversed(self.rows) if r[1] == tid)
             shift = np.array([(box[0] + box[2] - last[2] - last[4]) / 2, (box[1] + box[3] - last[3] - last[5]) / 2])
-            self.rows.append((idx, tid, *map(float, box), 0.5 * last[6], last[7] + shift, False))
+            self._row(rgb, (idx, tid, *map(float, box), 0.5 * last[6], last[7] + shift, False))
+
+    def _row(self, rgb: np.ndarray, row: tuple) -> None:
+        """Keep the row and the aligned crop of that face (the subject is only known at the end)."""
+        self.crops.add(aligned_crop(rgb, np.asarray(row[7], np.float64), self.s.crop_size, self.s.align))
+        self.rows.append(row)
 
 
 def _faces_key(ws: Workspace, vid: str, settings: FacesSettings, override: int | None) -> str:
@@ -177,22 +217,29 @@ def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: in
         width, height = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
     detector = detector or make_detector(settings.detector, settings.min_score, settings.detect_size)
     stats = DecodeStats()
-    p1 = _Pass1(detector, settings)
-    for idx, rgb in decode_frames(path, fps, stats):
-        p1.push(idx, rgb)
-    p1.finish()
+    ws.crops_path(vid).parent.mkdir(parents=True, exist_ok=True)
+    sink = _CropSink(ws.crops_path(vid).with_name(f".{vid}.all.h5"), settings.crop_size)
+    try:
+        p1 = _Pass1(detector, settings, sink)
+        for idx, rgb in decode_frames(path, fps, stats):
+            p1.push(idx, rgb)
+        p1.finish()
+    finally:
+        sink.close()
     n_frames = p1.n_frames
     faces = _faces_table(p1)
     if not faces.empty:
         faces = _relink(faces, p1.tracker)
     is_target, target_track = choose_target(faces, width, height, n_frames, settings.target, override)
     faces["is_target"] = is_target
-    faces = faces[FACE_COLUMNS]
     meta = {"video_id": vid, "detector": settings.detector, "n_frames": n_frames, "target_track": target_track,
             "target_method": "manual" if override is not None else settings.target,
             "settings": settings.__dict__, "width": width, "height": height}
-    n_crops = _write_crops(ws, vid, path, fps, faces, settings, detector if settings.refine else None)
-    io.write_parquet(faces, ws.faces_path(vid), metadata=meta)
+    try:
+        n_crops = _write_crops(ws, vid, sink.path, faces, settings)
+    finally:
+        sink.path.unlink(missing_ok=True)
+    io.write_parquet(faces[FACE_COLUMNS], ws.faces_path(vid), metadata=meta)
     target_frames = int(faces.loc[faces["is_target"], "frame"].nunique()) if len(faces) else 0
     return {
         "status": "ok" if len(faces) else "no_face",
@@ -214,7 +261,7 @@ def _faces_table(p1: _Pass1) -> pd.DataFrame:
             "frame": pd.Series(dtype="int64"), "track_id": pd.Series(dtype="int64"),
             **{c: pd.Series(dtype="float32") for c in ("x1", "y1", "x2", "y2", "score")},
             "landmarks": pd.Series(dtype="object"), "is_target": pd.Series(dtype="bool"),
-            "detected": pd.Series(dtype="bool"),
+            "detected": pd.Series(dtype="bool"), "row": pd.Series(dtype="int64"),
         })
     cols = list(zip(*p1.rows, strict=True))
     df = pd.DataFrame({
@@ -224,6 +271,7 @@ def _faces_table(p1: _Pass1) -> pd.DataFrame:
         "score": np.asarray(cols[6], np.float32),
         "landmarks": [np.round(np.asarray(lm, np.float32), 2).tolist() for lm in cols[7]],
         "detected": np.asarray(cols[8], bool),
+        "row": np.arange(len(p1.rows), dtype=np.int64),
     })
     return df.sort_values(["frame", "track_id"], kind="stable").reset_index(drop=True)
 
@@ -244,7 +292,7 @@ def _relink(faces: pd.DataFrame, tracker: Tracker) -> pd.DataFrame:
 
 
 def refine_landmarks(detector: Detector, rgb: np.ndarray, box: np.ndarray, landmarks: np.ndarray,
-                     face_px: int = 112) -> np.ndarray:
+                     face_px: int = 128) -> np.ndarray:
     """Landmarks detected again on a region around ``box`` at a scale where the face is about ``face_px``
     pixels; the carried or small-scale landmarks are kept when the region shows no face."""
     x1, y1, x2, y2 = box
@@ -269,40 +317,29 @@ def refine_landmarks(detector: Detector, rgb: np.ndarray, box: np.ndarray, landm
     return dets.landmarks[best] / scale + [rx1, ry1]
 
 
-def _write_crops(ws: Workspace, vid: str, path: Path, fps: float, faces: pd.DataFrame,
-                 settings: FacesSettings, detector: Detector | None = None) -> int:
+def _write_crops(ws: Workspace, vid: str, all_crops: Path, faces: pd.DataFrame, settings: FacesSettings) -> int:
+    """Copy the subject's crops, one per frame in frame order, into ``crops/<id>.h5`` (atomically)."""
     size = settings.crop_size
-    target = faces[faces["is_target"]].drop_duplicates("frame").set_index("frame")
-    crops_path = ws.crops_path(vid)
+    target = faces[faces["is_target"]].sort_values("frame").drop_duplicates("frame")
+    rows = target["row"].to_numpy()
     jpeg_dir = ws.root / "cropped_aligned" / vid if settings.export_jpeg else None
-    n = 0
-    with io.atomic_path(crops_path, suffix=".h5") as tmp:
+    with io.atomic_path(ws.crops_path(vid), suffix=".h5") as tmp, h5py.File(all_crops, "r") as src:
         with h5py.File(tmp, "w") as h5:
-            data = h5.create_dataset("crops", shape=(0, size, size, 3), maxshape=(None, size, size, 3),
+            data = h5.create_dataset("crops", shape=(len(rows), size, size, 3), maxshape=(None, size, size, 3),
                                      dtype=np.uint8, chunks=(1, size, size, 3), compression="lzf")
-            frames = h5.create_dataset("frames", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,))
+            h5.create_dataset("frames", data=target["frame"].to_numpy(np.int64))
             h5.attrs.update({"video_id": vid, "size": size, "align": settings.align})
-            if len(target):
-                wanted = set(target.index.tolist())
-                for idx, rgb in decode_frames(path, fps, DecodeStats()):
-                    if idx not in wanted:
-                        continue
-                    lm = np.asarray(target.at[idx, "landmarks"], np.float64)
-                    if detector is not None and lm.shape[0] == 5:
-                        box = target.loc[idx, ["x1", "y1", "x2", "y2"]].to_numpy(np.float64)
-                        lm = refine_landmarks(detector, rgb, box, lm)
-                    crop = aligned_crop(rgb, lm, size, settings.align)
-                    data.resize(n + 1, axis=0)
-                    frames.resize(n + 1, axis=0)
-                    data[n] = crop
-                    frames[n] = idx
-                    n += 1
-                    if jpeg_dir is not None:
-                        jpeg_dir.mkdir(parents=True, exist_ok=True)
-                        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
-                                               [cv2.IMWRITE_JPEG_QUALITY, 95])
-                        io.write_bytes(jpeg_dir / f"{idx + 1:05d}.jpg", buf.tobytes())
-    return n
+            for start in range(0, len(rows), 256):
+                part = rows[start:start + 256]
+                order = np.argsort(part)
+                block = src["crops"][part[order]]  # HDF5 wants increasing indices
+                data[start:start + len(part)] = block[np.argsort(order)]
+                if jpeg_dir is not None:
+                    for crop, f in zip(data[start:start + len(part)], target["frame"].to_numpy()[start:start + len(part)],
+                                       strict=True):
+                        _, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+                        io.write_bytes(jpeg_dir / f"{int(f) + 1:05d}.jpg", buf.tobytes())
+    return len(rows)
 
 
 # ---- the stage over many videos ---------------------------------------------------------------------------
