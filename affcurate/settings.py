@@ -54,7 +54,7 @@ class FacesSettings:
     """The detector sees each frame scaled so that its longer side is at most this many pixels."""
     refine: bool = True
     """Detect the subject's landmarks again, at a larger scale, on every frame that gets a crop."""
-    detect_every: int = 5
+    detect_every: int = 8
     """Run the detector every k frames and carry boxes in between (1 = every frame)."""
     redetect_below: float = 0.6
     """Re-detect before the k-th frame when the carried track's confidence drops below this."""
