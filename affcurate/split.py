@@ -335,7 +335,8 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
         assign = best
     else:
         # a few starts (greedy, then seed 001-style draws), each improved by local search; keep the best
-        starts = [_greedy(f, targets, rng)] + [_random_draw(f.frames, targets, rng) for _ in range(RESTARTS - 1)]
+        restarts = RESTARTS if len(f.groups) <= 2000 else 1  # many small groups: one start is enough
+        starts = [_greedy(f, targets, rng)] + [_random_draw(f.frames, targets, rng) for _ in range(restarts - 1)]
         assign, best_score = None, np.inf
         for a0 in starts:
             a = _local_search(obj, a0, rng)
@@ -407,7 +408,9 @@ def summary_tables(ws: Workspace, assignment: pd.DataFrame, labels: pd.DataFrame
     if "expr" in labels.columns and labels["expr"].notna().any():
         names = list(ws.settings.labels.expressions)
         e = labels["expr"].astype("Float64")
-        ct = pd.crosstab(e.map(lambda k: names[int(k)] if pd.notna(k) else None), part).reindex(columns=parts)
+        ok = e.notna().to_numpy()
+        named = pd.Series(np.asarray(names, dtype=object)[e[ok].astype(int).to_numpy()], index=e.index[ok])
+        ct = pd.crosstab(named, part[ok]).reindex(columns=parts)
         ct = (100 * ct / ct.sum()).round(2)
         ct.index.name, ct.columns.name = "expression (%)", None
         out["expr"] = ct
