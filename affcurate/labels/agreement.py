@@ -29,8 +29,29 @@ def mean_pairwise_ccc(values: np.ndarray) -> float:
     return float(np.mean(scores)) if scores else float("nan")
 
 
+def interval_alpha(values: np.ndarray) -> float:
+    """Krippendorff's alpha with the interval (squared difference) metric, in closed form: for continuous
+    ratings the coincidence matrix of the general formula would have one row per distinct value."""
+    v = np.asarray(values, np.float64)
+    m = (~np.isnan(v)).sum(1)
+    v = v[m >= 2]
+    m = m[m >= 2]
+    n = m.sum()
+    if n < 2:
+        return float("nan")
+    within = np.nanvar(v, axis=1) * m**2 * 2 / (m - 1)   # Σ_{i≠j}(vi−vj)² / (m−1) per frame
+    d_o = within.sum() / n
+    allv = v[~np.isnan(v)]
+    d_e = 2 * n * allv.var() / (n - 1)
+    if d_e == 0:
+        return 1.0 if d_o == 0 else float("nan")
+    return float(1 - d_o / d_e)
+
+
 def alpha(values: np.ndarray, level: str) -> float:
     """Krippendorff's alpha; ``values`` is frames × annotators, NaN = missing; level nominal or interval."""
+    if level == "interval":
+        return interval_alpha(values)
     data = values.T.astype(np.float64)
     if data.shape[0] < 2 or np.sum(~np.isnan(data).all(0)) < 2:
         return float("nan")

@@ -205,3 +205,15 @@ def test_agreement_statistics_on_known_cases() -> None:
     assert alpha(np.stack([x, x, x], 1), "interval") == pytest.approx(1.0)
     fused, share = fuse_discrete(np.array([[1, 1, 0], [np.nan, 0, 0], [np.nan, np.nan, np.nan]]), "majority")
     assert fused[0] == 1 and fused[1] == 0 and np.isnan(fused[2]) and share[0] == pytest.approx(2 / 3)
+
+
+def test_interval_alpha_matches_the_reference_implementation() -> None:
+    import krippendorff
+
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        base = np.round(rng.normal(0, 0.3, 40), 1)
+        v = np.stack([base + np.round(rng.normal(0, 0.1, 40), 1) for _ in range(3)], 1)
+        v[rng.random(v.shape) < 0.1] = np.nan
+        ref = krippendorff.alpha(reliability_data=v.T, level_of_measurement="interval")
+        assert alpha(v, "interval") == pytest.approx(ref, abs=1e-9)

@@ -1,0 +1,84 @@
+"""Merge of an Aff-Wild2-sized workspace: about 550 videos, 2.8 million frames, three tasks, three annotators.
+
+    .venv/bin/python benchmarks/bench_merge.py [--videos 550] [--frames 2800000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from affcurate import io
+from affcurate.labels.merge import merge
+from affcurate.media.manifest import normalise
+from affcurate.workspace import Workspace
+
+
+def build(root: Path, n_videos: int, frames: int, seed: int = 0) -> Workspace:
+    rng = np.random.default_rng(seed)
+    ws = Workspace.init(root)
+    aus = list(ws.settings.labels.aus)
+    lengths = np.maximum((rng.lognormal(0, 0.5, n_videos) / 1.13 * frames / n_videos).astype(int), 60)
+    rows = []
+    for i, n in enumerate(lengths):
+        vid = f"video{i:04d}"
+        t = np.arange(n) / 30
+        io.write_parquet(pd.DataFrame({"frame": np.arange(n), "time": t, "src_frame": np.arange(n), "src_time": t,
+                                       "repeated": False}), ws.frames_path(vid))
+        rows.append({"video_id": vid, "path": f"/d/{vid}.mp4", "kind": "video", "status": "ok", "avg_fps": 30.0,
+                     "n_frames": n, "duration": n / 30, "out_frames": n})
+        base_va = np.cumsum(rng.normal(0, 0.01, (n, 2)), 0).clip(-1, 1)
+        base_au = rng.random((n, len(aus))) < 0.15
+        for k in range(3):
+            ann = f"annotator{k}"
+            meta = {"video_id": vid, "annotator": ann, "source": "synthetic", "clock": "grid", "time_base": "frame",
+                    "fps": 30.0, "shape": "dense", "complete": True}
+            va = np.clip(base_va + rng.normal(0, 0.05, (n, 2)), -1, 1)
+            io.write_parquet(pd.DataFrame({"video_id": vid, "frame": np.arange(n), "valence": va[:, 0],
+                                           "arousal": va[:, 1], "annotator": ann, "source": "synthetic"}),
+                             ws.annotation_path(ann, "va", vid), metadata={**meta, "task": "va"})
+            au = base_au ^ (rng.random(base_au.shape) < 0.05)
+            io.write_parquet(pd.DataFrame({"video_id": vid, "frame": np.arange(n),
+                                           **{a: pd.array(au[:, j].astype(int), dtype="Int8") for j, a in enumerate(aus)},
+                                           "annotator": ann, "source": "synthetic"}),
+                             ws.annotation_path(ann, "au", vid), metadata={**meta, "task": "au"})
+            expr = pd.array(np.repeat(rng.integers(0, 8, n // 30 + 1), 30)[:n], dtype="Int8")
+            io.write_parquet(pd.DataFrame({"video_id": vid, "frame": np.arange(n), "expr": expr, "annotator": ann,
+                                           "source": "synthetic"}),
+                             ws.annotation_path(ann, "expr", vid), metadata={**meta, "task": "expr"})
+    ws.write_manifest(normalise(pd.DataFrame(rows)))
+    return ws
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--videos", type=int, default=550)
+    ap.add_argument("--frames", type=int, default=2_800_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = build(Path(tmp) / "ws", args.videos, args.frames)
+        t = time.perf_counter()
+        r = merge(ws)
+        wall = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    table = Table(title=f"merge benchmark ({os.cpu_count()} cores)")
+    for c in ("figure", "value", "unit"):
+        table.add_column(c)
+    table.add_row("videos × tasks × annotators", f"{args.videos} × 3 × 3", "")
+    table.add_row("merged frames", f"{len(r.labels):,}", "frames")
+    table.add_row("merge wall time", f"{wall:.1f}", "s (goal ≤ 5)")
+    table.add_row("peak memory of the process", f"{peak:.0f}", "MB (goal ≤ 4096)")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
