@@ -18,6 +18,7 @@ from affcurate.faces.align import TEMPLATE_112, align_matrix, aligned_crop, tran
 from affcurate.faces.detectors import make_detector
 from affcurate.faces.stage import pick, run_faces, target_boxes, target_mask
 from affcurate.faces.target import choose_target
+from affcurate.io import parquet_metadata
 from affcurate.media.ingest import ingest
 from affcurate.workspace import Workspace
 
@@ -238,5 +239,5 @@ def test_blazeface_backend_gives_the_same_detection_type(samples: Path, faces_ws
     ws = Workspace.open(ws.root)
     summary = run_faces(ws, ["single_face"], overrides={"detector": "blazeface"})
     assert summary.iloc[0]["status"] == "ok" and summary.iloc[0]["target_frames"] >= 68
-    meta = __import__("affcurate.io", fromlist=["parquet_metadata"]).parquet_metadata(ws.faces_path("single_face"))
+    meta = parquet_metadata(ws.faces_path("single_face"))
     assert meta["detector"] == "blazeface"
