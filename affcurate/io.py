@@ -70,7 +70,16 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
     return pq.read_table(path, columns=columns).to_pandas()
 
 
-def parquet_metadata(path: str | Path) -> dict[str, Any]:
-    meta = pq.read_schema(path).metadata or {}
-    raw = meta.get(b"affcurate")
+def _affcurate_meta(schema: pa.Schema) -> dict[str, Any]:
+    raw = (schema.metadata or {}).get(b"affcurate")
     return json.loads(raw) if raw else {}
+
+
+def parquet_metadata(path: str | Path) -> dict[str, Any]:
+    return _affcurate_meta(pq.read_schema(path))
+
+
+def read_parquet_with_metadata(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The table and its ``affcurate`` metadata from one read of the file."""
+    table = pq.read_table(path)
+    return table.to_pandas(), _affcurate_meta(table.schema)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
 import statistics
@@ -20,8 +19,7 @@ import av
 import cv2
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.table import Table
+from _table import print_table
 
 from affcurate.errors import AffcurateError
 from affcurate.faces.detectors import make_detector
@@ -123,12 +121,7 @@ def main() -> None:
             peak = subprocess.run([sys.executable, __file__, "--memory-child", str(ws.root), vid], capture_output=True,
                                   text=True, check=True).stdout.strip().splitlines()[-1]
             rows.append((f"peak memory, faces stage on {label}", f"{int(peak) / 1024:.0f}", "MB"))
-    table = Table(title=f"faces benchmark ({os.cpu_count()} cores, medians of {args.runs} runs)")
-    for c in ("figure", "value", "unit"):
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*r)
-    Console().print(table)
+    print_table(f"faces benchmark (medians of {args.runs} runs)", ("figure", "value", "unit"), rows)
 
 
 if __name__ == "__main__":

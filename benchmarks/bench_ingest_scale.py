@@ -9,7 +9,6 @@ different offsets with the bundled ffmpeg, so that every clip has distinct conte
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import tempfile
@@ -17,8 +16,7 @@ import time
 from pathlib import Path
 
 import imageio_ffmpeg
-from rich.console import Console
-from rich.table import Table
+from _table import print_table
 
 from affcurate.executor import ExecutorSpec
 from affcurate.media.ingest import ingest
@@ -71,13 +69,9 @@ def main() -> None:
                         ("ray (local, 2 cpus)", ExecutorSpec("ray", 2))]:
         wall, frames = run_once(collection, spec, faces)
         rows.append((label, wall, frames))
-    table = Table(title=f"ingest of {args.videos} clips of {args.seconds:g} s "
-                        f"({'transcode + faces' if faces else 'transcode only'}, {os.cpu_count()} cores)")
-    for col in ("executor", "wall time (s)", "output frames", "frames/s"):
-        table.add_column(col)
-    for label, wall, frames in rows:
-        table.add_row(label, f"{wall:.1f}", str(frames), f"{frames / wall:.0f}")
-    Console().print(table)
+    print_table(f"ingest of {args.videos} clips of {args.seconds:g} s ({'transcode + faces' if faces else 'transcode only'})",
+                ("executor", "wall time (s)", "output frames", "frames/s"),
+                [(label, f"{wall:.1f}", frames, f"{frames / wall:.0f}") for label, wall, frames in rows])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import tempfile
 import time
@@ -14,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.table import Table
+from _table import print_table
 
 from affcurate import io
 from affcurate.labels.merge import merge
@@ -70,14 +68,12 @@ def main() -> None:
         r = merge(ws)
         wall = time.perf_counter() - t
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    table = Table(title=f"merge benchmark ({os.cpu_count()} cores)")
-    for c in ("figure", "value", "unit"):
-        table.add_column(c)
-    table.add_row("videos × tasks × annotators", f"{args.videos} × 3 × 3", "")
-    table.add_row("merged frames", f"{len(r.labels):,}", "frames")
-    table.add_row("merge wall time", f"{wall:.1f}", "s (goal ≤ 5)")
-    table.add_row("peak memory of the process", f"{peak:.0f}", "MB (goal ≤ 4096)")
-    Console().print(table)
+    print_table("merge benchmark", ("figure", "value", "unit"), [
+        ("videos × tasks × annotators", f"{args.videos} × 3 × 3", ""),
+        ("merged frames", f"{len(r.labels):,}", "frames"),
+        ("merge wall time", f"{wall:.1f}", "s (goal ≤ 5)"),
+        ("peak memory of the process", f"{peak:.0f}", "MB (goal ≤ 4096)"),
+    ])
 
 
 if __name__ == "__main__":

@@ -6,14 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from _table import print_table
 
 from affcurate.split import split
 from affcurate.synthetic import labelled_workspace, seed001_workspace
@@ -46,12 +44,8 @@ def main() -> None:
             r = split(big, train=0.8, test=0.2, seed=0, write=False, **kw)
             rows.append((f"{args.big_videos} videos / {args.big_subjects} subjects: {method}",
                          f"{r.max_au_gap:.2f}", "pp largest AU gap", f"{time.perf_counter() - t:.1f}"))
-    table = Table(title=f"split benchmark ({os.cpu_count()} cores; seed-001 rows are medians over {args.runs} seeds)")
-    for c in ("figure", "value", "unit", "seconds"):
-        table.add_column(c)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_table(f"split benchmark (seed-001 rows are medians over {args.runs} seeds)",
+                ("figure", "value", "unit", "seconds"), rows)
 
 
 if __name__ == "__main__":

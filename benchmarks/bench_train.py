@@ -7,13 +7,12 @@ data, and the wall time of the baseline stage of the demo recipe.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 from pathlib import Path
 
+from _table import print_table
 from rich.console import Console
-from rich.table import Table
 
 from affcurate.run import run
 from affcurate.train.runner import train_baseline
@@ -38,13 +37,11 @@ def main() -> None:
             tp = r.metrics["cnn"]["throughput"]
             speeds.append(tp["images_per_s"])
             shares.append(tp["load_share"])
-    table = Table(title=f"trainer benchmark ({os.cpu_count()} cores, medians of {args.runs} runs)")
-    for c in ("figure", "value", "unit"):
-        table.add_column(c)
-    table.add_row("cnn training throughput, 112×112 crops", f"{statistics.median(speeds):.0f}", "images/s")
-    table.add_row("share of step time loading data", f"{100 * statistics.median(shares):.1f}", "% (goal < 10)")
-    table.add_row("baseline stage of the demo recipe (prior, linear, cnn)", f"{demo_train:.1f}", "s wall time")
-    Console().print(table)
+    print_table(f"trainer benchmark (medians of {args.runs} runs)", ("figure", "value", "unit"), [
+        ("cnn training throughput, 112×112 crops", f"{statistics.median(speeds):.0f}", "images/s"),
+        ("share of step time loading data", f"{100 * statistics.median(shares):.1f}", "% (goal < 10)"),
+        ("baseline stage of the demo recipe (prior, linear, cnn)", f"{demo_train:.1f}", "s wall time"),
+    ])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ process's run, alternating, and the medians are compared.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import tempfile
@@ -17,8 +16,7 @@ import time
 from pathlib import Path
 
 import imageio_ffmpeg
-from rich.console import Console
-from rich.table import Table
+from _table import print_table
 
 from affcurate.media.probe import probe_video
 from affcurate.media.transcode import TranscodeOptions, transcode
@@ -54,15 +52,12 @@ def main() -> None:
             probe_video(samples / name)
             probes.append(time.perf_counter() - t)
     med_ours, med_ff = statistics.median(ours), statistics.median(theirs)
-    table = Table(title=f"transcode benchmark ({os.cpu_count()} cores, median of {args.runs} runs)")
-    for col in ("figure", "value", "unit"):
-        table.add_column(col)
-    table.add_row("affcurate transcode, 23.976 → 30 fps, 640×360", f"{frames / med_ours:.0f}", "output frames/s")
-    table.add_row("ffmpeg CLI, same conversion", f"{frames / med_ff:.0f}", "output frames/s")
-    table.add_row("time ratio affcurate / ffmpeg CLI", f"{med_ours / med_ff:.2f}", "× (goal ≤ 1.15)")
-    table.add_row("probe time per video (5 samples)", f"{1000 * statistics.median(probes):.1f}", "ms")
-    table.add_row("cores", str(os.cpu_count()), "")
-    Console().print(table)
+    print_table(f"transcode benchmark (median of {args.runs} runs)", ("figure", "value", "unit"), [
+        ("affcurate transcode, 23.976 → 30 fps, 640×360", f"{frames / med_ours:.0f}", "output frames/s"),
+        ("ffmpeg CLI, same conversion", f"{frames / med_ff:.0f}", "output frames/s"),
+        ("time ratio affcurate / ffmpeg CLI", f"{med_ours / med_ff:.2f}", "× (goal ≤ 1.15)"),
+        ("probe time per video (5 samples)", f"{1000 * statistics.median(probes):.1f}", "ms"),
+    ])
 
 
 if __name__ == "__main__":

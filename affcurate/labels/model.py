@@ -178,10 +178,10 @@ def write_annotation(ws: Workspace, a: Annotation) -> Path:
 
 def read_annotation(path: str | Path) -> Annotation:
     path = Path(path)
-    meta = io.parquet_metadata(path)
+    df, meta = io.read_parquet_with_metadata(path)
     if not meta:
         raise InputError(path, "not an affcurate annotation table (no metadata)")
-    df = io.read_parquet(path).drop(columns=["video_id", "annotator", "source"], errors="ignore")
+    df = df.drop(columns=["video_id", "annotator", "source"], errors="ignore")
     return Annotation(meta["video_id"], meta["task"], meta["annotator"], df, meta.get("source", "affcurate"),
                       meta.get("clock", "grid"), meta.get("time_base", "frame"), meta.get("fps"),
                       meta.get("shape", "dense"), bool(meta.get("complete", False)), str(path),
