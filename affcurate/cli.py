@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
@@ -29,6 +30,9 @@ def _register_commands() -> None:
     for mod in sorted(pkgutil.iter_modules(affcurate.commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"affcurate.commands.{mod.name}")
         module.register(app)
+    # installed packages that add commands (the annotation desk registers `annotate` this way)
+    for ep in sorted(entry_points(group="affcurate.commands"), key=lambda e: e.name):
+        ep.load()(app)
 
 
 _register_commands()

@@ -42,6 +42,15 @@ def _grid(ws: Workspace, row: pd.Series) -> GridContext:
                        float(row["duration"]) if not pd.isna(row["duration"]) else len(fm) / ws.settings.fps)
 
 
+def grid_context(ws: Workspace, video_id: str) -> GridContext:
+    """The 30 fps grid of one ingested video, for putting any annotation onto it with ``to_grid``."""
+    m = ws.manifest()
+    rows = m[m["video_id"] == video_id]
+    if rows.empty:
+        raise AffcurateError(f"{video_id}: no such video in {ws.manifest_path}")
+    return _grid(ws, rows.iloc[0])
+
+
 def _face_mask(ws: Workspace, vid: str, n: int) -> np.ndarray | None:
     path = ws.faces_path(vid)
     if not path.exists():

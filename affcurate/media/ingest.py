@@ -168,12 +168,10 @@ def ingest(
         # 2. probe (cheap when unchanged: the ledger remembers)
         items = [{"ws_root": str(ws.root), "video_id": r.video_id, "path": r.path, "kind": r.kind,
                   "image_fps": img_fps} for r in manifest.itertuples()]
-        errors: dict[str, str] = {}
+        row_of = dict(zip(manifest["video_id"], manifest.index, strict=True))
         for res in map_items(probe_item, items, spec, "probe", progress):
-            vid = res.item["video_id"]
-            idx = manifest.index[manifest["video_id"] == vid][0]
+            idx = row_of[res.item["video_id"]]
             if res.error:
-                errors[vid] = res.error
                 manifest.loc[idx, "status"] = "error"
                 manifest.loc[idx, "error"] = res.error
             else:
@@ -201,7 +199,7 @@ def ingest(
         _FRAME_HOOK = (lambda n: progress.advance(frames_task, n)) if in_process else None
         try:
             for res in map_items(transcode_item, t_items, spec, "transcode", progress):
-                row = _apply_transcode(manifest, res)
+                row = _apply_transcode(manifest, row_of, res)
                 summary_rows.append(row)
                 if not in_process or row.get("skipped"):
                     progress.advance(frames_task, int(row["out_frames"] or 0))
@@ -255,9 +253,9 @@ def _mark_duplicates(manifest: pd.DataFrame) -> pd.DataFrame:
     return manifest
 
 
-def _apply_transcode(manifest: pd.DataFrame, res: ItemResult) -> dict[str, Any]:
+def _apply_transcode(manifest: pd.DataFrame, row_of: dict[str, int], res: ItemResult) -> dict[str, Any]:
     vid = res.item["row"]["video_id"]
-    idx = manifest.index[manifest["video_id"] == vid][0]
+    idx = row_of[vid]
     if res.error:
         manifest.loc[idx, ["status", "error"]] = ["error", f"transcode failed: {res.error}"]
         return {"video_id": vid, "status": "error", "out_frames": None, "seconds": None, "skipped": False,
@@ -280,7 +278,8 @@ def _apply_faces(manifest: pd.DataFrame, face_summary: pd.DataFrame) -> pd.DataF
     fs = _faces_columns(face_summary).set_index("video_id")
     for col in ("faces_status", "faces_error"):
         if col in fs.columns:
-            mapped = manifest["video_id"].map(fs[col])
-            prev = manifest[col] if col in manifest.columns else pd.Series(pd.NA, index=manifest.index)
+            # object dtype on both sides: an all-missing column read back from parquet may carry a null type
+            mapped = manifest["video_id"].map(fs[col]).astype(object)
+            prev = manifest[col].astype(object) if col in manifest.columns else pd.Series(None, index=manifest.index)
             manifest[col] = mapped.where(mapped.notna(), prev).astype("string")
     return manifest

@@ -1,0 +1,21 @@
+"""Start the desk: a QApplication and one window."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from affcurate.workspace import Workspace
+
+
+def run(workspace: Path, annotator: str, video: str | None = None, task: str = "au") -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from annotator_gui.window import Desk
+
+    ws = Workspace.open(workspace)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("affcurate desk")
+    desk = Desk(ws, annotator, video=video, task=task)
+    desk.show()
+    return app.exec()

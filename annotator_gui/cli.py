@@ -1,0 +1,32 @@
+"""`affcurate annotate`: registered with the affcurate command line through its entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from affcurate.errors import AffcurateError
+from affcurate.labels.model import TASKS
+
+
+def annotate_command(
+    workspace: Path = typer.Argument(..., help="An ingested workspace."),
+    annotator: str = typer.Option(..., "--annotator", "-a", help="Your name: your labels go to annotations/NAME/."),
+    video: str | None = typer.Option(None, "--video", help="Start on this video id."),
+    task: str = typer.Option("au", "--task", help="Start in this mode: au, expr or va."),
+) -> None:
+    """Open the annotation desk (AUs, expressions, continuous valence-arousal) on a workspace."""
+    if task not in TASKS:
+        raise AffcurateError(f"--task {task!r}: expected one of {', '.join(TASKS)}")
+    try:
+        import PySide6  # noqa: F401
+    except ImportError:
+        raise AffcurateError("the annotation desk needs Qt: pip install 'affcurate[desk]'") from None
+    from annotator_gui.app import run
+
+    raise typer.Exit(run(workspace, annotator, video, task))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("annotate")(annotate_command)

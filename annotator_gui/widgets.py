@@ -1,0 +1,429 @@
+"""The desk's own widgets: the video view, the timeline and the valence-arousal pad."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+EXPR_COLOURS = ["#9e9e9e", "#d32f2f", "#689f38", "#7b1fa2", "#fbc02d", "#1976d2", "#f57c00", "#5d4037"]
+VALENCE_COLOUR = QColor("#1e88e5")
+AROUSAL_COLOUR = QColor("#e53935")
+
+
+def expr_colour(k: int) -> QColor:
+    return QColor(EXPR_COLOURS[k % len(EXPR_COLOURS)])
+
+
+class VideoView(QWidget):
+    """Shows one RGB frame, letterboxed, with the subject's box and the frame number and time."""
+
+    painted = Signal(int)
+    """The index of the frame just painted (for latency measurements and tests)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(320, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._image: QImage | None = None
+        self._array: np.ndarray | None = None
+        self.index = -1
+        self.box: tuple[float, float, float, float] | None = None
+        self.show_box = True
+        self.caption = ""
+        self.painted_index = -1
+
+    def set_frame(self, index: int, rgb: np.ndarray, box: tuple[float, float, float, float] | None,
+                  caption: str) -> None:
+        self._array = np.ascontiguousarray(rgb)  # the QImage borrows this buffer
+        h, w, _ = self._array.shape
+        self._image = QImage(self._array.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        self.index, self.box, self.caption = index, box, caption
+        self.update()
+
+    def image_rect(self) -> QRectF:
+        if self._image is None:
+            return QRectF(self.rect())
+        iw, ih = self._image.width(), self._image.height()
+        s = min(self.width() / iw, self.height() / ih)
+        w, h = iw * s, ih * s
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#111"))
+        if self._image is not None:
+            r = self.image_rect()
+            p.drawImage(r, self._image)
+            if self.show_box and self.box is not None:
+                s = r.width() / self._image.width()
+                x1, y1, x2, y2 = self.box
+                p.setPen(QPen(QColor("#00e676"), 2))
+                p.drawRect(QRectF(r.x() + x1 * s, r.y() + y1 * s, (x2 - x1) * s, (y2 - y1) * s))
+            p.setPen(QColor("white"))
+            f = QFont()
+            f.setPointSize(11)
+            f.setBold(True)
+            p.setFont(f)
+            p.fillRect(QRect(0, 0, 10 + 8 * len(self.caption), 24), QColor(0, 0, 0, 150))
+            p.drawText(QRect(6, 0, 1000, 24), Qt.AlignmentFlag.AlignVCenter, self.caption)
+        p.end()
+        self.painted_index = self.index
+        self.painted.emit(self.index)
+
+
+@dataclass
+class Row:
+    """One row of the timeline."""
+
+    name: str
+    kind: str
+    """presence (0/1 with intensity shading), classes (expression colours) or curves (VA lines)."""
+    values: np.ndarray
+    intensity: np.ndarray | None = None
+    selected: bool = False
+    read_only: bool = False
+    faint: bool = False
+
+
+def _runs(v: np.ndarray) -> list[tuple[int, int, float]]:
+    """(start, end exclusive, value) of runs of equal values, NaN runs left out."""
+    if len(v) == 0:
+        return []
+    change = np.flatnonzero(~((v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1])))) + 1
+    starts = np.r_[0, change]
+    ends = np.r_[change, len(v)]
+    return [(int(a), int(b), float(v[a])) for a, b in zip(starts, ends, strict=False) if not np.isnan(v[a])]
+
+
+class Timeline(QWidget):
+    """Rows of labels under the video over a window of frames, with the current frame and the marked range.
+
+    Click to go to a frame; drag to mark a range; wheel to scroll, Ctrl+wheel to zoom."""
+
+    seek = Signal(int)
+    marked = Signal(int, int)
+
+    HEADER = 150
+    ROW_H = 16
+    RULER_H = 18
+    CURVE_H = 120
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumHeight(80)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.n_frames = 1
+        self.fps = 30.0
+        self.current = 0
+        self.mark: tuple[int, int] | None = None
+        self.rows: list[Row] = []
+        self.span = 600  # frames visible
+        self.start = 0
+        self._drag_from: int | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    # ---- model ----------------------------------------------------------------------------------------
+    def set_video(self, n_frames: int, fps: float) -> None:
+        self.n_frames, self.fps = max(n_frames, 1), fps
+        self.span = min(self.n_frames, max(60, self.span))
+        self.start = 0
+        self.update()
+
+    def set_rows(self, rows: list[Row]) -> None:
+        self.rows = rows
+        self.setMinimumHeight(self.sizeHint().height())
+        self.update()
+
+    def sizeHint(self):  # noqa: N802
+        from PySide6.QtCore import QSize
+        h = self.RULER_H + sum(self.CURVE_H if r.kind == "curves" else self.ROW_H for r in self.rows) + 6
+        return QSize(600, max(h, 80))
+
+    def set_current(self, frame: int) -> None:
+        self.current = frame
+        if not self.start <= frame < self.start + self.span:
+            self.start = max(0, min(frame - self.span // 4, self.n_frames - self.span))
+        self.update()
+
+    def zoom(self, factor: float) -> None:
+        centre = self.current
+        self.span = int(min(self.n_frames, max(30, self.span * factor)))
+        self.start = max(0, min(centre - self.span // 2, self.n_frames - self.span))
+        self.update()
+
+    # ---- geometry -------------------------------------------------------------------------------------
+    def _x(self, frame: float) -> float:
+        w = max(self.width() - self.HEADER - 4, 1)
+        return self.HEADER + (frame - self.start) / self.span * w
+
+    def frame_at(self, x: float) -> int:
+        w = max(self.width() - self.HEADER - 4, 1)
+        f = self.start + (x - self.HEADER) / w * self.span
+        return int(min(max(math.floor(f), 0), self.n_frames - 1))
+
+    # ---- drawing --------------------------------------------------------------------------------------
+    def _binned(self, v: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
+        """Values in the window, reduced to at most one per pixel: (first frame of each bin, value)."""
+        a, b = self.start, min(self.start + self.span, len(v))
+        seg = v[a:b].astype(np.float64)
+        px = max(int(self.width() - self.HEADER - 4), 1)
+        if len(seg) <= px:
+            return np.arange(a, b), seg
+        edges = np.linspace(0, len(seg), px + 1).astype(int)
+        edges = np.unique(edges[:-1])
+        if how == "max":
+            filled = np.where(np.isnan(seg), -np.inf, seg)
+            red = np.maximum.reduceat(filled, edges)
+            red[np.isinf(red)] = np.nan
+        else:  # the value at the bin's first frame
+            red = seg[edges]
+        return a + edges, red
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#fafafa"))
+        W = self.width()
+        # ruler
+        p.setPen(QColor("#555"))
+        step = _nice_step(self.span / self.fps, max((W - self.HEADER) // 90, 1))
+        t0 = math.ceil(self.start / self.fps / step) * step
+        t = t0
+        while t * self.fps < self.start + self.span:
+            x = self._x(t * self.fps)
+            p.drawLine(int(x), 0, int(x), 5)
+            p.drawText(int(x) + 2, 13, _clock(t))
+            t += step
+        y = self.RULER_H
+        # marked range
+        if self.mark is not None:
+            a, b = self.mark
+            p.fillRect(QRectF(self._x(a), 0, max(self._x(b + 1) - self._x(a), 2), self.height()),
+                       QColor(255, 235, 59, 90))
+        for row in self.rows:
+            h = self.CURVE_H if row.kind == "curves" else self.ROW_H
+            if row.selected:
+                p.fillRect(QRect(0, y, W, h), QColor("#e3f2fd"))
+            p.setPen(QColor("#999" if row.faint or row.read_only else "#222"))
+            p.drawText(QRect(4, y, self.HEADER - 8, h), Qt.AlignmentFlag.AlignVCenter, row.name)
+            if row.kind == "curves":
+                self._draw_curves(p, row, y, h)
+            else:
+                self._draw_bars(p, row, y, h)
+            p.setPen(QColor("#e0e0e0"))
+            p.drawLine(self.HEADER, y + h - 1, W, y + h - 1)
+            y += h
+        # current frame
+        x = self._x(self.current)
+        p.fillRect(QRectF(x, 0, max(self._x(self.current + 1) - x, 1.5), self.height()), QColor(0, 0, 0, 60))
+        p.setPen(QPen(QColor("#000"), 1))
+        p.drawLine(int(x), 0, int(x), self.height())
+        p.end()
+
+    def _draw_bars(self, p: QPainter, row: Row, y: int, h: int) -> None:
+        frames, v = self._binned(row.values, "max")
+        if row.kind == "presence" and row.intensity is not None:
+            _, inten = self._binned(row.intensity, "max")
+        else:
+            inten = None
+        ends = np.r_[frames[1:], min(self.start + self.span, len(row.values))]
+        alpha = 110 if row.faint or row.read_only else 255
+        # one rectangle per run of equal values
+        key = v if inten is None else np.where(np.isnan(inten), v, v * 10 + inten)
+        for a, b, _ in _runs(key):
+            val = v[a]
+            if np.isnan(val):
+                continue
+            if row.kind == "presence":
+                if val < 0.5:
+                    c = QColor("#cfd8dc")
+                    c.setAlpha(alpha)
+                    p.fillRect(QRectF(self._x(frames[a]), y + h * 0.45, self._x(ends[b - 1]) - self._x(frames[a]),
+                                      h * 0.1), c)
+                    continue
+                level = inten[a] if inten is not None and not np.isnan(inten[a]) else 3
+                c = QColor.fromHsv(140, 60 + int(level) * 39, 220 - int(level) * 25, alpha)
+            else:
+                c = expr_colour(int(val))
+                c.setAlpha(alpha)
+            x0 = self._x(frames[a])
+            p.fillRect(QRectF(x0, y + 2, max(self._x(ends[b - 1]) - x0, 1.0), h - 4), c)
+
+    def _draw_curves(self, p: QPainter, row: Row, y: int, h: int) -> None:
+        p.setPen(QColor("#bdbdbd"))
+        mid = y + h / 2
+        p.drawLine(self.HEADER, int(mid), self.width(), int(mid))
+        for col, colour in ((0, VALENCE_COLOUR), (1, AROUSAL_COLOUR)):
+            frames, v = self._binned(row.values[:, col], "first")
+            c = QColor(colour)
+            if row.faint:
+                c.setAlpha(90)
+            pen = QPen(c, 1.5 if not row.faint else 1.0)
+            if row.faint:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            path = QPainterPath()
+            pen_down = False
+            for f, val in zip(frames, v, strict=False):
+                if np.isnan(val):
+                    pen_down = False
+                    continue
+                pt = QPointF(self._x(f + 0.5), mid - val * (h / 2 - 3))
+                if pen_down:
+                    path.lineTo(pt)
+                else:
+                    path.moveTo(pt)
+                    pen_down = True
+            p.drawPath(path)
+
+    # ---- mouse ----------------------------------------------------------------------------------------
+    def mousePressEvent(self, e) -> None:  # noqa: N802
+        if e.position().x() < self.HEADER:
+            return
+        f = self.frame_at(e.position().x())
+        self._drag_from = f
+        self.seek.emit(f)
+
+    def mouseMoveEvent(self, e) -> None:  # noqa: N802
+        if self._drag_from is None:
+            return
+        f = self.frame_at(e.position().x())
+        if f != self._drag_from:
+            self.marked.emit(min(f, self._drag_from), max(f, self._drag_from))
+
+    def mouseReleaseEvent(self, e) -> None:  # noqa: N802
+        self._drag_from = None
+
+    def wheelEvent(self, e) -> None:  # noqa: N802
+        d = e.angleDelta().y()
+        if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(0.8 if d > 0 else 1.25)
+        else:
+            shift = int(self.span * 0.1) * (-1 if d > 0 else 1)
+            self.start = max(0, min(self.start + shift, self.n_frames - self.span))
+            self.update()
+
+
+def _nice_step(seconds: float, ticks: int) -> float:
+    raw = seconds / max(ticks, 1)
+    for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800):
+        if s >= raw:
+            return s
+    return 3600
+
+
+def _clock(t: float) -> str:
+    m, s = divmod(t, 60)
+    return f"{int(m)}:{s:04.1f}" if t % 1 else f"{int(m)}:{int(s):02d}"
+
+
+# The circumplex words around the disc: (angle in degrees from +valence, counter-clockwise; word).
+ANCHORS = [(0, "pleased"), (30, "happy"), (60, "excited"), (90, "alert"), (120, "tense"), (150, "angry"),
+           (180, "sad"), (210, "depressed"), (240, "bored"), (270, "tired"), (300, "calm"), (330, "relaxed")]
+
+
+class VAPad(QWidget):
+    """The valence-arousal disc: the pointer's position is the rating (valence right, arousal up).
+
+    ``mode`` is ``2d``, ``valence`` (a horizontal line: only valence is rated) or ``arousal`` (vertical)."""
+
+    moved = Signal(float, float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(260, 260)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.mode = "2d"
+        self.valence = 0.0
+        self.arousal = 0.0
+        self.recording = False
+        self.trail: list[tuple[float, float]] = []
+
+    def _geometry(self) -> tuple[QPointF, float]:
+        r = min(self.width(), self.height()) / 2 - 34
+        return QPointF(self.width() / 2, self.height() / 2), max(r, 10)
+
+    def to_value(self, pos: QPointF) -> tuple[float, float]:
+        c, r = self._geometry()
+        v = (pos.x() - c.x()) / r
+        a = (c.y() - pos.y()) / r
+        if self.mode == "valence":
+            a = 0.0
+        elif self.mode == "arousal":
+            v = 0.0
+        norm = math.hypot(v, a)
+        if norm > 1:
+            v, a = v / norm, a / norm
+        return v, a
+
+    def to_point(self, v: float, a: float) -> QPointF:
+        c, r = self._geometry()
+        return QPointF(c.x() + v * r, c.y() - a * r)
+
+    def set_value(self, v: float, a: float) -> None:
+        self.valence, self.arousal = v, a
+        self.moved.emit(v, a)
+        self.update()
+
+    def mouseMoveEvent(self, e) -> None:  # noqa: N802
+        self.set_value(*self.to_value(e.position()))
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802
+        self.set_value(*self.to_value(e.position()))
+
+    def note_sample(self, v: float, a: float) -> None:
+        self.trail.append((v, a))
+        del self.trail[:-45]
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QColor("#fff"))
+        c, r = self._geometry()
+        # the disc, shaded by quadrant
+        for k, colour in enumerate(("#e8f5e9", "#fff3e0", "#e3f2fd", "#f3e5f5")):
+            p.setBrush(QColor(colour))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.drawPie(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r), k * 90 * 16, 90 * 16)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(QColor("#90a4ae"), 1))
+        p.drawEllipse(c, r, r)
+        p.drawEllipse(c, r / 2, r / 2)
+        p.drawLine(QPointF(c.x() - r, c.y()), QPointF(c.x() + r, c.y()))
+        p.drawLine(QPointF(c.x(), c.y() - r), QPointF(c.x(), c.y() + r))
+        f = QFont()
+        f.setPointSize(8)
+        p.setFont(f)
+        p.setPen(QColor("#455a64"))
+        for deg, word in ANCHORS:
+            t = math.radians(deg)
+            pt = QPointF(c.x() + (r + 16) * math.cos(t), c.y() - (r + 14) * math.sin(t))
+            p.drawText(QRectF(pt.x() - 30, pt.y() - 8, 60, 16), Qt.AlignmentFlag.AlignCenter, word)
+        p.drawText(QRectF(c.x() + r - 60, c.y() + 2, 58, 14), Qt.AlignmentFlag.AlignRight, "valence +")
+        p.drawText(QRectF(c.x() + 4, c.y() - r, 70, 14), Qt.AlignmentFlag.AlignLeft, "arousal +")
+        if self.mode != "2d":
+            p.setPen(QPen(QColor("#1565c0"), 6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+            if self.mode == "valence":
+                p.drawLine(QPointF(c.x() - r, c.y()), QPointF(c.x() + r, c.y()))
+            else:
+                p.drawLine(QPointF(c.x(), c.y() - r), QPointF(c.x(), c.y() + r))
+        # the trail of recent samples and the pointer
+        p.setPen(Qt.PenStyle.NoPen)
+        for k, (v, a) in enumerate(self.trail):
+            col = QColor("#ef6c00")
+            col.setAlpha(int(40 + 200 * k / max(len(self.trail), 1)))
+            p.setBrush(col)
+            p.drawEllipse(self.to_point(v, a), 3, 3)
+        p.setBrush(QColor("#d50000") if self.recording else QColor("#263238"))
+        p.drawEllipse(self.to_point(self.valence, self.arousal), 7, 7)
+        p.setPen(QColor("#263238"))
+        p.drawText(QRectF(0, self.height() - 18, self.width(), 16), Qt.AlignmentFlag.AlignCenter,
+                   f"valence {self.valence:+.2f}   arousal {self.arousal:+.2f}"
+                   + ("   ● recording" if self.recording else ""))
+        p.end()
