@@ -39,7 +39,7 @@ class IngestSettings:
     crf: int = 18
     preset: str = "veryfast"
     encoder_threads: int = 2
-    """x264 threads; fixed so that a rerun on any machine produces the same bytes."""
+    """x264 threads, fixed rather than taken from the machine so that reruns encode alike."""
     jobs: int = 1
 
 

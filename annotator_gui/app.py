@@ -8,7 +8,8 @@ from pathlib import Path
 from affcurate.workspace import Workspace
 
 
-def run(workspace: Path, annotator: str, video: str | None = None, task: str = "au") -> int:
+def run(workspace: Path, annotator: str, video: str | None = None, task: str = "au",
+        joystick: str | None = "auto") -> int:
     from PySide6.QtWidgets import QApplication
 
     from annotator_gui.window import Desk
@@ -16,6 +17,6 @@ def run(workspace: Path, annotator: str, video: str | None = None, task: str = "
     ws = Workspace.open(workspace)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("affcurate desk")
-    desk = Desk(ws, annotator, video=video, task=task)
+    desk = Desk(ws, annotator, video=video, task=task, joystick=joystick)
     desk.show()
     return app.exec()

@@ -15,6 +15,8 @@ def annotate_command(
     annotator: str = typer.Option(..., "--annotator", "-a", help="Your name: your labels go to annotations/NAME/."),
     video: str | None = typer.Option(None, "--video", help="Start on this video id."),
     task: str = typer.Option("au", "--task", help="Start in this mode: au, expr or va."),
+    joystick: str = typer.Option("auto", "--joystick",
+                                 help="A joystick for the VA pad: auto (the first /dev/input/js*), a device, or off."),
 ) -> None:
     """Open the annotation desk (AUs, expressions, continuous valence-arousal) on a workspace."""
     if task not in TASKS:
@@ -25,7 +27,7 @@ def annotate_command(
         raise AffcurateError("the annotation desk needs Qt: pip install 'affcurate[desk]'") from None
     from annotator_gui.app import run
 
-    raise typer.Exit(run(workspace, annotator, video, task))
+    raise typer.Exit(run(workspace, annotator, video, task, joystick))
 
 
 def register(app: typer.Typer) -> None:

@@ -37,6 +37,7 @@ class VideoView(QWidget):
         self.show_box = True
         self.caption = ""
         self.painted_index = -1
+        self.paints = 0
 
     def set_frame(self, index: int, rgb: np.ndarray, box: tuple[float, float, float, float] | None,
                   caption: str) -> None:
@@ -74,6 +75,7 @@ class VideoView(QWidget):
             p.drawText(QRect(6, 0, 1000, 24), Qt.AlignmentFlag.AlignVCenter, self.caption)
         p.end()
         self.painted_index = self.index
+        self.paints += 1
         self.painted.emit(self.index)
 
 
@@ -89,6 +91,8 @@ class Row:
     selected: bool = False
     read_only: bool = False
     faint: bool = False
+    baseline: bool = False
+    """Draw the row's absent line everywhere (an AU that was looked at is absent where not marked)."""
 
 
 def _runs(v: np.ndarray) -> list[tuple[int, int, float]]:
@@ -226,18 +230,21 @@ class Timeline(QWidget):
         p.end()
 
     def _draw_bars(self, p: QPainter, row: Row, y: int, h: int) -> None:
-        frames, v = self._binned(row.values, "max")
+        frames, v = self._binned(row.values, "max" if row.kind == "presence" else "first")
         if row.kind == "presence" and row.intensity is not None:
             _, inten = self._binned(row.intensity, "max")
         else:
             inten = None
         ends = np.r_[frames[1:], min(self.start + self.span, len(row.values))]
         alpha = 110 if row.faint or row.read_only else 255
+        if row.baseline:
+            p.fillRect(QRectF(self._x(self.start), y + h * 0.45, self._x(ends[-1]) - self._x(self.start), h * 0.1),
+                       QColor("#cfd8dc"))
         # one rectangle per run of equal values
         key = v if inten is None else np.where(np.isnan(inten), v, v * 10 + inten)
         for a, b, _ in _runs(key):
             val = v[a]
-            if np.isnan(val):
+            if np.isnan(val) or val < 0:  # not labelled
                 continue
             if row.kind == "presence":
                 if val < 0.5:

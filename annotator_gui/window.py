@@ -21,8 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from affcurate.errors import AffcurateError
 from affcurate.faces.stage import target_boxes
 from affcurate.workspace import Workspace
+from annotator_gui.joystick import Joystick
 from annotator_gui.session import Session, progress_of
 from annotator_gui.video import FrameSource
 from annotator_gui.widgets import EXPR_COLOURS, Row, Timeline, VAPad, VideoView
@@ -54,16 +56,28 @@ class HelpOverlay(QWidget):
         pal.setColor(QPalette.ColorRole.Window, QColor(20, 20, 20, 225))
         self.setPalette(pal)
         groups: dict[str, list[ActionSpec]] = {}
-        for s in specs:
-            groups.setdefault(s.group, []).append(s)
-        cols = []
-        for g, items in groups.items():
-            rows = "".join(f"<tr><td style='color:#ffd54f;padding-right:10px'><b>{' / '.join(s.keys)}</b></td>"
-                           f"<td>{s.text}</td></tr>" for s in items)
-            cols.append(f"<h3 style='color:#90caf9'>{g}</h3><table>{rows}</table>")
-        half = (len(cols) + 1) // 2
-        html = ("<table width='100%'><tr><td valign='top' width='50%'>" + "".join(cols[:half])
-                + "</td><td valign='top'>" + "".join(cols[half:]) + "</td></tr></table>")
+        digits = [sp for sp in specs if sp.name.startswith("digit")]
+        for sp in specs:
+            if not sp.name.startswith("digit"):
+                groups.setdefault(sp.group, []).append(sp)
+
+        def table(items: list[ActionSpec]) -> str:
+            return "<table>" + "".join(
+                f"<tr><td style='color:#ffd54f;padding-right:10px'><b>{' / '.join(sp.keys)}</b></td>"
+                f"<td>{sp.text}</td></tr>" for sp in items) + "</table>"
+
+        cells = {g: f"<h3 style='color:#90caf9'>{g}</h3>{table(items)}" for g, items in groups.items()}
+        digit_rows = "".join(
+            f"<tr><td style='color:#ffd54f'><b>{sp.keys[0]}</b></td>"
+            + "".join(f"<td style='padding-left:10px'>{part.split(': ', 1)[1] if ': ' in part else ''}</td>"
+                      for part in _split_digit(sp.text)) + "</tr>" for sp in digits)
+        cells["Digits"] = ("<h3 style='color:#90caf9'>Digits</h3><table><tr><td></td><td style='padding-left:10px'>"
+                           "<i>AU mode</i></td><td style='padding-left:10px'><i>EXPR mode</i></td></tr>"
+                           + digit_rows + "</table>")
+        columns = [["Navigate", "Modes"], ["Mark and label", "Digits"], ["Valence-arousal", "Edit", "View"]]
+        html = "<table width='100%'><tr>" + "".join(
+            "<td valign='top' style='padding-right:18px'>" + "".join(cells.get(g, "") for g in col) + "</td>"
+            for col in columns) + "</tr></table>"
         self.label = QLabel(html, self)
         self.label.setStyleSheet("color: white; font-size: 10pt;")
         self.label.setTextFormat(Qt.TextFormat.RichText)
@@ -77,8 +91,16 @@ class HelpOverlay(QWidget):
         return self.label.text()
 
 
+def _split_digit(text: str) -> tuple[str, str]:
+    """'AU: … · EXPR: …' into its AU part and its EXPR part (either may be missing)."""
+    au = next((p for p in text.split(" · ") if p.startswith("AU")), "")
+    expr = next((p for p in text.split(" · ") if p.startswith("EXPR")), "")
+    return au, expr
+
+
 class Desk(QMainWindow):
-    def __init__(self, ws: Workspace, annotator: str, video: str | None = None, task: str = "au"):
+    def __init__(self, ws: Workspace, annotator: str, video: str | None = None, task: str = "au",
+                 joystick: str | None = "auto"):
         super().__init__()
         self.ws = ws
         self.annotator = annotator
@@ -87,10 +109,8 @@ class Desk(QMainWindow):
         self.expressions = tuple(ws.settings.labels.expressions)
         self.videos = ws.video_ids()
         if not self.videos:
-            from affcurate.errors import AffcurateError
             raise AffcurateError(f"{ws.root}: no ingested video to annotate; run affcurate ingest first")
         if video is not None and video not in self.videos:
-            from affcurate.errors import AffcurateError
             raise AffcurateError(f"{video}: no such ingested video in {ws.root} "
                                  f"(videos: {', '.join(self.videos[:5])}{', …' if len(self.videos) > 5 else ''})")
         self.mode = task
@@ -119,6 +139,19 @@ class Desk(QMainWindow):
         self._sync_timer.setInterval(500)
         self._sync_timer.timeout.connect(self._sync)
         self._sync_timer.start()
+        self.joystick: Joystick | None = None
+        if joystick == "auto":
+            self.joystick = Joystick.find()
+        elif joystick not in (None, "off"):
+            try:
+                self.joystick = Joystick(joystick)
+            except OSError as exc:
+                raise AffcurateError(f"{joystick}: cannot open the joystick ({exc.strerror})") from None
+        self._stick_timer = QTimer(self)
+        self._stick_timer.setInterval(TICK_MS)
+        self._stick_timer.timeout.connect(self._poll_stick)
+        if self.joystick is not None:
+            self._stick_timer.start()
         self.resize(1400, 860)
         self.open_video(video or self.videos[0])
         self.set_mode(task)
@@ -185,6 +218,7 @@ class Desk(QMainWindow):
         for w in (au_panel, expr_panel, va_panel):
             self.panels.addWidget(w)
         self.panels.setMinimumWidth(300)
+        self.panels.setMaximumWidth(380)
         split = QSplitter()
         split.addWidget(self.video_list)
         split.addWidget(centre)
@@ -305,6 +339,7 @@ class Desk(QMainWindow):
             self.session.save()
             self.statusBar().showMessage(f"recovered {n} edits of {vid} that had not been saved, and saved them")
         self._rows()
+        self._au_counts()
         self.show_frame(0)
         self._mark_current_in_list()
 
@@ -358,8 +393,10 @@ class Desk(QMainWindow):
         rows: list[Row] = []
         ov = self.session.overlays if self.show_overlays else []
         if self.mode == "au":
+            touched = set(s.touched_aus())
             for j, au in enumerate(self.aus):
-                rows.append(Row(au, "presence", s.au_p[:, j], s.au_i[:, j], selected=(j == self.au_sel)))
+                rows.append(Row(au, "presence", s.au_p[:, j], s.au_i[:, j], selected=(j == self.au_sel),
+                                baseline=j in touched))
             au = self.aus[self.au_sel]
             for o in ov:
                 if o.task == "au" and au in o.values:
@@ -437,11 +474,16 @@ class Desk(QMainWindow):
     def _tick(self) -> None:
         elapsed = self._clock.nsecsElapsed() / 1e9
         f = self._play_from + int(elapsed * self.fps * self.speed)
+        if self.recording and self.speed <= 1 and f > self.current + 1:
+            # a late tick while rating: show the next frame rather than skip one, so none goes unrated;
+            # ticks come twice a frame at 1x, so the video catches up with the clock at once
+            f = self.current + 1
         last = f >= self.n_frames - 1
         f = min(f, self.n_frames - 1)
         if f != self.current:
             self.show_frame(f)
         if self.recording:
+            self._poll_stick()
             self._sample(elapsed)
         if last:
             self.pause()
@@ -487,9 +529,19 @@ class Desk(QMainWindow):
         self._after_edit()
 
     def _after_edit(self) -> None:
-        self.timeline.update()
+        self._rows()
         self._info()
+        self._au_counts()
+        item = self.video_list.currentItem()
+        if item is not None and item.data(Qt.ItemDataRole.UserRole) == self.video_id:
+            item.setText(self._progress_text(self.video_id, self.session.labels.progress()))
         self.setWindowTitle(f"affcurate desk — {self.annotator} — {self.video_id} *")
+
+    def _au_counts(self) -> None:
+        """Each AU in the list with how many frames it is marked present on."""
+        present = (self.session.labels.au_p == 1).sum(axis=0)
+        for j, au in enumerate(self.aus):
+            self.au_list.item(j).setText(f"{au}   {present[j]} frames" if present[j] else au)
 
     def select_au(self, j: int) -> None:
         self.au_sel = j % len(self.aus)
@@ -597,6 +649,15 @@ class Desk(QMainWindow):
         self.pad.set_value(*self.pad.to_value(self.pad.to_point(self.pad.valence, self.pad.arousal)))
         self._info()
 
+    def _poll_stick(self) -> None:
+        if self.joystick is not None and self.joystick.poll():
+            v, a = self.joystick.value()
+            if self.pad.mode == "valence":
+                a = 0.0
+            elif self.pad.mode == "arousal":
+                v = 0.0
+            self.pad.set_value(v, a)
+
     def _begin_pass(self) -> None:
         self.session.begin()
         self.va_samples = []
@@ -674,4 +735,7 @@ class Desk(QMainWindow):
             self.session.close()
         if self.source is not None:
             self.source.close()
+        if self.joystick is not None:
+            self._stick_timer.stop()
+            self.joystick.close()
         super().closeEvent(e)

@@ -33,3 +33,23 @@ def copy_sample(samples: Path, tmp_path: Path):
         return Path(shutil.copy(samples / name, dest / (as_name or name)))
 
     return _copy
+
+
+@pytest.fixture(scope="session")
+def assert_same_video():
+    """Two encodes of the same frames: same frame count and pictures within a fraction of a grey level.
+
+    x264 does not always produce the same bits for the same frames when runs differ in timing (seen within one
+    process), so tests that compare two runs compare what is decoded, not the bytes."""
+    import av
+    import numpy as np
+
+    def _check(a: Path, b: Path) -> None:
+        with av.open(str(a)) as ca, av.open(str(b)) as cb:
+            fa = [f.to_ndarray(format="gray").astype(np.int16) for f in ca.decode(video=0)]
+            fb = [f.to_ndarray(format="gray").astype(np.int16) for f in cb.decode(video=0)]
+        assert len(fa) == len(fb), f"{a.name}: {len(fa)} frames against {len(fb)}"
+        worst = max(float(np.abs(x - y).mean()) for x, y in zip(fa, fb, strict=True))
+        assert worst < 0.5, f"{a.name}: a frame differs by {worst:.2f} grey levels on average"
+
+    return _check

@@ -181,6 +181,7 @@ def ingest(
         manifest = mf.normalise(manifest)
         manifest = _mark_duplicates(manifest)
         ws.write_manifest(manifest)
+        row_of = dict(zip(manifest["video_id"], manifest.index, strict=True))  # normalise may reorder rows
 
         # 3. transcode
         options = TranscodeOptions(

@@ -17,6 +17,7 @@ import av
 import cv2
 import numpy as np
 import pandas as pd
+from av.video.frame import PictureType
 
 from affcurate.errors import AffcurateError
 from affcurate.io import atomic_path
@@ -152,6 +153,8 @@ def transcode(
                     return i
                 if sf.frame is not None:
                     vf = sf.frame.reformat(width=out_w, height=out_h, format="yuv420p")
+                    # the source's picture types would be forced on the encoder: let it choose its own
+                    vf.pict_type = PictureType.NONE
                 else:
                     img = sf.image
                     if img.shape[1] != out_w or img.shape[0] != out_h:

@@ -1,0 +1,41 @@
+"""The desk's fixtures: sample videos ingested once, then a fresh copy of the workspace per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from affcurate.media.ingest import ingest
+from affcurate.workspace import Workspace
+
+VIDEO = "WolfgangLanger_Pexels"  # 591 frames at 640x360, one face
+SHORT = "single_face"  # 72 frames
+
+
+@pytest.fixture(scope="session")
+def ingested(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("desk-src")
+    for name in (f"{VIDEO}.mp4", f"{SHORT}.mp4"):
+        shutil.copy(samples / name, src / name)
+    root = tmp_path_factory.mktemp("desk") / "ws"
+    result = ingest(Workspace.init(root), src)
+    assert result.n_failed == 0
+    return root
+
+
+@pytest.fixture
+def ws(ingested: Path, tmp_path: Path) -> Workspace:
+    root = tmp_path / "ws"
+    shutil.copytree(ingested, root)
+    return Workspace.open(root)
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: $AFFCURATE_SCREENSHOTS if set (to look at them), else the test's folder."""
+    d = Path(os.environ.get("AFFCURATE_SCREENSHOTS", tmp_path / "shots"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
