@@ -267,6 +267,38 @@ def journal_path(ws: Workspace, annotator: str, video_id: str) -> Path:
     return ws.state_dir / "desk" / annotator / f"{video_id}.jsonl"
 
 
+def _lock(path: Path, what: str) -> None:
+    """Claim ``path`` for this process; refuse if a live process holds it, take it over from a dead one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            alive = pid > 0 and pid != os.getpid() and _alive(pid)
+            if alive:
+                raise AffcurateError(f"{what} is already open in another desk (process {pid}); "
+                                     f"close that one first, or delete {path} if it is gone") from None
+            path.unlink(missing_ok=True)
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @dataclass
 class Overlay:
     """Someone else's labels of this video on the grid, for review."""
@@ -306,6 +338,8 @@ class Session:
         self._group: list[tuple[dict, dict]] | None = None
         self.dirty = False
         path = journal_path(ws, annotator, video_id)
+        self._lock_path = path.with_suffix(".lock")
+        _lock(self._lock_path, f"{video_id} for {annotator}")
         header, ops = Journal.read(path)
         self.recovered = 0
         if header is not None:
@@ -403,6 +437,7 @@ class Session:
 
     def close(self) -> None:
         self.journal.close()
+        self._lock_path.unlink(missing_ok=True)
 
 
 def progress_of(ws: Workspace, annotator: str) -> dict[str, dict[str, float]]:

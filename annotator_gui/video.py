@@ -2,7 +2,9 @@
 
 Frame ``i`` is the ``i``-th frame of the file (its presentation time is ``i / fps`` after the first frame's),
 whichever way it was reached: stepping forward decodes on, anything else seeks to the keyframe before ``i`` and
-decodes up to it, keeping the frames on the way so that stepping back through them is instant.
+decodes up to it, keeping the frames on the way so that stepping back through them is instant. Frames are kept
+as decoded (YUV, half the size of RGB) and converted to RGB only when shown, so a jump does not pay for the
+frames it passes.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ class FrameSource:
         self._tb = float(self._stream.time_base)
         self.width = self._stream.codec_context.width
         self.height = self._stream.codec_context.height
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_frames = max(8, int(cache_mb * 2**20 // max(self.width * self.height * 3, 1)))
+        self._cache: OrderedDict[int, av.VideoFrame] = OrderedDict()
+        self._cache_frames = max(8, int(cache_mb * 2**20 // max(self.width * self.height * 3 // 2, 1)))
         self._decoder = None
         self._next = -1  # index of the frame the decoder will produce next
         self._pts0 = None
@@ -58,7 +60,7 @@ class FrameSource:
         pts = frame.pts if frame.pts is not None else 0
         return int(round((pts - self._pts0) * self._tb * self.fps))
 
-    def _restart(self, target: int) -> np.ndarray | None:
+    def _restart(self, target: int) -> av.VideoFrame | None:
         """Seek to the keyframe at or before ``target`` and decode up to it; return it (or None at the end)."""
         if self._pts0 is None:
             self._container.seek(0, stream=self._stream)
@@ -77,7 +79,7 @@ class FrameSource:
         self.seeks += 1
         return self._decode_to(target)
 
-    def _decode_to(self, target: int) -> np.ndarray | None:
+    def _decode_to(self, target: int) -> av.VideoFrame | None:
         img = None
         for f in self._decoder:
             idx = self._index_of(f)
@@ -93,36 +95,38 @@ class FrameSource:
             self._next = -1
         return img
 
-    def _keep(self, idx: int, f: av.VideoFrame) -> np.ndarray:
-        img = f.to_ndarray(format="rgb24")
+    def _keep(self, idx: int, f: av.VideoFrame) -> av.VideoFrame:
         self.decoded += 1
-        self._cache[idx] = img
+        self._cache[idx] = f
         self._cache.move_to_end(idx)
         while len(self._cache) > self._cache_frames:
             self._cache.popitem(last=False)
-        return img
+        return f
 
     # ---- the one call the desk makes ----------------------------------------------------------------
     def frame(self, i: int) -> np.ndarray:
         """RGB frame ``i`` (H x W x 3, uint8)."""
         if not 0 <= i < max(self.n_frames, 1):
             raise IndexError(f"frame {i} is outside the video (0-{self.n_frames - 1})")
-        img = self._cache.get(i)
-        if img is not None:
+        f = self._cache.get(i)
+        if f is not None:
             self._cache.move_to_end(i)
-            return img
-        if self._next >= 0 and 0 <= i - self._next < FORWARD_DECODE_LIMIT:
-            img = self._decode_to(i)
-        if img is None:
-            img = self._restart(i)
-        if img is None:
+        elif self._next >= 0 and 0 <= i - self._next < FORWARD_DECODE_LIMIT:
+            f = self._decode_to(i)
+        if f is None:
+            f = self._restart(i)
+        if f is None:
             raise IndexError(f"frame {i} could not be decoded from {self.path}")
-        return img
+        return f.to_ndarray(format="rgb24")
 
     @property
     def cache_bytes(self) -> int:
-        return sum(a.nbytes for a in self._cache.values())
+        return sum(sum(p.buffer_size for p in f.planes) for f in self._cache.values())
 
     def close(self) -> None:
+        # every frame still referenced keeps the decoder's whole buffer pool alive: drop them all
         self._cache.clear()
-        self._container.close()
+        self._decoder = None
+        if self._container is not None:
+            self._container.close()
+        self._container = self._stream = None  # the codec context holds its last frame

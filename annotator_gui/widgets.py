@@ -47,6 +47,10 @@ class VideoView(QWidget):
         self.index, self.box, self.caption = index, box, caption
         self.update()
 
+    def release(self) -> None:
+        """Let go of the frame on screen (the window is closing)."""
+        self._image = self._array = None
+
     def image_rect(self) -> QRectF:
         if self._image is None:
             return QRectF(self.rect())

@@ -735,6 +735,7 @@ class Desk(QMainWindow):
             self.session.close()
         if self.source is not None:
             self.source.close()
+        self.view.release()
         if self.joystick is not None:
             self._stick_timer.stop()
             self.joystick.close()

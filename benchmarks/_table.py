@@ -15,4 +15,4 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
         table.add_column(c)
     for r in rows:
         table.add_row(*[str(x) for x in r])
-    Console().print(table)
+    Console(width=max(Console().width, 120)).print(table)

@@ -53,3 +53,29 @@ def assert_same_video():
         assert worst < 0.5, f"{a.name}: a frame differs by {worst:.2f} grey levels on average"
 
     return _check
+
+
+@pytest.fixture(scope="session")
+def validate_rows():
+    """Check the first rows of a table against its JSON Schema in schemas/ (the contract between stages)."""
+    import json
+
+    import jsonschema
+    import numpy as np
+    import pandas as pd
+
+    def _check(name: str, df: pd.DataFrame) -> None:
+        schema = json.loads((Path(__file__).parents[1] / "schemas" / f"{name}.schema.json").read_text())
+        for rec in df.head(50).to_dict("records"):
+            clean = {}
+            for k, v in rec.items():
+                if isinstance(v, np.ndarray):
+                    v = [list(map(float, p)) for p in v]
+                elif v is None or v is pd.NA or (not isinstance(v, (list, str)) and v != v):
+                    v = None
+                elif isinstance(v, np.generic):
+                    v = v.item()
+                clean[k] = v
+            jsonschema.validate(clean, schema)
+
+    return _check

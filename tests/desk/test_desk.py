@@ -404,3 +404,12 @@ def test_without_a_joystick_the_mouse_is_enough(desk):
         assert d.joystick is None
     QTest.mouseMove(d.pad, d.pad.to_point(-0.3, 0.4).toPoint())
     assert (d.pad.valence, d.pad.arousal) == pytest.approx((-0.3, 0.4), abs=0.02)
+
+
+def test_no_display_is_a_clear_error(ws: Workspace, capsys, monkeypatch):
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(SystemExit) as e:
+        cli_main(["annotate", str(ws.root), "--annotator", "x"])
+    assert e.value.code == 2
+    assert "no display to open the desk on" in capsys.readouterr().err

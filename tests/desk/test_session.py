@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from affcurate import io
 from affcurate.errors import InputError
 from affcurate.labels.merge import merge
 from affcurate.labels.model import read_annotation
@@ -84,7 +85,7 @@ def test_short_va_gaps_are_filled_long_ones_kept():
     assert np.isnan(out[:, 1]).all()
 
 
-def test_session_saves_tables_that_merge_reads(ws: Workspace):
+def test_session_saves_tables_that_merge_reads(ws: Workspace, validate_rows):
     s = Session(ws, VIDEO, "alice")
     n = s.n_frames
     s.edit({"k": "au", "au": "AU12", "s": 100, "e": 199, "p": 1, "i": 3})
@@ -100,6 +101,8 @@ def test_session_saves_tables_that_merge_reads(ws: Workspace):
     assert au.source == "desk" and au.complete and len(au.data) == n
     assert set(au.data.columns) >= {"frame", "AU12", "AU4", "AU12_intensity"}
     assert "AU1" not in au.data.columns  # an AU never looked at is not claimed absent
+    for p in paths:
+        validate_rows("annotations", io.read_parquet(p))
     r = merge(ws, drop_no_face=False)
     lab = r.labels[r.labels["video_id"] == VIDEO].set_index("frame")
     assert lab.loc[100:199, "AU12"].eq(1).all() and lab.loc[:99, "AU12"].eq(0).all()
@@ -155,3 +158,23 @@ def test_other_annotators_are_overlays_not_own_labels(ws: Workspace):
     assert (o.annotator, o.task, o.machine) == ("alice", "va", False)
     assert np.allclose(o.values["valence"][:30], 0.3) and np.isnan(o.values["valence"][30:]).all()
     assert isinstance(pd.Series(o.values["arousal"]).iloc[0], float)
+
+
+def test_a_video_open_in_another_desk_is_refused(ws: Workspace):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom affcurate.workspace import Workspace\n"
+         "from annotator_gui.session import Session\n"
+         f"s = Session(Workspace.open({str(ws.root)!r}), {VIDEO!r}, 'alice')\nprint('open', flush=True)\n"
+         "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(Exception, match=rf"{VIDEO} for alice is already open in another desk \(process {holder.pid}\)"):
+            Session(ws, VIDEO, "alice")
+        Session(ws, VIDEO, "bob").close()  # another annotator is free to work on it
+    finally:
+        holder.kill()
+        holder.wait()
+    Session(ws, VIDEO, "alice").close()  # the holder is gone: its lock is taken over
