@@ -357,7 +357,7 @@ class VAPad(QWidget):
         self.trail: list[tuple[float, float]] = []
 
     def _geometry(self) -> tuple[QPointF, float]:
-        r = min(self.width(), self.height()) / 2 - 34
+        r = min(self.width() - 126, self.height() - 60) / 2
         return QPointF(self.width() / 2, self.height() / 2), max(r, 10)
 
     def to_value(self, pos: QPointF) -> tuple[float, float]:
@@ -414,10 +414,14 @@ class VAPad(QWidget):
         p.setPen(QColor("#455a64"))
         for deg, word in ANCHORS:
             t = math.radians(deg)
-            pt = QPointF(c.x() + (r + 16) * math.cos(t), c.y() - (r + 14) * math.sin(t))
-            p.drawText(QRectF(pt.x() - 30, pt.y() - 8, 60, 16), Qt.AlignmentFlag.AlignCenter, word)
-        p.drawText(QRectF(c.x() + r - 60, c.y() + 2, 58, 14), Qt.AlignmentFlag.AlignRight, "valence +")
-        p.drawText(QRectF(c.x() + 4, c.y() - r, 70, 14), Qt.AlignmentFlag.AlignLeft, "arousal +")
+            pt = QPointF(c.x() + (r + 8) * math.cos(t), c.y() - (r + 9) * math.sin(t))
+            c_ = math.cos(t)
+            box = QRectF(pt.x() - (60 if c_ < -0.3 else 0 if c_ > 0.3 else 30), pt.y() - 8, 60, 16)
+            align = (Qt.AlignmentFlag.AlignRight if c_ < -0.3 else Qt.AlignmentFlag.AlignLeft if c_ > 0.3
+                     else Qt.AlignmentFlag.AlignHCenter) | Qt.AlignmentFlag.AlignVCenter
+            p.drawText(box, align, word)
+        p.drawText(QRectF(c.x() + r - 74, c.y() - 16, 70, 14), Qt.AlignmentFlag.AlignRight, "valence →")
+        p.drawText(QRectF(c.x() + 4, c.y() - r + 4, 70, 14), Qt.AlignmentFlag.AlignLeft, "arousal ↑")
         if self.mode != "2d":
             p.setPen(QPen(QColor("#1565c0"), 6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
             if self.mode == "valence":

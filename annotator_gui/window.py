@@ -211,14 +211,18 @@ class Desk(QMainWindow):
         el.addStretch(1)
         va_panel = QWidget()
         vl = QVBoxLayout(va_panel)
-        vl.addWidget(QLabel("<b>Valence-arousal</b>: R record, Space play, V 2-D / valence / arousal"))
+        head = QLabel("<b>Valence-arousal</b>: R arms recording, Space plays, V switches 2-D / valence only / "
+                      "arousal only. On the timeline <span style='color:#1e88e5'>valence</span> and "
+                      "<span style='color:#e53935'>arousal</span>; others' traces dashed.")
+        head.setWordWrap(True)
+        vl.addWidget(head)
         self.pad = VAPad()
         vl.addWidget(self.pad, 1)
         self.panels = QStackedWidget()
         for w in (au_panel, expr_panel, va_panel):
             self.panels.addWidget(w)
-        self.panels.setMinimumWidth(300)
-        self.panels.setMaximumWidth(380)
+        self.panels.setMinimumWidth(390)
+        self.panels.setMaximumWidth(460)
         split = QSplitter()
         split.addWidget(self.video_list)
         split.addWidget(centre)
@@ -226,8 +230,8 @@ class Desk(QMainWindow):
         split.setStretchFactor(1, 1)
         self.setCentralWidget(split)
         self.specs = self._actions()
-        self.help = HelpOverlay(centre, self.specs)
-        self._centre = centre
+        self.help = HelpOverlay(split, self.specs)
+        self._centre = split
         self.statusBar().showMessage("F1 shows every key")
         self._fill_video_list()
 
@@ -469,7 +473,7 @@ class Desk(QMainWindow):
         self.playing = False
         self._play_timer.stop()
         self._end_pass()
-        self._info()
+        self._after_edit() if self.session.dirty else self._info()
 
     def _tick(self) -> None:
         elapsed = self._clock.nsecsElapsed() / 1e9
@@ -541,7 +545,8 @@ class Desk(QMainWindow):
         """Each AU in the list with how many frames it is marked present on."""
         present = (self.session.labels.au_p == 1).sum(axis=0)
         for j, au in enumerate(self.aus):
-            self.au_list.item(j).setText(f"{au}   {present[j]} frames" if present[j] else au)
+            n = int(present[j])
+            self.au_list.item(j).setText(f"{au}   {n} frame{'s' if n != 1 else ''}" if n else au)
 
     def select_au(self, j: int) -> None:
         self.au_sel = j % len(self.aus)
