@@ -413,3 +413,20 @@ def test_no_display_is_a_clear_error(ws: Workspace, capsys, monkeypatch):
         cli_main(["annotate", str(ws.root), "--annotator", "x"])
     assert e.value.code == 2
     assert "no display to open the desk on" in capsys.readouterr().err
+
+
+def test_the_command_opens_the_desk(ws: Workspace):
+    """`affcurate annotate` itself, as a user starts it: the desk comes up on the video and holds it."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([sys.executable, "-m", "affcurate", "annotate", str(ws.root), "--annotator", "frank",
+                             "--video", SHORT, "--task", "expr"], env=env, stderr=subprocess.PIPE, text=True)
+    lock = journal_path(ws, "frank", SHORT).with_suffix(".lock")
+    try:
+        deadline = time.monotonic() + 120
+        while not lock.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lock.exists(), proc.stderr.read() if proc.poll() is not None else "the desk did not open"
+        assert lock.read_text() == str(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
