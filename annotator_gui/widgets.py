@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,6 +120,7 @@ class Timeline(QWidget):
 
     HEADER = 150
     ROW_H = 16
+    OVERVIEW_H = 14
     RULER_H = 18
     CURVE_H = 120
 
@@ -134,6 +136,8 @@ class Timeline(QWidget):
         self.span = 600  # frames visible
         self.start = 0
         self._drag_from: int | None = None
+        self.coverage: Callable[[], np.ndarray] | None = None
+        """Frames that carry labels of the mode, for the overview strip of the whole video."""
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     # ---- model ----------------------------------------------------------------------------------------
@@ -150,7 +154,8 @@ class Timeline(QWidget):
 
     def sizeHint(self):  # noqa: N802
         from PySide6.QtCore import QSize
-        h = self.RULER_H + sum(self.CURVE_H if r.kind == "curves" else self.ROW_H for r in self.rows) + 6
+        h = self.OVERVIEW_H + self.RULER_H + sum(self.CURVE_H if r.kind == "curves" else self.ROW_H
+                                                 for r in self.rows) + 6
         return QSize(600, max(h, 80))
 
     def set_current(self, frame: int) -> None:
@@ -193,10 +198,40 @@ class Timeline(QWidget):
             red = seg[edges]
         return a + edges, red
 
+    def _overview_x(self, frame: float) -> float:
+        return self.HEADER + frame / self.n_frames * max(self.width() - self.HEADER - 4, 1)
+
+    def _draw_overview(self, p: QPainter) -> None:
+        """The whole video in one strip: where there are labels, the window shown below, the current frame."""
+        W, H = self.width(), self.OVERVIEW_H
+        px = max(W - self.HEADER - 4, 1)
+        p.fillRect(QRectF(self.HEADER, 1, px, H - 3), QColor("#eceff1"))
+        p.setPen(QColor("#78909c"))
+        p.drawText(QRect(4, 0, self.HEADER - 8, H), Qt.AlignmentFlag.AlignVCenter, "whole video")
+        if self.coverage is not None:
+            cov = np.asarray(self.coverage(), dtype=bool)
+            if len(cov):
+                edges = np.unique(np.linspace(0, len(cov), min(px, len(cov)) + 1).astype(int)[:-1])
+                on = np.maximum.reduceat(cov.astype(np.int8), edges) > 0
+                ends = np.r_[edges[1:], len(cov)]
+                for a, b, v in _runs(on.astype(np.float64)):
+                    if v:
+                        x0 = self._overview_x(edges[a])
+                        p.fillRect(QRectF(x0, 2, max(self._overview_x(ends[b - 1]) - x0, 1), H - 5), QColor("#64b5f6"))
+        x0, x1 = self._overview_x(self.start), self._overview_x(self.start + self.span)
+        p.setPen(QPen(QColor("#1565c0"), 1))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(QRectF(x0, 1, max(x1 - x0, 2), H - 3))
+        p.setPen(QPen(QColor("#d50000"), 1))
+        xc = self._overview_x(self.current)
+        p.drawLine(QPointF(xc, 0), QPointF(xc, H - 1))
+
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#fafafa"))
         W = self.width()
+        self._draw_overview(p)
+        p.translate(0, self.OVERVIEW_H)
         # ruler
         p.setPen(QColor("#555"))
         step = _nice_step(self.span / self.fps, max((W - self.HEADER) // 90, 1))
@@ -295,6 +330,12 @@ class Timeline(QWidget):
     # ---- mouse ----------------------------------------------------------------------------------------
     def mousePressEvent(self, e) -> None:  # noqa: N802
         if e.position().x() < self.HEADER:
+            return
+        if e.position().y() < self.OVERVIEW_H:  # the whole-video strip: go there
+            w = max(self.width() - self.HEADER - 4, 1)
+            f = int(min(max((e.position().x() - self.HEADER) / w * self.n_frames, 0), self.n_frames - 1))
+            self.start = max(0, min(f - self.span // 2, self.n_frames - self.span))
+            self.seek.emit(f)
             return
         f = self.frame_at(e.position().x())
         self._drag_from = f

@@ -421,6 +421,11 @@ class Desk(QMainWindow):
                     both = np.stack([o.values.get("valence", np.full(s.n_frames, np.nan)),
                                      o.values.get("arousal", np.full(s.n_frames, np.nan))], axis=1)
                     rows.append(Row(f"{o.annotator}", "curves", both, read_only=o.machine, faint=True))
+        self.timeline.coverage = {
+            "au": lambda: (s.au_p == 1).any(axis=1),
+            "expr": lambda: s.expr >= 0,
+            "va": lambda: ~np.isnan(s.va).all(axis=1),
+        }[self.mode]
         self.timeline.set_rows(rows)
 
     # ---- navigation -----------------------------------------------------------------------------------

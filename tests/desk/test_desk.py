@@ -430,3 +430,18 @@ def test_the_command_opens_the_desk(ws: Workspace):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_overview_strip_shows_the_whole_video_and_jumps(desk, qtbot, shots: Path):
+    d = desk(task="expr")
+    key(d, Qt.Key.Key_I)
+    key(d, Qt.Key.Key_End)
+    key(d, Qt.Key.Key_O)
+    key(d, Qt.Key.Key_1)  # the whole video is Neutral
+    tl = d.timeline
+    assert tl.coverage().all()
+    x = int(tl._overview_x(0.75 * d.n_frames))
+    QTest.mouseClick(tl, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(x, tl.OVERVIEW_H // 2))
+    assert abs(d.current - 0.75 * d.n_frames) <= 2
+    assert tl.start <= d.current < tl.start + tl.span  # the detailed rows follow
+    tl.grab().save(str(shots / "timeline.png"))
