@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from affcurate.executor import ExecutorSpec
 from affcurate.labels.formats import export, formats, import_files
 from affcurate.labels.merge import merge
 from affcurate.workspace import Workspace
@@ -64,10 +65,12 @@ def merge_command(
     keep: str = typer.Option("all", "--keep", help="all, labelled, or au-positive frames."),
     keep_no_face: bool = typer.Option(False, "--keep-no-face", help="Keep frames without the subject's face."),
     disagreements: int = typer.Option(0, "--disagreements", help="List the N segments annotators disagree on most."),
+    jobs: int | None = typer.Option(None, "--jobs", help="Processes (default: by the machine and the workspace)."),
 ) -> None:
     """Merge every annotation onto the 30 fps grid, fuse annotators, and write labels.parquet."""
     ws = Workspace.open(workspace)
-    r = merge(ws, keep=keep, drop_no_face=False if keep_no_face else None, disagreements=disagreements)
+    r = merge(ws, keep=keep, drop_no_face=False if keep_no_face else None, disagreements=disagreements,
+              spec=ExecutorSpec("local", jobs) if jobs else None)
     lab = r.labels
     console.print(f"labels.parquet: {len(lab)} frames of {lab['video_id'].nunique() if len(lab) else 0} videos")
     for fix in r.length_fixes:

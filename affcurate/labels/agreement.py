@@ -64,14 +64,26 @@ def alpha(values: np.ndarray, level: str) -> float:
         return float("nan")
 
 
+def category_counts(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class labels frames × annotators (-1 = none) → (the classes present, frames × classes counts).
+
+    Summed column by column: numpy reduces a short axis of a tall array slowly, and annotators are few."""
+    n, k = filled.shape
+    cats = np.unique(filled[filled >= 0])
+    if len(cats) == 0:
+        return cats, np.zeros((n, 0), np.int64)
+    cols = [filled[:, j] for j in range(k)]
+    counts = np.stack([np.sum([col == c for col in cols], axis=0, dtype=np.int64) for c in cats], 1)
+    return cats, counts
+
+
 def fleiss_kappa(values: np.ndarray) -> float:
     """Fleiss' kappa over the frames that every annotator labelled (nominal categories)."""
     full = values[~np.isnan(values).any(1)]
     n, k = full.shape if full.ndim == 2 else (0, 0)
     if n == 0 or k < 2:
         return float("nan")
-    cats = np.unique(full)
-    counts = np.stack([(full == c).sum(1) for c in cats], 1).astype(np.float64)
+    counts = category_counts(full.astype(np.int64))[1].astype(np.float64)
     p_j = counts.sum(0) / (n * k)
     p_i = ((counts**2).sum(1) - k) / (k * (k - 1))
     p_bar, p_e = p_i.mean(), (p_j**2).sum()

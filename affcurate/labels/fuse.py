@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from affcurate.errors import AffcurateError
-from affcurate.labels.agreement import ccc
+from affcurate.labels.agreement import category_counts, ccc
 
 
 def fuse_continuous(values: np.ndarray, method: str) -> np.ndarray:
@@ -42,10 +42,9 @@ def fuse_discrete(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarr
     if k == 1:
         return values[:, 0].copy(), np.where(labelled > 0, 1.0, np.nan)
     filled = np.where(np.isnan(values), -1, values).astype(np.int64)
-    cats = np.unique(filled[filled >= 0])
+    cats, counts = category_counts(filled)
     if len(cats) == 0:
         return np.full(n, np.nan), np.full(n, np.nan)
-    counts = np.stack([(filled == c).sum(1) for c in cats], 1)
     best = counts.argmax(1)
     top = counts[np.arange(n), best]
     share = np.where(labelled > 0, top / np.maximum(labelled, 1), np.nan)

@@ -3,8 +3,10 @@ face mask and provenance → ``labels.parquet`` and ``agreement.parquet``."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,7 @@ from rich.progress import Progress
 
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
-from affcurate.executor import make_progress
+from affcurate.executor import ExecutorSpec, map_items
 from affcurate.labels.agreement import alpha, fleiss_kappa, icc_2_1, mean_pairwise_ccc
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
 from affcurate.labels.model import Annotation, list_annotations, read_annotation
@@ -72,11 +74,11 @@ def _task_columns(task: str, s: LabelsSettings) -> tuple[list[str], list[str]]:
 
 
 def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: LabelsSettings,
-                 result: MergeResult) -> tuple[pd.DataFrame, list[dict[str, Any]], dict[str, np.ndarray]] | None:
+                 result: MergeResult) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], dict[str, np.ndarray]] | None:
     vid = row["video_id"]
     g = _grid(ws, row)
     n = g.n
-    out: dict[str, Any] = {"video_id": np.full(n, vid, dtype=object), "frame": np.arange(n, dtype=np.int64)}
+    out: dict[str, Any] = {"frame": np.arange(n, dtype=np.int64)}
     stats: list[dict[str, Any]] = []
     disagreement: dict[str, np.ndarray] = {}
     prov = np.zeros(n, dtype=np.int64)
@@ -144,33 +146,60 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
     codes, inverse = np.unique(prov, return_inverse=True)
     labels_of = np.array(["+".join(nm for b, nm in enumerate(names) if c >> b & 1) for c in codes], dtype=object)
     out["sources"] = labels_of[inverse]
-    return pd.DataFrame(out), stats, disagreement
+    return out, stats, disagreement
 
 
-def _dtypes(df: pd.DataFrame, s: LabelsSettings) -> pd.DataFrame:
-    for a in s.aus:
-        if a in df.columns:
-            df[a] = pd.array(np.where(np.isnan(df[a].to_numpy(np.float64)), pd.NA, df[a]), dtype="Int8") \
-                if df[a].dtype != "Int8" else df[a]
-        if f"{a}_intensity" in df.columns:
-            df[f"{a}_intensity"] = df[f"{a}_intensity"].astype("float32")
-    if "expr" in df.columns:
-        df["expr"] = pd.array(np.where(np.isnan(df["expr"].to_numpy(np.float64)), pd.NA, df["expr"]), dtype="Int8")
-    for c in ("valence", "arousal"):
-        if c in df.columns:
-            df[c] = df[c].astype("float32")
-    for c in [c for c in df.columns if c.endswith("_n")]:
-        df[c] = df[c].fillna(0).astype("int8")  # 0 annotators where a video has no labels of that task
-    return df
+def _nullable_int8(v: np.ndarray) -> pd.arrays.IntegerArray:
+    missing = np.isnan(v)
+    return pd.arrays.IntegerArray(np.where(missing, 0, v).astype(np.int8), missing)
+
+
+def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsSettings) -> pd.DataFrame:
+    """One table from the videos' columns: concatenated column by column, missing ones filled, typed."""
+    names: dict[str, None] = {}
+    for _, cols in parts:
+        names.update(dict.fromkeys(cols))
+    lengths = np.array([len(cols["frame"]) for _, cols in parts])
+    data: dict[str, Any] = {"video_id": np.repeat(np.array([v for v, _ in parts], dtype=object), lengths)}
+    for name in names:
+        chunks = []
+        for (_, cols), n in zip(parts, lengths, strict=True):
+            if name in cols:
+                chunks.append(cols[name])
+            elif name.endswith("_n"):
+                chunks.append(np.zeros(n, np.int8))  # no annotator of that task on this video
+            elif name == "sources":
+                chunks.append(np.full(n, "", dtype=object))
+            else:
+                chunks.append(np.full(n, np.nan))
+        col = np.concatenate(chunks)
+        if name in s.aus or name == "expr":
+            col = _nullable_int8(col.astype(np.float64))
+        elif name.endswith("_intensity") or name in ("valence", "arousal"):
+            col = col.astype(np.float32)
+        elif name.endswith("_n"):
+            col = col.astype(np.int8)
+        data[name] = col
+    return pd.DataFrame(data)
+
+
+def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
+    """Merge one video (in this process or a worker): its columns, statistics and what went wrong."""
+    ws = Workspace(Path(item["ws_root"]))
+    sink = MergeResult(pd.DataFrame(), pd.DataFrame())
+    anns = [read_annotation(p) for p in item["paths"]]
+    merged = _merge_video(ws, pd.Series(item["row"]), anns, ws.settings.labels, sink)
+    return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes}
 
 
 def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, disagreements: int = 0,
-          progress: Progress | None = None) -> MergeResult:
+          progress: Progress | None = None, spec: ExecutorSpec | None = None) -> MergeResult:
     """Merge every annotation of the workspace into ``labels.parquet`` (and ``agreement.parquet``).
 
     ``keep``: ``all`` frames, only ``labelled`` ones, or only ``au-positive`` ones (seed 001).
     Frames without the subject's face are left out unless ``drop_no_face`` is False (default: the setting).
-    ``disagreements``: also list the N segments where annotators disagree most."""
+    ``disagreements``: also list the N segments where annotators disagree most.
+    ``spec``: where the per-video work runs (default: a local pool sized to the machine and the workspace)."""
     if keep not in KEEP:
         raise AffcurateError(f"unknown keep {keep!r}: expected one of {', '.join(KEEP)}")
     s = ws.settings.labels
@@ -183,31 +212,32 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     result = MergeResult(pd.DataFrame(), pd.DataFrame())
     result.unmatched = sorted(set(listing["video_id"]) - set(ok.index))
     parts, stats, dis_rows = [], [], []
-    own = progress is None
-    progress = progress or make_progress(transient=True)
-    if own:
-        progress.start()
-    try:
-        groups = listing[listing["video_id"].isin(ok.index)].groupby("video_id", sort=False)
-        task_id = progress.add_task("merge", total=groups.ngroups)
-        for vid, rows in groups:
-            anns = [read_annotation(p) for p in rows["path"]]
-            merged = _merge_video(ws, ok.loc[vid], anns, s, result)
-            progress.advance(task_id)
-            if merged is None:
-                continue
-            df, st, dis = merged
-            parts.append(df)
-            stats += st
-            if disagreements and dis:
-                for key, score in dis.items():
-                    dis_rows.append(_segments(vid, key, score))
-    finally:
-        if own:
-            progress.stop()
-    labels = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["video_id", "frame"])
+    groups = listing[listing["video_id"].isin(ok.index)].groupby("video_id", sort=False)
+    items = [{"ws_root": str(ws.root), "row": ok.loc[vid].to_dict(), "paths": list(rows["path"])}
+             for vid, rows in groups]
+    if spec is None:
+        # a process pool pays off once each worker has a few dozen videos to merge
+        spec = ExecutorSpec("local", max(1, min(os.cpu_count() or 1, len(items) // 40)))
+    done: dict[str, dict[str, Any]] = {}
+    for res in map_items(_merge_item, items, spec, "merge", progress):
+        if res.error:
+            raise AffcurateError(res.error)
+        done[res.item["row"]["video_id"]] = res.value
+    for item in items:  # the order of the listing, whichever video finished first
+        vid = item["row"]["video_id"]
+        value = done[vid]
+        result.errors += value["errors"]
+        result.length_fixes += value["length_fixes"]
+        if value["merged"] is None:
+            continue
+        cols, st, dis = value["merged"]
+        parts.append((vid, cols))
+        stats += st
+        if disagreements and dis:
+            for key, score in dis.items():
+                dis_rows.append(_segments(vid, key, score))
+    labels = _columns_to_frame(parts, s) if parts else pd.DataFrame(columns=["video_id", "frame"])
     if len(labels):
-        labels = _dtypes(labels, s)
         value_cols = [c for c in list(s.aus) + ["expr", "valence", "arousal"] if c in labels.columns]
         if drop:
             labels = labels[labels["has_face"]]

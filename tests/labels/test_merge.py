@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from affcurate.cli import main
 from affcurate.errors import InputError
+from affcurate.executor import ExecutorSpec
 from affcurate.labels.agreement import alpha, ccc, fleiss_kappa, icc_2_1
 from affcurate.labels.formats import import_files
 from affcurate.labels.fuse import fuse_discrete
@@ -217,3 +218,27 @@ def test_interval_alpha_matches_the_reference_implementation() -> None:
         v[rng.random(v.shape) < 0.1] = np.nan
         ref = krippendorff.alpha(reliability_data=v.T, level_of_measurement="interval")
         assert alpha(v, "interval") == pytest.approx(ref, abs=1e-9)
+
+
+def test_a_process_pool_merges_exactly_like_one_process(make_ws, tmp_path: Path) -> None:
+    """Videos are merged in worker processes on big workspaces; the result may not depend on it."""
+    rng = np.random.default_rng(3)
+    videos = {f"v{i}": {"n_src": int(rng.integers(40, 120)), "src_fps": float(rng.choice([24.0, 25.0, 30.0])),
+                        "subject": f"s{i % 3}"} for i in range(6)}
+    ws = make_ws(tmp_path / "ws", videos)
+    for vid, v in videos.items():
+        n = int(round(v["n_src"] / v["src_fps"] * 30))
+        for k in range(3):
+            ann = f"ann{k}"
+            write_annotation(ws, Annotation(vid, "au", ann, pd.DataFrame(
+                {"frame": np.arange(n), "AU12": (rng.random(n) < 0.3).astype(int),
+                 "AU4": (rng.random(n) < 0.1).astype(int)}), complete=True))
+            if k < 2 or vid != "v0":  # v0 has two VA annotators, the others three
+                write_annotation(ws, Annotation(vid, "va", ann, pd.DataFrame(
+                    {"frame": np.arange(n), "valence": rng.uniform(-1, 1, n), "arousal": rng.uniform(-1, 1, n)})))
+    one = merge(ws, drop_no_face=False, disagreements=5, spec=ExecutorSpec("local", 1))
+    two = merge(ws, drop_no_face=False, disagreements=5, spec=ExecutorSpec("local", 2))
+    pd.testing.assert_frame_equal(one.labels, two.labels)
+    pd.testing.assert_frame_equal(one.agreement, two.agreement)
+    pd.testing.assert_frame_equal(one.disagreements, two.disagreements)
+    assert list(one.labels["video_id"].unique()) == list(videos)
