@@ -324,12 +324,24 @@ class Desk(QMainWindow):
         self.pause()
         if self.session is not None:
             self.save()
+        try:
+            session = Session(self.ws, vid, self.annotator)
+            try:
+                source = FrameSource(self.ws.video_path(vid), self.fps)
+            except AffcurateError:
+                session.close()
+                raise
+        except AffcurateError as exc:
+            if self.session is None:
+                raise  # nothing open yet: the command reports it
+            self.statusBar().showMessage(f"cannot open {vid}: {exc}")
+            self._mark_current_in_list()
+            return
+        if self.session is not None:
             self.session.close()
         if self.source is not None:
             self.source.close()
-        self.video_id = vid
-        self.session = Session(self.ws, vid, self.annotator)
-        self.source = FrameSource(self.ws.video_path(vid), self.fps)
+        self.video_id, self.session, self.source = vid, session, source
         self.boxes = {}
         if self.ws.faces_path(vid).exists():
             tb = target_boxes(self.ws, vid)
@@ -701,7 +713,12 @@ class Desk(QMainWindow):
     def save(self) -> None:
         if self.session is None or not self.session.dirty:
             return
-        paths = self.session.save()
+        try:
+            paths = self.session.save()
+        except OSError as exc:
+            self.statusBar().showMessage(f"could not save ({exc.strerror}): your edits are safe in the journal "
+                                         f"{self.session.journal.path}")
+            return
         self.setWindowTitle(f"affcurate desk — {self.annotator} — {self.video_id}")
         self.statusBar().showMessage(f"saved {len(paths)} tables of {self.video_id}")
         self._mark_current_in_list()

@@ -165,7 +165,7 @@ def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsS
         chunks = []
         for (_, cols), n in zip(parts, lengths, strict=True):
             if name in cols:
-                chunks.append(cols[name])
+                chunks.append(cols.pop(name))  # freed as the table is built
             elif name.endswith("_n"):
                 chunks.append(np.zeros(n, np.int8))  # no annotator of that task on this video
             elif name == "sources":
