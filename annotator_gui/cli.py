@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from affcurate.errors import AffcurateError
-from affcurate.labels.model import TASKS
+from affcurate.labels.model import TASKS, check_annotator_name
 
 
 def annotate_command(
@@ -21,6 +21,7 @@ def annotate_command(
                                  help="A joystick for the VA pad: auto (the first /dev/input/js*), a device, or off."),
 ) -> None:
     """Open the annotation desk (AUs, expressions, continuous valence-arousal) on a workspace."""
+    check_annotator_name(annotator)
     if task not in TASKS:
         raise AffcurateError(f"--task {task!r}: expected one of {', '.join(TASKS)}")
     try:

@@ -25,7 +25,13 @@ import pandas as pd
 from affcurate import io
 from affcurate.errors import AffcurateError, InputError
 from affcurate.labels.merge import grid_context
-from affcurate.labels.model import Annotation, list_annotations, read_annotation, write_annotation
+from affcurate.labels.model import (
+    Annotation,
+    check_annotator_name,
+    list_annotations,
+    read_annotation,
+    write_annotation,
+)
 from affcurate.labels.resample import to_grid
 from affcurate.workspace import Workspace
 
@@ -317,6 +323,7 @@ class Session:
     """What the desk holds for one (annotator, video): labels, undo/redo stacks and the journal."""
 
     def __init__(self, ws: Workspace, video_id: str, annotator: str):
+        check_annotator_name(annotator)
         self.ws = ws
         self.video_id = video_id
         self.annotator = annotator

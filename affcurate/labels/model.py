@@ -198,6 +198,11 @@ def list_annotations(ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["annotator", "task", "video_id", "path"])
 
 
+def check_annotator_name(name: str) -> None:
+    """Annotator names become folder names: letters, digits, _ . - only."""
+    _check_name(name)
+
+
 def _check_name(name: str) -> None:
     try:
         validate_video_id(name)

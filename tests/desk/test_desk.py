@@ -346,6 +346,7 @@ def test_a_killed_desk_loses_at_most_the_last_second(ws: Workspace, qtbot):
 
 def test_cli_errors_are_one_line(ws: Workspace, capsys):
     for args, msg in ((["--task", "pose"], "--task 'pose': expected one of au, expr, va"),
+                      (["--annotator", "a/b"], "invalid annotator name 'a/b'"),
                       (["--video", "nope"], "nope: no such ingested video")):
         with pytest.raises(SystemExit) as e:
             cli_main(["annotate", str(ws.root), "--annotator", "x", *args])
