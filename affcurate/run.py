@@ -231,7 +231,7 @@ def _stage_merge(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], spec: Execu
     from affcurate.labels.merge import merge
 
     return merge(ws, **{k: v for k, v in cfg.items() if k != "disagreements"},
-                 spec=spec if spec.kind == "ray" or spec.jobs > 1 else None)
+                 spec=spec if spec.kind == "ray" or spec.jobs > 1 else "auto")
 
 
 def _stage_split(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], spec: ExecutorSpec,

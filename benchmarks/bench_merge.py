@@ -17,7 +17,6 @@ import pandas as pd
 from _table import print_table
 
 from affcurate import io
-from affcurate.executor import ExecutorSpec
 from affcurate.labels.merge import merge
 from affcurate.media.manifest import normalise
 from affcurate.workspace import Workspace
@@ -59,7 +58,7 @@ def build(root: Path, n_videos: int, frames: int, seed: int = 0) -> Workspace:
     return ws
 
 
-def main() -> None:
+def main() -> None:  # run under the main guard: the default merge here uses a process pool
     ap = argparse.ArgumentParser()
     ap.add_argument("--videos", type=int, default=550)
     ap.add_argument("--frames", type=int, default=2_800_000)
@@ -70,10 +69,10 @@ def main() -> None:
         ws = build(Path(tmp) / "ws", args.videos, args.frames)
         for _ in range(args.runs):  # alternating: the default (a pool sized to the machine) and one process
             t = time.perf_counter()
-            n_frames = len(merge(ws).labels)  # nothing kept: each merge's peak is its own
+            n_frames = len(merge(ws, spec="auto").labels)  # nothing kept: each merge's peak is its own
             auto.append(time.perf_counter() - t)
             t = time.perf_counter()
-            merge(ws, spec=ExecutorSpec("local", 1))
+            merge(ws)
             single.append(time.perf_counter() - t)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print_table("merge benchmark", ("figure", "value", "unit"), [

@@ -70,7 +70,7 @@ def merge_command(
     """Merge every annotation onto the 30 fps grid, fuse annotators, and write labels.parquet."""
     ws = Workspace.open(workspace)
     r = merge(ws, keep=keep, drop_no_face=False if keep_no_face else None, disagreements=disagreements,
-              spec=ExecutorSpec("local", jobs) if jobs else None)
+              spec=ExecutorSpec("local", jobs) if jobs else "auto")
     lab = r.labels
     console.print(f"labels.parquet: {len(lab)} frames of {lab['video_id'].nunique() if len(lab) else 0} videos")
     for fix in r.length_fixes:

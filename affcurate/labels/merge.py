@@ -186,6 +186,11 @@ def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsS
     return pd.DataFrame(data)
 
 
+def auto_spec(n_videos: int) -> ExecutorSpec:
+    """A process pool pays off once each worker has a few dozen videos to merge."""
+    return ExecutorSpec("local", max(1, min(os.cpu_count() or 1, n_videos // 40)))
+
+
 def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
     """Merge one video (in this process or a worker): its columns, statistics and what went wrong."""
     ws = Workspace(Path(item["ws_root"]))
@@ -196,13 +201,14 @@ def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, disagreements: int = 0,
-          progress: Progress | None = None, spec: ExecutorSpec | None = None) -> MergeResult:
+          progress: Progress | None = None, spec: ExecutorSpec | str = ExecutorSpec()) -> MergeResult:
     """Merge every annotation of the workspace into ``labels.parquet`` (and ``agreement.parquet``).
 
     ``keep``: ``all`` frames, only ``labelled`` ones, or only ``au-positive`` ones (seed 001).
     Frames without the subject's face are left out unless ``drop_no_face`` is False (default: the setting).
     ``disagreements``: also list the N segments where annotators disagree most.
-    ``spec``: where the per-video work runs (default: a local pool sized to the machine and the workspace)."""
+    ``spec``: where the per-video work runs: this process by default, ``"auto"`` for a local pool sized to the
+    machine and the workspace (a script that asks for a pool needs the ``if __name__ == "__main__":`` guard)."""
     if keep not in KEEP:
         raise AffcurateError(f"unknown keep {keep!r}: expected one of {', '.join(KEEP)}")
     s = ws.settings.labels
@@ -218,9 +224,8 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     groups = listing[listing["video_id"].isin(ok.index)].groupby("video_id", sort=False)
     items = [{"ws_root": str(ws.root), "row": ok.loc[vid].to_dict(), "paths": list(rows["path"])}
              for vid, rows in groups]
-    if spec is None:
-        # a process pool pays off once each worker has a few dozen videos to merge
-        spec = ExecutorSpec("local", max(1, min(os.cpu_count() or 1, len(items) // 40)))
+    if spec == "auto":
+        spec = auto_spec(len(items))
     done: dict[str, dict[str, Any]] = {}
     for res in map_items(_merge_item, items, spec, "merge", progress):
         if res.error:
