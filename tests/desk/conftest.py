@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,27 @@ def shots(tmp_path: Path) -> Path:
     d = Path(os.environ.get("AFFCURATE_SCREENSHOTS", tmp_path / "shots"))
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@pytest.fixture
+def other_desk(ws: Workspace):
+    """Another process holding (annotator, video) open, as a second desk would; yields its pid."""
+    procs: list[subprocess.Popen] = []
+
+    @contextlib.contextmanager
+    def _hold(video: str, annotator: str):
+        code = ("import time\nfrom affcurate.workspace import Workspace\nfrom annotator_gui.session import Session\n"
+                f"s = Session(Workspace.open({str(ws.root)!r}), {video!r}, {annotator!r})\n"
+                "print('open', flush=True)\ntime.sleep(120)")
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        try:
+            assert proc.stdout.readline().strip() == "open"
+            yield proc.pid
+        finally:
+            proc.kill()
+            proc.wait()
+
+    yield _hold
+    for p in procs:
+        p.kill()

@@ -160,21 +160,9 @@ def test_other_annotators_are_overlays_not_own_labels(ws: Workspace):
     assert isinstance(pd.Series(o.values["arousal"]).iloc[0], float)
 
 
-def test_a_video_open_in_another_desk_is_refused(ws: Workspace):
-    import subprocess
-    import sys
-
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom affcurate.workspace import Workspace\n"
-         "from annotator_gui.session import Session\n"
-         f"s = Session(Workspace.open({str(ws.root)!r}), {VIDEO!r}, 'alice')\nprint('open', flush=True)\n"
-         "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "open"
-        with pytest.raises(Exception, match=rf"{VIDEO} for alice is already open in another desk \(process {holder.pid}\)"):
+def test_a_video_open_in_another_desk_is_refused(ws: Workspace, other_desk):
+    with other_desk(VIDEO, "alice") as pid:
+        with pytest.raises(Exception, match=rf"{VIDEO} for alice is already open in another desk \(process {pid}\)"):
             Session(ws, VIDEO, "alice")
         Session(ws, VIDEO, "bob").close()  # another annotator is free to work on it
-    finally:
-        holder.kill()
-        holder.wait()
     Session(ws, VIDEO, "alice").close()  # the holder is gone: its lock is taken over
