@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from affcurate import io
 from affcurate.errors import AffcurateError, InputError
 from affcurate.labels.merge import grid_context
 from affcurate.labels.model import (
@@ -448,26 +448,25 @@ class Session:
 
 
 def progress_of(ws: Workspace, annotator: str) -> dict[str, dict[str, float]]:
-    """Per video: the annotator's progress per task, read from the saved tables (and any unsaved journal)."""
-    out: dict[str, dict[str, float]] = {}
+    """Per video: the annotator's progress per task, from the saved tables' Parquet footers (no data is read,
+    so a workspace of hundreds of videos opens at once), and whether an unsaved journal is waiting."""
+    aus = set(ws.settings.labels.aus)
     m = ws.manifest()
     ok = m[m["status"] == "ok"]
+    lengths = ok["out_frames"] if "out_frames" in ok else ok["n_frames"]
+    out = {vid: {"au": 0.0, "expr": 0.0, "va": 0.0} for vid in ok["video_id"]}
+    n_of = {vid: (0 if pd.isna(n) else int(n)) for vid, n in zip(ok["video_id"], lengths, strict=True)}
     anns = list_annotations(ws)
-    mine = anns[anns["annotator"] == annotator]
-    for vid, n in zip(ok["video_id"], ok["out_frames"] if "out_frames" in ok else ok["n_frames"], strict=False):
-        n = int(n) if not pd.isna(n) else 0
-        p = {"au": 0.0, "expr": 0.0, "va": 0.0}
-        for row in mine[mine["video_id"] == vid].itertuples():
-            try:
-                meta = io.read_parquet_with_metadata(row.path)
-            except Exception:  # noqa: BLE001 - an unreadable table shows as not started
-                continue
-            df, info = meta
-            if row.task == "au":
-                p["au"] = sum(1 for c in df.columns if c in ws.settings.labels.aus) / max(len(ws.settings.labels.aus), 1)
-            elif n:
-                p[row.task] = min(1.0, len(df) / n)
+    for row in anns[(anns["annotator"] == annotator) & anns["video_id"].isin(out)].itertuples():
+        try:
+            meta = pq.read_metadata(row.path)
+        except (OSError, ValueError):  # an unreadable table shows as not started
+            continue
+        if row.task == "au":
+            out[row.video_id]["au"] = len(aus & set(meta.schema.names)) / max(len(aus), 1)
+        elif n_of[row.video_id]:
+            out[row.video_id][row.task] = min(1.0, meta.num_rows / n_of[row.video_id])
+    for vid in out:
         if journal_path(ws, annotator, vid).exists():
-            p["unsaved"] = 1.0
-        out[vid] = p
+            out[vid]["unsaved"] = 1.0
     return out
