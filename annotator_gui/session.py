@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from affcurate import io
 from affcurate.errors import AffcurateError, InputError
 from affcurate.labels.merge import grid_context
 from affcurate.labels.model import (
@@ -45,8 +46,8 @@ other frame, so its samples are two frames apart)."""
 FSYNC_EVERY = 1.0
 
 
-def _scalar_or_list(values: np.ndarray) -> Any:
-    """JSON for a run of values: one value when they are all equal, else the list; NaN and -1 (unset) are null."""
+def json_values(values: np.ndarray) -> Any:
+    """An edit's values as JSON: one value when they are all equal, else the list; NaN becomes null."""
     vals = [None if (isinstance(v, float) and math.isnan(v)) else v for v in values.tolist()]
     return vals[0] if len(vals) and all(v == vals[0] for v in vals) else vals
 
@@ -101,14 +102,14 @@ class Labels:
             j = self.au_index(op["au"])
             inv = {"k": "au", "au": op["au"], "s": s, "e": e}
             if "p" in op:
-                inv["p"] = _scalar_or_list(self.au_p[sl, j].astype(int))
+                inv["p"] = json_values(self.au_p[sl, j].astype(int))
                 self.au_p[sl, j] = _expand(op["p"], n, -1).astype(np.int8)
             if "i" in op:
-                inv["i"] = _scalar_or_list(self.au_i[sl, j].astype(float))
+                inv["i"] = json_values(self.au_i[sl, j].astype(float))
                 self.au_i[sl, j] = _expand(op["i"], n, np.nan)
             return inv
         if k == "expr":
-            inv = {"k": "expr", "s": s, "e": e, "v": _scalar_or_list(self.expr[sl].astype(int))}
+            inv = {"k": "expr", "s": s, "e": e, "v": json_values(self.expr[sl].astype(int))}
             v = _expand(op["v"], n, -1)
             if ((v < -1) | (v >= self.n_classes)).any():
                 raise ValueError(f"expression class outside 0-{self.n_classes - 1}")
@@ -118,14 +119,14 @@ class Labels:
             inv = {"k": "va", "s": s, "e": e}
             for key, col in (("v", 0), ("a", 1)):
                 if key in op:
-                    inv[key] = _scalar_or_list(self.va[sl, col].astype(float))
+                    inv[key] = json_values(self.va[sl, col].astype(float))
                     self.va[sl, col] = np.clip(_expand(op[key], n, np.nan), -1, 1)
             return inv
         raise ValueError(f"unknown edit kind {k!r}")
 
     # ---- what a user sees ---------------------------------------------------------------------------
     def touched_aus(self) -> list[int]:
-        return [j for j in range(len(self.aus)) if (self.au_p[:, j] >= 0).any()]
+        return np.flatnonzero((self.au_p >= 0).any(axis=0)).tolist()
 
     def progress(self) -> dict[str, float]:
         """Fraction done per task: AUs looked at, frames with an expression, frames with a VA rating."""
@@ -187,15 +188,16 @@ class Labels:
 def fill_short_gaps(va: np.ndarray, max_gap: int) -> np.ndarray:
     """Linearly fill holes of at most ``max_gap`` frames between two rated frames, per column."""
     out = va.astype(np.float64).copy()
+    frames = np.arange(len(out))
     for c in range(out.shape[1]):
         v = out[:, c]
         ok = np.flatnonzero(~np.isnan(v))
         if len(ok) < 2:
             continue
-        gaps = np.diff(ok)
-        for k in np.flatnonzero((gaps > 1) & (gaps <= max_gap + 1)):
-            a, b = ok[k], ok[k + 1]
-            v[a + 1:b] = np.interp(np.arange(a + 1, b), [a, b], [v[a], v[b]])
+        # for each frame, the rated frames around it; a hole is short when they are close
+        after = np.clip(np.searchsorted(ok, frames), 1, len(ok) - 1)
+        short = np.isnan(v) & (frames > ok[0]) & (frames < ok[-1]) & (ok[after] - ok[after - 1] <= max_gap + 1)
+        v[short] = np.interp(frames[short], ok, v[ok])
     return out
 
 
@@ -207,7 +209,6 @@ class Journal:
         self.header = header
         self._fh: Any = None
         self._last_sync = 0.0
-        self.lines = 0
 
     @staticmethod
     def read(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -245,7 +246,6 @@ class Journal:
         self._open()
         self._fh.write(json.dumps(op, separators=(",", ":")) + "\n")
         self._fh.flush()
-        self.lines += 1
         now = time.monotonic()
         if now - self._last_sync >= FSYNC_EVERY:
             self.sync()
@@ -260,7 +260,6 @@ class Journal:
         """After a save: the tables hold everything, start an empty journal."""
         self.close()
         self.path.unlink(missing_ok=True)
-        self.lines = 0
 
     def close(self) -> None:
         if self._fh is not None:
@@ -327,6 +326,9 @@ class Session:
         self.ws = ws
         self.video_id = video_id
         self.annotator = annotator
+        path = journal_path(ws, annotator, video_id)
+        self._lock_path = path.with_suffix(".lock")
+        _lock(self._lock_path, f"{video_id} for {annotator}")  # before any reading: a refusal costs nothing
         s = ws.settings.labels
         self.grid = grid_context(ws, video_id)
         self.labels = Labels(self.grid.n, tuple(s.aus), len(s.expressions))
@@ -344,9 +346,6 @@ class Session:
         self._redo: list[list[tuple[dict, dict]]] = []
         self._group: list[tuple[dict, dict]] | None = None
         self.dirty = False
-        path = journal_path(ws, annotator, video_id)
-        self._lock_path = path.with_suffix(".lock")
-        _lock(self._lock_path, f"{video_id} for {annotator}")
         header, ops = Journal.read(path)
         self.recovered = 0
         if header is not None:
@@ -360,7 +359,6 @@ class Session:
         self.journal = Journal(path, {"affcurate_journal": JOURNAL_VERSION, "video_id": video_id,
                                       "annotator": annotator, "n_frames": self.grid.n,
                                       "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        self.journal.lines = self.recovered
 
     def _on_grid(self, ann: Annotation) -> dict[str, np.ndarray]:
         cols = list(ann.data.columns.difference(ann.position_columns()))
@@ -415,14 +413,6 @@ class Session:
         self.dirty = True
         return True
 
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo) or bool(self._group)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
-
     # ---- saving -------------------------------------------------------------------------------------
     def save(self) -> list[Path]:
         """Write the annotation tables (atomically), then start a fresh journal."""
@@ -436,7 +426,7 @@ class Session:
         for task in {"au", "expr", "va"} - written:
             # everything of this task was undone or cleared: its old table would bring it back
             old = self.ws.annotation_path(self.annotator, task, self.video_id)
-            if old.exists() and read_annotation(old).source == DESK_SOURCE:
+            if old.exists() and io.parquet_metadata(old).get("source") == DESK_SOURCE:
                 old.unlink()
         self.journal.reset()
         self.dirty = False

@@ -41,10 +41,7 @@ class FrameSource:
         self._decoder = None
         self._next = -1  # index of the frame the decoder will produce next
         self._pts0 = None
-        self.decoded = 0
-        self.seeks = 0
-        first = self._restart(0)
-        if first is None:
+        if self._restart(0) is None:
             raise InputError(self.path, "has no decodable frame")
         self.n_frames = self._count_frames()
 
@@ -76,7 +73,6 @@ class FrameSource:
         self._container.seek(max(ts, self._pts0), stream=self._stream, backward=True, any_frame=False)
         self._decoder = self._container.decode(self._stream)
         self._next = -1
-        self.seeks += 1
         return self._decode_to(target)
 
     def _decode_to(self, target: int) -> av.VideoFrame | None:
@@ -87,16 +83,13 @@ class FrameSource:
             if idx < target:
                 self._keep(idx, f)  # on the way: cheap to keep, instant to step back to
                 continue
-            img = self._keep(idx, f)
-            if idx > target:  # the file has a hole here: show the frame that follows it
-                self._next = idx + 1
+            img = self._keep(idx, f)  # past the target only where the file has a hole: show what follows
             break
         else:
             self._next = -1
         return img
 
     def _keep(self, idx: int, f: av.VideoFrame) -> av.VideoFrame:
-        self.decoded += 1
         self._cache[idx] = f
         self._cache.move_to_end(idx)
         while len(self._cache) > self._cache_frames:
@@ -118,10 +111,6 @@ class FrameSource:
         if f is None:
             raise IndexError(f"frame {i} could not be decoded from {self.path}")
         return f.to_ndarray(format="rgb24")
-
-    @property
-    def cache_bytes(self) -> int:
-        return sum(sum(p.buffer_size for p in f.planes) for f in self._cache.values())
 
     def close(self) -> None:
         # every frame still referenced keeps the decoder's whole buffer pool alive: drop them all

@@ -100,6 +100,11 @@ class Row:
     """Draw the row's absent line everywhere (an AU that was looked at is absent where not marked)."""
 
 
+def _pixel_bins(n: int, px: int) -> np.ndarray:
+    """The first index of each bin when ``n`` values share ``px`` pixels (at most one bin per value)."""
+    return np.unique(np.linspace(0, n, min(px, n) + 1).astype(int)[:-1])
+
+
 def _runs(v: np.ndarray) -> list[tuple[int, int, float]]:
     """(start, end exclusive, value) of runs of equal values, NaN runs left out."""
     if len(v) == 0:
@@ -172,12 +177,15 @@ class Timeline(QWidget):
 
     # ---- geometry -------------------------------------------------------------------------------------
     def _x(self, frame: float) -> float:
-        w = max(self.width() - self.HEADER - 4, 1)
-        return self.HEADER + (frame - self.start) / self.span * w
+        return self.HEADER + (frame - self.start) / self.span * self._px
+
+    @property
+    def _px(self) -> int:
+        """Pixels of the drawing area right of the row names."""
+        return max(self.width() - self.HEADER - 4, 1)
 
     def frame_at(self, x: float) -> int:
-        w = max(self.width() - self.HEADER - 4, 1)
-        f = self.start + (x - self.HEADER) / w * self.span
+        f = self.start + (x - self.HEADER) / self._px * self.span
         return int(min(max(math.floor(f), 0), self.n_frames - 1))
 
     # ---- drawing --------------------------------------------------------------------------------------
@@ -185,11 +193,9 @@ class Timeline(QWidget):
         """Values in the window, reduced to at most one per pixel: (first frame of each bin, value)."""
         a, b = self.start, min(self.start + self.span, len(v))
         seg = v[a:b].astype(np.float64)
-        px = max(int(self.width() - self.HEADER - 4), 1)
-        if len(seg) <= px:
+        if len(seg) <= self._px:
             return np.arange(a, b), seg
-        edges = np.linspace(0, len(seg), px + 1).astype(int)
-        edges = np.unique(edges[:-1])
+        edges = _pixel_bins(len(seg), self._px)
         if how == "max":
             filled = np.where(np.isnan(seg), -np.inf, seg)
             red = np.maximum.reduceat(filled, edges)
@@ -199,19 +205,18 @@ class Timeline(QWidget):
         return a + edges, red
 
     def _overview_x(self, frame: float) -> float:
-        return self.HEADER + frame / self.n_frames * max(self.width() - self.HEADER - 4, 1)
+        return self.HEADER + frame / self.n_frames * self._px
 
     def _draw_overview(self, p: QPainter) -> None:
         """The whole video in one strip: where there are labels, the window shown below, the current frame."""
-        W, H = self.width(), self.OVERVIEW_H
-        px = max(W - self.HEADER - 4, 1)
-        p.fillRect(QRectF(self.HEADER, 1, px, H - 3), QColor("#eceff1"))
+        H = self.OVERVIEW_H
+        p.fillRect(QRectF(self.HEADER, 1, self._px, H - 3), QColor("#eceff1"))
         p.setPen(QColor("#78909c"))
         p.drawText(QRect(4, 0, self.HEADER - 8, H), Qt.AlignmentFlag.AlignVCenter, "whole video")
         if self.coverage is not None:
             cov = np.asarray(self.coverage(), dtype=bool)
             if len(cov):
-                edges = np.unique(np.linspace(0, len(cov), min(px, len(cov)) + 1).astype(int)[:-1])
+                edges = _pixel_bins(len(cov), self._px)
                 on = np.maximum.reduceat(cov.astype(np.int8), edges) > 0
                 ends = np.r_[edges[1:], len(cov)]
                 for a, b, v in _runs(on.astype(np.float64)):
@@ -332,8 +337,7 @@ class Timeline(QWidget):
         if e.position().x() < self.HEADER:
             return
         if e.position().y() < self.OVERVIEW_H:  # the whole-video strip: go there
-            w = max(self.width() - self.HEADER - 4, 1)
-            f = int(min(max((e.position().x() - self.HEADER) / w * self.n_frames, 0), self.n_frames - 1))
+            f = int(min(max((e.position().x() - self.HEADER) / self._px * self.n_frames, 0), self.n_frames - 1))
             self.start = max(0, min(f - self.span // 2, self.n_frames - self.span))
             self.seek.emit(f)
             return

@@ -25,7 +25,7 @@ from affcurate.errors import AffcurateError
 from affcurate.faces.stage import target_boxes
 from affcurate.workspace import Workspace
 from annotator_gui.joystick import Joystick
-from annotator_gui.session import Session, progress_of
+from annotator_gui.session import Session, json_values, progress_of
 from annotator_gui.video import FrameSource
 from annotator_gui.widgets import EXPR_COLOURS, Row, Timeline, VAPad, VideoView
 
@@ -578,77 +578,72 @@ class Desk(QMainWindow):
         if row >= 0:
             self.select_au(row)
 
-    def au_present(self) -> None:
-        if self.mode != "au":
-            return
+    def _au_edit(self, **values) -> None:
+        """Write presence ``p`` (and intensity ``i``) of the chosen AU on the range or frame."""
         a, b = self.target_range()
-        self._edit({"k": "au", "au": self.aus[self.au_sel], "s": a, "e": b, "p": 1})
+        self._edit({"k": "au", "au": self.aus[self.au_sel], "s": a, "e": b, **values})
+
+    def au_present(self) -> None:
+        if self.mode == "au":
+            self._au_edit(p=1)
 
     def au_toggle(self) -> None:
         if self.mode != "au":
             return
         a, b = self.target_range()
-        cur = self.session.labels.au_p[a:b + 1, self.au_sel]
-        new = 0 if (cur == 1).all() else 1
-        op = {"k": "au", "au": self.aus[self.au_sel], "s": a, "e": b, "p": new}
-        if new == 0:
-            op["i"] = None
-        self._edit(op)
+        if (self.session.labels.au_p[a:b + 1, self.au_sel] == 1).all():
+            self._au_edit(p=0, i=None)
+        else:
+            self._au_edit(p=1)
 
     def digit(self, d: int) -> None:
-        a, b = self.target_range()
         if self.mode == "au" and d <= 5:
-            if d == 0:
-                self._edit({"k": "au", "au": self.aus[self.au_sel], "s": a, "e": b, "p": 0, "i": None})
-            else:
-                self._edit({"k": "au", "au": self.aus[self.au_sel], "s": a, "e": b, "p": 1, "i": d})
+            self._au_edit(p=1, i=d) if d else self._au_edit(p=0, i=None)
         elif self.mode == "expr" and 1 <= d <= len(self.expressions):
+            a, b = self.target_range()
             self._edit({"k": "expr", "s": a, "e": b, "v": d - 1})
 
     def clear_labels(self) -> None:
         a, b = self.target_range()
         if self.mode == "au":
-            self._edit({"k": "au", "au": self.aus[self.au_sel], "s": a, "e": b, "p": 0, "i": None})
+            self._au_edit(p=0, i=None)
         elif self.mode == "expr":
             self._edit({"k": "expr", "s": a, "e": b, "v": None})
         else:
             self._edit({"k": "va", "s": a, "e": b, "v": None, "a": None})
 
     def accept_machine(self) -> None:
-        """Copy the first machine annotation of this mode onto the range (or the whole video), as own labels."""
+        """Copy the first machine annotation of this mode onto the range (or the whole video), as own labels;
+        where the machine said nothing, own labels stay."""
         marked = self.mark_in is not None or self.mark_out is not None
         a, b = self.target_range() if marked else (0, self.n_frames - 1)
         sl = slice(a, b + 1)
+        lab = self.session.labels
+
+        def theirs_else_mine(theirs: np.ndarray, mine: np.ndarray) -> np.ndarray:
+            return np.where(np.isnan(theirs[sl]), mine[sl].astype(float), theirs[sl])
+
         for o in self.session.overlays:
             if not o.machine or o.task != self.mode:
                 continue
+            op: dict = {"s": a, "e": b}
             if self.mode == "au":
-                au = self.aus[self.au_sel]
+                au, j = self.aus[self.au_sel], self.au_sel
                 if au not in o.values:
                     continue
-                mine = self.session.labels.au_p[sl, self.au_sel].astype(float)
-                theirs = o.values[au][sl]
-                p = np.where(np.isnan(theirs), mine, theirs)
-                op = {"k": "au", "au": au, "s": a, "e": b, "p": [int(x) for x in p]}
+                op.update(k="au", au=au, p=json_values(theirs_else_mine(o.values[au], lab.au_p[:, j]).astype(int)))
                 if f"{au}_intensity" in o.values:
-                    inten = o.values[f"{au}_intensity"][sl]
-                    mine_i = self.session.labels.au_i[sl, self.au_sel].astype(float)
-                    merged = np.where(np.isnan(inten), mine_i, np.clip(np.round(inten, 2), 0, 5))
-                    op["i"] = [None if np.isnan(x) else float(x) for x in merged]
+                    inten = np.clip(np.round(o.values[f"{au}_intensity"], 2), 0, 5)
+                    op["i"] = json_values(theirs_else_mine(inten, lab.au_i[:, j]))
             elif self.mode == "expr":
-                theirs = o.values.get("expr")
-                if theirs is None:
+                if "expr" not in o.values:
                     continue
-                mine = self.session.labels.expr[sl].astype(float)
-                op = {"k": "expr", "s": a, "e": b, "v": [int(x) for x in np.where(np.isnan(theirs[sl]), mine,
-                                                                                   theirs[sl])]}
+                op.update(k="expr", v=json_values(theirs_else_mine(o.values["expr"], lab.expr).astype(int)))
             else:
-                op = {"k": "va", "s": a, "e": b}
+                op["k"] = "va"
                 for key, col, c in (("v", 0, "valence"), ("a", 1, "arousal")):
                     if c in o.values:
-                        mine = self.session.labels.va[sl, col].astype(float)
-                        vals = np.where(np.isnan(o.values[c][sl]), mine, o.values[c][sl])
-                        op[key] = [None if np.isnan(x) else float(x) for x in vals]
+                        op[key] = json_values(theirs_else_mine(o.values[c], lab.va[:, col]))
             self._edit(op)
             self.statusBar().showMessage(f"accepted {o.annotator}'s labels on frames {a}-{b}")
             return

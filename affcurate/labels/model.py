@@ -166,7 +166,7 @@ def _meta(a: Annotation) -> dict[str, Any]:
 def write_annotation(ws: Workspace, a: Annotation) -> Path:
     """Validate and write one annotation atomically to ``annotations/<annotator>/<task>/<video>.parquet``."""
     a = validate(a, ws.settings.labels)
-    _check_name(a.annotator)
+    check_annotator_name(a.annotator)
     df = a.data.copy()
     df.insert(0, "video_id", a.video_id)
     df["annotator"] = a.annotator
@@ -200,10 +200,6 @@ def list_annotations(ws: Workspace) -> pd.DataFrame:
 
 def check_annotator_name(name: str) -> None:
     """Annotator names become folder names: letters, digits, _ . - only."""
-    _check_name(name)
-
-
-def _check_name(name: str) -> None:
     try:
         validate_video_id(name)
     except AffcurateError:
