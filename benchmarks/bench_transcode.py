@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_transcode.py [--runs 5]
 
-Both sides convert the 23.976 fps sample to constant 30 fps H.264 (same crf, preset and thread count) in this
+Both sides convert the 23.976 fps sample to constant 30 fps H.264 (same crf, preset, keyframe interval and thread count) in this
 process's run, alternating, and the medians are compared.
 """
 
@@ -43,7 +43,7 @@ def main() -> None:
             t = time.perf_counter()
             subprocess.run([ff, "-y", "-loglevel", "error", "-i", str(src), "-an", "-vf", "fps=30",
                             "-c:v", "libx264", "-preset", opts.preset, "-crf", str(opts.crf), "-pix_fmt", "yuv420p",
-                            "-threads", str(opts.threads), str(Path(tmp) / "ffmpeg.mp4")], check=True)
+                            "-threads", str(opts.threads), "-g", str(opts.gop), str(Path(tmp) / "ffmpeg.mp4")], check=True)
             theirs.append(time.perf_counter() - t)
     probes = []
     for name in ("single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov", "noface_face.mov", "no_face.mp4"):
