@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -13,27 +13,21 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
+from affcurate.lock import writer_lock
+from affcurate.names import check_name, safe_name
 from affcurate.settings import Settings, load_settings, settings_toml
 
 SETTINGS_FILE = "affcurate.toml"
-_VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
 def validate_video_id(video_id: str) -> str:
     """Return ``video_id`` if it is safe as a file name, else raise a clear error."""
-    if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id) or ".." in video_id:
-        raise AffcurateError(
-            f"invalid video id {video_id!r}: expected 1-128 characters from A-Z a-z 0-9 _ . -, "
-            "starting with a letter or digit, without '..'"
-        )
-    return video_id
+    return check_name(video_id, "video id")
 
 
 def safe_video_id(name: str) -> str:
     """A valid video id derived from a file name (separators and odd characters become '_')."""
-    stem = re.sub(r"[^A-Za-z0-9_.\-]+", "_", name).strip("._-")
-    stem = re.sub(r"\.{2,}", ".", stem)
-    return (stem or "video")[:120]
+    return safe_name(name, "video")
 
 
 @dataclass(frozen=True)
@@ -65,6 +59,10 @@ class Workspace:
     @cached_property
     def settings(self) -> Settings:
         return load_settings(self.root / SETTINGS_FILE)
+
+    def writing(self, command: str, wait: float = 0.0) -> AbstractContextManager[None]:
+        """The writer lock of this workspace, held by ``command`` for a ``with`` block (see affcurate.lock)."""
+        return writer_lock(self.root, command, wait)
 
     def save_settings(self, settings: Settings) -> None:
         io.write_text(self.root / SETTINGS_FILE, settings_toml(settings))

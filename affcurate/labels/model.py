@@ -22,6 +22,7 @@ import pandas as pd
 from affcurate import io
 from affcurate.errors import AffcurateError, InputError
 from affcurate.settings import LabelsSettings
+from affcurate.names import check_name
 from affcurate.workspace import Workspace, validate_video_id
 
 TASKS = ("au", "expr", "va")
@@ -198,9 +199,6 @@ def list_annotations(ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["annotator", "task", "video_id", "path"])
 
 
-def check_annotator_name(name: str) -> None:
-    """Annotator names become folder names: letters, digits, _ . - only."""
-    try:
-        validate_video_id(name)
-    except AffcurateError:
-        raise AffcurateError(f"invalid annotator name {name!r}: use letters, digits, _ . - only") from None
+def check_annotator_name(name: str, where: str | None = None) -> str:
+    """Annotator names become folder names: letters, digits, _ . - only (full match)."""
+    return check_name(name, "annotator name", where)
