@@ -422,7 +422,8 @@ def summary_tables(ws: Workspace, assignment: pd.DataFrame, labels: pd.DataFrame
 
 
 def check(ws: Workspace, path: str | Path | None = None) -> list[str]:
-    """Problems of a split: a subject in two splits or folds, a labelled video left out. Empty when sound."""
+    """Problems of a split judged by the current manifest (a re-ingest may have changed who is in a video): a
+    subject in two splits or folds, a video the manifest no longer has, a labelled video left out."""
     path = Path(path) if path else ws.splits_path
     if not path.exists():
         raise StageMissingError(str(path), f"affcurate split {ws.root}")
@@ -432,21 +433,29 @@ def check(ws: Workspace, path: str | Path | None = None) -> list[str]:
             raise InputError(path, "expected columns video_id and split (or fold)", 1)
     else:
         df = io.read_parquet(path)
-    col = _part_column(df)
+    vids, part = df["video_id"].astype(str), df[_part_column(df)].astype(str)
     manifest = ws.manifest().set_index("video_id")
-    subj = df["video_id"].map(manifest["subject"]) if "subject" not in df.columns else df["subject"]
-    subj = subj.fillna(df["video_id"].map(lambda v: f"video:{v}"))
+    # the subject column stored beside the split is what was true when it was made: never trusted here
+    subj = vids.map(manifest["subject"].astype("string")).fillna("video:" + vids)
     problems = []
-    spread = pd.DataFrame({"subject": subj, "part": df[col].astype(str)}).groupby("subject")["part"].nunique()
-    for s_ in spread[spread > 1].index:
-        where = sorted(df.loc[subj == s_, col].astype(str).unique())
-        problems.append(f"subject {s_} is in {' and '.join(where)} (leakage)")
+    gone = sorted(set(vids) - set(manifest.index))
+    if gone:
+        problems.append(f"{len(gone)} videos of the split are not in the manifest: {_few(gone)}")
+    for s_, parts in part.groupby(subj):
+        if parts.nunique() > 1:
+            where = " and ".join(sorted(parts.unique()))
+            listed = _few([f"{v} ({p})" for v, p in sorted(zip(vids[parts.index], parts, strict=True))])
+            problems.append(f"subject {s_} is in {where} (leakage): {listed}")
     if ws.labels_path.exists():
         labelled = set(io.read_parquet(ws.labels_path, columns=["video_id"])["video_id"])
-        missing = sorted(labelled - set(df["video_id"]))
+        missing = sorted(labelled - set(vids))
         if missing:
-            problems.append(f"{len(missing)} labelled videos are in no split: {', '.join(missing[:5])}")
+            problems.append(f"{len(missing)} labelled videos are in no split: {_few(missing)}")
     return problems
+
+
+def _few(items: list[str], n: int = 8) -> str:
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 def summary_markdown(result: SplitResult) -> str:

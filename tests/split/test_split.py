@@ -13,6 +13,7 @@ from affcurate.cli import main
 from affcurate.errors import AffcurateError
 from affcurate.split import check, split
 from affcurate.synthetic import labelled_workspace, seed001_workspace
+from affcurate.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,57 @@ def test_random_method_reproduces_seed001_procedure(seed001) -> None:
     assert r.assignment.groupby("subject")["split"].nunique().max() == 1
     assert 0.7 < r.fractions["train"] < 0.9
     assert np.isfinite(r.score)
+
+
+def _cli(argv: list[str]) -> int:
+    """Exit code of the command line (it returns without SystemExit when all went well)."""
+    try:
+        main(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+def _ingest_people(ws_dir: Path, clips: Path, subjects: dict[str, str]) -> None:
+    """`affcurate ingest --list` of the clips with these subjects (what a user reruns to fix a subject)."""
+    lst = clips.parent / "people.csv"
+    lst.write_text("path,subject\n" + "".join(f"{clips / name},{s}\n" for name, s in subjects.items()))
+    assert _cli(["ingest", str(ws_dir), "--list", str(lst), "--no-faces"]) == 0
+
+
+def test_check_uses_the_subjects_of_the_current_manifest(samples: Path, tmp_path: Path, capsys) -> None:
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    names = ["single_face.mp4", "no_face.mp4", "face_noface.mov", "noface_face.mov"]
+    for name in names:
+        (clips / name).write_bytes((samples / name).read_bytes())
+    ws_dir = tmp_path / "ws"
+    _ingest_people(ws_dir, clips, dict(zip(names, ["P1", "P2", "P3", "P4"], strict=True)))
+    ws = Workspace.open(ws_dir)
+    rng = np.random.default_rng(0)
+    parts = []
+    for vid in ws.video_ids():
+        n = len(ws.frame_map(vid))
+        parts.append(pd.DataFrame({"video_id": vid, "frame": np.arange(n),
+                                   "AU1": pd.array(rng.integers(0, 2, n), dtype="Int8"), "has_face": True}))
+    io.write_parquet(pd.concat(parts, ignore_index=True), ws.labels_path)
+    assert _cli(["split", str(ws_dir), "--train", "0.5", "--test", "0.5"]) == 0
+    splits = io.read_parquet(ws.splits_path).set_index("video_id")
+    train_vid = splits.index[splits["split"] == "train"][0]
+    test_vid = splits.index[splits["split"] == "test"][0]
+    capsys.readouterr()
+    assert _cli(["split", str(ws_dir), "--check"]) == 0
+
+    # a rerun of ingest says the test video shows the person of the train video
+    by_id = {Path(p).name: v for v, p in zip(ws.manifest()["video_id"], ws.manifest()["path"], strict=True)}
+    subjects = {name: splits.loc[by_id[name], "subject"] for name in names}
+    moved = next(name for name in names if by_id[name] == test_vid)
+    person = subjects[next(name for name in names if by_id[name] == train_vid)]
+    subjects[moved] = person
+    _ingest_people(ws_dir, clips, subjects)
+    assert ws.manifest().set_index("video_id").loc[test_vid, "subject"] == person
+    capsys.readouterr()
+    assert _cli(["split", str(ws_dir), "--check"]) == 1
+    out = capsys.readouterr().out
+    assert f"subject {person} is in test and train (leakage)" in out
+    assert train_vid in out and test_vid in out
