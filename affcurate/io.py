@@ -18,22 +18,37 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-@contextmanager
-def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only when the block succeeds."""
-    path = Path(path)
+def _temporary_beside(path: Path, suffix: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # the writer's pid in the name lets a later writer remove what a killed one left (affcurate.lock)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.~{os.getpid()}~", suffix=suffix or ".tmp", dir=path.parent)
     os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files get the usual permissions
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files get the usual permissions
+    return Path(tmp)
+
+
+@contextmanager
+def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only when the block succeeds."""
+    path = Path(path)
+    tmp_path = _temporary_beside(path, suffix)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def scratch_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a working file named like ``path``'s temporaries (so two writers never share one, and a later
+    writer removes it if this one is killed); it is deleted when the block ends, however it ends."""
+    tmp_path = _temporary_beside(Path(path), suffix)
+    try:
+        yield tmp_path
+    finally:
+        tmp_path.unlink(missing_ok=True)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import AffcurateError, InputError, StageMissingError
+from affcurate.lock import writes_workspace
 from affcurate.workspace import Workspace
 
 VA_BINS = 10
@@ -286,6 +287,7 @@ def _targets(train: float | None, val: float | None, test: float | None, folds: 
     return np.array([parts[k] for k in names]), names
 
 
+@writes_workspace("affcurate split")
 def split(ws: Workspace, train: float | None = None, val: float | None = None, test: float | None = None,
           folds: int | None = None, method: str | None = None, draws: int | None = None, seed: int | None = None,
           balance_columns: tuple[str, ...] | None = None, write: bool = True) -> SplitResult:

@@ -42,9 +42,14 @@ class Workspace:
         if path.exists():
             if not exist_ok:
                 raise AffcurateError(f"{path}: a workspace already exists here")
-        else:
+            return cls.open(root)
+        try:
             root.mkdir(parents=True, exist_ok=True)
-            io.write_text(path, settings_toml(settings or Settings()))
+        except OSError as exc:  # an unwritable parent, a file in the way: one line, not a traceback
+            raise AffcurateError(f"{root}: cannot create the workspace folder ({exc.strerror or exc})") from None
+        with writer_lock(root, "affcurate init"):
+            if not path.exists():  # another writer may have made it since the check above
+                io.write_text(path, settings_toml(settings or Settings()))
         return cls.open(root)
 
     @classmethod
@@ -65,7 +70,8 @@ class Workspace:
         return writer_lock(self.root, command, wait)
 
     def save_settings(self, settings: Settings) -> None:
-        io.write_text(self.root / SETTINGS_FILE, settings_toml(settings))
+        with self.writing("affcurate settings"):
+            io.write_text(self.root / SETTINGS_FILE, settings_toml(settings))
         self.__dict__.pop("settings", None)
 
     # ---- paths ------------------------------------------------------------------------------------

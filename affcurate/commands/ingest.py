@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from affcurate.executor import ExecutorSpec
+from affcurate.lock import writer_lock
 from affcurate.media.ingest import IngestResult, ingest
 from affcurate.workspace import Workspace
 
@@ -33,10 +34,12 @@ def ingest_command(
     faces: bool = typer.Option(True, "--faces/--no-faces", help="Run the faces stage after transcoding."),
 ) -> None:
     """Probe, transcode to constant fps with frame maps, and find the subject's face in every video."""
-    ws = Workspace.init(workspace)
-    spec = ExecutorSpec(executor, jobs or ws.settings.ingest.jobs, address)
-    result = ingest(ws, videos, list_csv, subject_from=subject_from, label_from_folder=label_from_folder,
-                    image_fps=image_fps, spec=spec, faces=faces)
+    # held from before the workspace is made, so two ingests started at once never both write it
+    with writer_lock(workspace, "affcurate ingest"):
+        ws = Workspace.init(workspace)
+        spec = ExecutorSpec(executor, jobs or ws.settings.ingest.jobs, address)
+        result = ingest(ws, videos, list_csv, subject_from=subject_from, label_from_folder=label_from_folder,
+                        image_fps=image_fps, spec=spec, faces=faces)
     render_summary(result)
     if result.n_failed:
         raise typer.Exit(1)

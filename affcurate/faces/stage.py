@@ -29,6 +29,7 @@ from affcurate.faces.detectors import Detector, make_detector
 from affcurate.faces.target import choose_target
 from affcurate.faces.tracker import Tracker, appearance, frame_signature, is_cut
 from affcurate.faces.types import Detections, iou_matrix
+from affcurate.lock import writes_workspace
 from affcurate.settings import FacesSettings
 from affcurate.workspace import Workspace, stage_key
 
@@ -217,28 +218,26 @@ def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: in
         width, height = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
     detector = detector or make_detector(settings.detector, settings.min_score, settings.detect_size)
     stats = DecodeStats()
-    ws.crops_path(vid).parent.mkdir(parents=True, exist_ok=True)
-    sink = _CropSink(ws.crops_path(vid).with_name(f".{vid}.all.h5"), settings.crop_size)
-    try:
-        p1 = _Pass1(detector, settings, sink)
-        for idx, rgb in decode_frames(path, fps, stats):
-            p1.push(idx, rgb)
-        p1.finish()
-    finally:
-        sink.close()
-    n_frames = p1.n_frames
-    faces = _faces_table(p1)
-    if not faces.empty:
-        faces = _relink(faces, p1.tracker)
-    is_target, target_track = choose_target(faces, width, height, n_frames, settings.target, override)
-    faces["is_target"] = is_target
-    meta = {"video_id": vid, "detector": settings.detector, "n_frames": n_frames, "target_track": target_track,
-            "target_method": "manual" if override is not None else settings.target,
-            "settings": settings.__dict__, "width": width, "height": height}
-    try:
-        n_crops = _write_crops(ws, vid, sink.path, faces, settings)
-    finally:
-        sink.path.unlink(missing_ok=True)
+    # every face's crop, in a working file of this process's own (two writers never share one)
+    with io.scratch_path(ws.crops_path(vid).with_name(f"{vid}.all.h5"), suffix=".h5") as all_crops:
+        sink = _CropSink(all_crops, settings.crop_size)
+        try:
+            p1 = _Pass1(detector, settings, sink)
+            for idx, rgb in decode_frames(path, fps, stats):
+                p1.push(idx, rgb)
+            p1.finish()
+        finally:
+            sink.close()
+        n_frames = p1.n_frames
+        faces = _faces_table(p1)
+        if not faces.empty:
+            faces = _relink(faces, p1.tracker)
+        is_target, target_track = choose_target(faces, width, height, n_frames, settings.target, override)
+        faces["is_target"] = is_target
+        meta = {"video_id": vid, "detector": settings.detector, "n_frames": n_frames, "target_track": target_track,
+                "target_method": "manual" if override is not None else settings.target,
+                "settings": settings.__dict__, "width": width, "height": height}
+        n_crops = _write_crops(ws, vid, all_crops, faces, settings)
     io.write_parquet(faces[FACE_COLUMNS], ws.faces_path(vid), metadata=meta)
     target_frames = int(faces.loc[faces["is_target"], "frame"].nunique()) if len(faces) else 0
     return {
@@ -371,6 +370,7 @@ def faces_for_video(item: tuple[str, str, dict[str, Any] | None]) -> dict[str, A
     return {**out, "key": key, "skipped": False}
 
 
+@writes_workspace("affcurate faces run")
 def run_faces(ws: Workspace, video_ids: list[str] | None = None, spec: ExecutorSpec | None = None,
               progress: Progress | None = None, overrides: dict[str, Any] | None = None) -> pd.DataFrame:
     """The faces stage over the ingested videos: one summary row per video (a failure never stops the rest)."""
@@ -422,6 +422,7 @@ def target_mask(ws: Workspace, vid: str, n_frames: int) -> np.ndarray:
     return mask
 
 
+@writes_workspace("affcurate faces pick")
 def pick(ws: Workspace, vid: str, track: int) -> dict[str, Any]:
     """Make ``track`` the subject of ``vid`` (manifest column ``target_track``), then redo its faces."""
     m = ws.manifest()

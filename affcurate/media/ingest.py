@@ -18,6 +18,7 @@ from rich.progress import Progress
 from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import ExecutorSpec, ItemResult, make_progress, map_items
+from affcurate.lock import writes_workspace
 from affcurate.media import manifest as mf
 from affcurate.media.probe import file_sha256, folder_sha256, image_files, probe_images, probe_video
 from affcurate.media.transcode import TranscodeOptions, transcode
@@ -111,6 +112,7 @@ def transcode_item(item: dict[str, Any]) -> dict[str, Any]:
 
 # ---- the stage ---------------------------------------------------------------------------------------
 
+@writes_workspace("affcurate ingest")
 def ingest(
     ws: Workspace,
     videos: str | Path | None = None,

@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from affcurate import io  # noqa: E402
 from affcurate.errors import StageMissingError  # noqa: E402
 from affcurate.labels.model import list_annotations  # noqa: E402
+from affcurate.lock import writes_workspace  # noqa: E402
 from affcurate.split import summary_tables  # noqa: E402
 from affcurate.workspace import Workspace  # noqa: E402
 
@@ -145,6 +146,7 @@ def _md(df: pd.DataFrame) -> str:
     return df.to_markdown(floatfmt=".3g")
 
 
+@writes_workspace("affcurate report")
 def report(ws: Workspace) -> ReportPaths:
     """Write ``reports/report.html`` (self-contained), ``reports/report.md`` and ``reports/datacard.md``."""
     if not ws.labels_path.exists():

@@ -297,3 +297,50 @@ def test_still_images_in_a_list_are_one_frame_videos(samples: Path, tmp_path: Pa
     assert (m["kind"] == "images").all() and (m["n_frames"] == 1).all() and (m["status"] == "ok").all()
     fm = ws.frame_map("0-f1-su-ph")
     assert len(fm) == 1 and fm["src_name"].iloc[0] == "0-f1-su-ph.jpg"
+
+
+def _temporaries(root: Path) -> list[Path]:
+    """Files named like affcurate's temporaries (`.<name>.~<pid>~…`) anywhere in the workspace."""
+    return [p for p in root.rglob(".*") if p.is_file() and ".~" in p.name]
+
+
+@pytest.mark.slow
+def test_two_ingests_at_once_one_refuses_naming_the_other(samples: Path, tmp_path: Path) -> None:
+    src = tmp_path / "v"
+    src.mkdir()
+    for name in ["single_face.mp4", "face_noface.mov", "no_face.mp4"]:
+        shutil.copy(samples / name, src / name)
+    ws_dir = tmp_path / "ws"
+    cmd = [sys.executable, "-m", "affcurate", "ingest", str(ws_dir), "--videos", str(src)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate() for p in procs]
+    codes = [p.returncode for p in procs]
+    assert sorted(codes) == [0, 2], outs
+    winner, loser = (0, 1) if codes[0] == 0 else (1, 0)
+    err = outs[loser][1].strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert f"being written by `affcurate ingest` (pid {procs[winner].pid} " in err
+    m = Workspace.open(ws_dir).manifest().set_index("video_id")
+    assert (m["status"] == "ok").all() and m["error"].isna().all()
+    assert m["faces_status"].to_dict() == {"single_face": "ok", "face_noface": "ok", "no_face": "no_face"}
+    assert _temporaries(ws_dir) == []
+
+
+@pytest.mark.slow
+def test_a_killed_ingest_leaves_temporaries_that_the_next_run_removes(samples: Path, tmp_path: Path) -> None:
+    src = tmp_path / "v"
+    src.mkdir()
+    shutil.copy(samples / "WolfgangLanger_Pexels.mp4", src / "long.mp4")
+    ws_dir = tmp_path / "ws"
+    cmd = [sys.executable, "-m", "affcurate", "ingest", str(ws_dir), "--videos", str(src), "--no-faces"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((ws_dir / "videos").glob(".long.mp4.~*")):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-transcode: the video's temporary is half written
+    proc.wait()
+    left = _temporaries(ws_dir)
+    assert any(p.name.startswith(f".long.mp4.~{proc.pid}~") for p in left), left
+    result = ingest(Workspace.open(ws_dir), src, faces=False)
+    assert result.n_failed == 0
+    assert _temporaries(ws_dir) == []
