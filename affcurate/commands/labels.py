@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from affcurate.executor import ExecutorSpec
 from affcurate.labels.formats import export, formats, import_files
 from affcurate.labels.merge import merge
+from affcurate.labels.model import check_annotator_name
 from affcurate.workspace import Workspace
 
 console = Console()
@@ -27,6 +29,8 @@ def import_command(
     skip_unmatched: bool = typer.Option(False, "--skip-unmatched", help="Import what matches; list the rest."),
 ) -> None:
     """Import labels from an external format; each file's video is matched to the workspace by id."""
+    if annotator is not None:
+        check_annotator_name(annotator, where="--annotator")
     ws = Workspace.open(workspace)
     report = import_files(ws, format, paths, annotator=annotator, task=task, clock=clock, fps=fps,
                           skip_unmatched=skip_unmatched)
@@ -36,7 +40,7 @@ def import_command(
         table.add_column("video id")
         table.add_column("file")
         for vid, f in report.unmatched:
-            table.add_row(vid, f)
+            table.add_row(escape(vid), escape(f))
         console.print(table)
 
 
@@ -47,7 +51,7 @@ def export_command(
 ) -> None:
     """Export the merged labels in an external format."""
     paths = export(Workspace.open(workspace), format, out)
-    console.print(f"{len(paths)} files written under {out}")
+    console.print(f"{len(paths)} files written under {out}", markup=False)
 
 
 def formats_command() -> None:
@@ -56,7 +60,7 @@ def formats_command() -> None:
     for c in ("name", "read", "write", "what"):
         table.add_column(c)
     for f in formats():
-        table.add_row(f.name, "yes", "yes" if f.write else "", f.description)
+        table.add_row(escape(f.name), "yes", "yes" if f.write else "", escape(f.description))
     console.print(table)
 
 
@@ -74,19 +78,20 @@ def merge_command(
     lab = r.labels
     console.print(f"labels.parquet: {len(lab)} frames of {lab['video_id'].nunique() if len(lab) else 0} videos")
     for fix in r.length_fixes:
-        console.print(f"[yellow]{fix['video_id']}[/] {fix['task']} ({fix['annotator']}): "
+        console.print(f"[yellow]{escape(fix['video_id'])}[/] {escape(fix['task'])} ({escape(fix['annotator'])}): "
                       f"length differed by {fix['samples']:+d} samples, fixed")
     if r.unmatched:
-        console.print(f"[yellow]annotations of videos not in the workspace:[/] {', '.join(r.unmatched)}")
+        console.print(f"[yellow]annotations of videos not in the workspace:[/] {escape(', '.join(r.unmatched))}")
     if r.disagreements is not None and len(r.disagreements):
         t = Table(title="where annotators disagree most")
         for c in ("video_id", "task", "label", "start", "end", "score"):
             t.add_column(c)
         for row in r.disagreements.itertuples():
-            t.add_row(row.video_id, row.task, row.label, str(row.start), str(row.end), f"{row.score:.2f}")
+            t.add_row(escape(str(row.video_id)), escape(str(row.task)), escape(str(row.label)), str(row.start),
+                      str(row.end), f"{row.score:.2f}")
         console.print(t)
     for e in r.errors:
-        console.print(f"[red]error:[/] {e}")
+        console.print(f"[red]error:[/] {escape(str(e))}")
     if r.errors:
         raise typer.Exit(1)
 

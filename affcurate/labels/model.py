@@ -21,14 +21,16 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import AffcurateError, InputError
-from affcurate.settings import LabelsSettings
 from affcurate.names import check_name
-from affcurate.workspace import Workspace, validate_video_id
+from affcurate.settings import LabelsSettings
+from affcurate.workspace import Workspace
 
 TASKS = ("au", "expr", "va")
 CLOCKS = ("grid", "source")
 TIME_BASES = ("frame", "time")
 SHAPES = ("dense", "keyframes", "intervals")
+# frames (and seconds) beyond this are no position in a video; int64 casts of larger values wrap silently
+MAX_POSITION = 2**31 - 1
 
 
 def value_columns(task: str, settings: LabelsSettings, intensity: bool = True) -> list[str]:
@@ -84,7 +86,7 @@ def validate(a: Annotation, settings: LabelsSettings, line_of: np.ndarray | None
                                  ("shape", a.shape, SHAPES)):
         if value not in allowed:
             raise InputError(where, f"unknown {name} {value!r}, expected one of {', '.join(allowed)}")
-    validate_video_id(a.video_id)
+    check_name(a.video_id, "video id", where)
     if a.time_base == "frame" and not (a.fps and a.fps > 0) and a.clock == "source":
         raise InputError(where, "a source-clock table indexed by frame needs its fps")
     df = a.data.reset_index(drop=True).copy()
@@ -97,12 +99,20 @@ def validate(a: Annotation, settings: LabelsSettings, line_of: np.ndarray | None
     for c in pos:
         if c not in df.columns:
             raise InputError(where, f"missing column {c!r}, expected {', '.join(pos)} and the values")
-        v = pd.to_numeric(df[c], errors="coerce")
+        v = pd.to_numeric(df[c], errors="coerce").astype(np.float64)
         if v.isna().any():
             fail(v.isna().to_numpy(), f"{c} is not a number")
+        if np.isinf(v).any():
+            fail(np.isinf(v).to_numpy(), f"{c} is not a finite number")
         if (v < 0).any():
             fail((v < 0).to_numpy(), f"{c} is negative, expected ≥ 0")
-        df[c] = v.astype(np.int64) if a.time_base == "frame" else v.astype(np.float64)
+        if (v > MAX_POSITION).any():
+            fail((v > MAX_POSITION).to_numpy(), f"{c} {v.max():g} is too large for a position in a video")
+        if a.time_base == "frame":
+            whole = (v == np.round(v)).to_numpy()
+            if not whole.all():
+                fail(~whole, f"{c} {v[~whole].iloc[0]:g} is not a whole frame number")
+        df[c] = v.astype(np.int64) if a.time_base == "frame" else v
     if a.shape == "intervals":
         bad = (df["end"] < df["start"]).to_numpy()
         if bad.any():

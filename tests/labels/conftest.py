@@ -50,3 +50,17 @@ def small_ws(tmp_path: Path) -> Workspace:
 def make_ws():  # noqa: ANN201
     """The :func:`make_workspace` factory, for tests that need other videos."""
     return make_workspace
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` by relative path: equal digests mean nothing was written."""
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def digest():  # noqa: ANN201
+    """The :func:`tree_digest` function."""
+    return tree_digest

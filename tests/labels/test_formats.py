@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -147,3 +149,158 @@ def test_affectnet_and_avec(tmp_path: Path, make_ws) -> None:
     r = merge(ws, keep="labelled")
     dev = r.labels[r.labels["video_id"] == "dev_1"]
     assert len(dev) == 60 and dev["valence"].dropna().between(0.1, 0.2).all()
+
+
+# ---- refused imports write nothing; bad files are one line with file:line ------------------------------------
+
+def _cli(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
+    capsys.readouterr()
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _refused(capsys, ws, digest, *args: str) -> str:  # noqa: ANN001
+    """Run ``affcurate import`` expecting a refusal: exit 2, one line, no traceback, nothing written."""
+    before = digest(ws.root)
+    code, _, err = _cli(capsys, "import", ws.root, *args)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert digest(ws.root) == before, "a refused import changed the workspace"
+    return err.strip()
+
+
+def test_avec_rater_with_a_bad_name_is_refused_before_any_rater_is_written(tmp_path: Path, make_ws, capsys,
+                                                                            digest) -> None:
+    ws = make_ws(tmp_path / "ws", {"dev_1": {"n_src": 50, "src_fps": 25.0}})
+    f = tmp_path / "valence" / "dev_1.csv"
+    f.parent.mkdir()
+    f.write_text("time;FM1;FM2;bad name\n" + "".join(f"{i * 0.04:.2f};0.1;0.2;0.3\n" for i in range(5)))
+    err = _refused(capsys, ws, digest, f, "-f", "avec")
+    assert f"{f}:1: invalid annotator name 'bad name'" in err
+    assert not ws.annotations_dir.exists()
+
+
+def test_a_bad_second_file_leaves_the_first_unwritten(tmp_path: Path, small_ws, capsys, digest) -> None:
+    good, bad = tmp_path / "clip_a.csv", tmp_path / "clip_b.csv"
+    good.write_text("frame,AU12\n0,1\n1,0\n")
+    bad.write_text("frame,AU12\n0,1\n1,7\n")
+    err = _refused(capsys, small_ws, digest, good, bad, "-f", "affcurate", "--annotator", "alice")
+    assert f"{bad}:3: AU12 = 7 is not 0 or 1" in err
+    assert not (small_ws.annotations_dir / "alice").exists()
+
+
+@pytest.mark.parametrize("name", ["alice\n", "../x", "a/b", ""])
+def test_annotator_option_is_checked_by_full_match(name: str, tmp_path: Path, small_ws, capsys, digest) -> None:
+    f = tmp_path / "clip_a.csv"
+    f.write_text("frame,AU12\n0,1\n")
+    err = _refused(capsys, small_ws, digest, f, "-f", "affcurate", "--annotator", name)
+    assert err.startswith("error: --annotator: invalid annotator name")
+    assert not small_ws.annotations_dir.exists()
+
+
+def test_import_holds_the_writer_lock(tmp_path: Path, small_ws) -> None:
+    from affcurate.lock import WorkspaceBusyError
+
+    f = tmp_path / "clip_a.csv"
+    f.write_text("frame,AU12\n0,1\n")
+    holder = ("import sys\nfrom affcurate.workspace import Workspace\n"
+              "with Workspace.open(sys.argv[1]).writing('affcurate merge'):\n"
+              "    print('held', flush=True)\n    sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", holder, str(small_ws.root)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(WorkspaceBusyError, match="affcurate merge"):
+            import_files(small_ws, "affcurate", [f])
+        assert not small_ws.annotations_dir.exists()
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert import_files(small_ws, "affcurate", [f]).written  # free again
+
+
+LATIN1 = "é".encode("latin-1")
+AU_HEADER = "AU1,AU2,AU4,AU6,AU12"
+OPENFACE_HEADER = "frame, face_id, timestamp, confidence, success, AU12_r, AU12_c"
+PYFEAT_HEADER = "FaceRectX,FaceRectY,FaceRectWidth,FaceRectHeight,FaceScore,AU12,happiness,neutral,input,frame"
+AFFECTNET_HEADER = ("subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,"
+                    "valence,arousal")
+ARFF = "@relation GOLDSTANDARD\n@attribute Instance_name string\n@attribute frameTime numeric\n" \
+       "@attribute GoldStandard numeric\n@data\n"
+EXPR_HEADER = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other"
+
+# (format, file name, content, extra options, expected message, expected line or None)
+BAD_FILES = [
+    ("affcurate", "clip_a.csv", b"frame,AU12\n0,1\n1," + LATIN1 + b"\n", [], "is not UTF-8", 3),
+    ("affcurate", "clip_a.csv", "frame,AU12\n0,1\n".encode("utf-16"), [], "UTF-16", 1),
+    ("abaw", "clip_a.txt", b"valence,arousal\n0.1,0.2\n0.1," + LATIN1 + b"\n", [], "is not UTF-8", 3),
+    ("abaw", "clip_a.txt", f"{EXPR_HEADER}\n1\n".encode() + LATIN1 + b"\n", [], "is not UTF-8", 3),
+    ("disfa", "clip_a_au12.txt", b"1,0\n2," + LATIN1 + b"\n", [], "is not UTF-8", 2),
+    ("openface", "clip_a.csv", f"{OPENFACE_HEADER}\n1, 0, 0.0, 0.9, 1, 1.0, 1\n".encode() + LATIN1, [],
+     "is not UTF-8", 3),
+    ("pyfeat", "clip_a.csv", f"{PYFEAT_HEADER}\n".encode() + LATIN1 + b",0,1,1,0.9,0.8,0.7,0.1,clip_a.mp4,0\n",
+     [], "is not UTF-8", 2),
+    ("affectnet", "training.csv", f"{AFFECTNET_HEADER}\n1/clip_a.jpg,0,0,1,1,,1,0.1,".encode() + LATIN1 + b"\n",
+     [], "is not UTF-8", 2),
+    ("avec", "valence/clip_a.csv", b"time;FM1\n0.0;0.1\n0.04;" + LATIN1 + b"\n", [], "is not UTF-8", 3),
+    ("avec", "arousal/clip_a.arff", ARFF.encode() + b"'clip_a',0.00," + LATIN1 + b"\n", [], "is not UTF-8", 6),
+    ("afew-va", "clip_a.json", b'{"frames": {"00000": {"valence": 1, "arousal": 2}}, "x": "' + LATIN1 + b'"}',
+     [], "is not UTF-8", 1),
+    ("labelstudio", "clip_a.json", b'[{"data": {"video_id": "' + LATIN1 + b'"}}]', [], "is not UTF-8", 1),
+    ("cvat", "clip_a.xml", b'<?xml version="1.0"?>\n<annotations>\n<track label="' + LATIN1 + b'"/>\n'
+     b"</annotations>\n", [], "not valid XML", 3),
+    ("disfa", "clip_a_au12.txt", b"1,0\nnan,1\n", [], "frame 'nan' is missing", 2),
+    ("openface", "clip_a.csv", f"{OPENFACE_HEADER}\n1, 0, 0.0, 0.9, 1, 1.0, 1\nnan, 0, 0.03, 0.9, 1, 1.0, 1\n"
+     .encode(), ["--fps", "30"], "frame 'nan' is missing", 3),
+    ("abaw", "multi.csv", b"image,valence,arousal,expression\nclip_a/00001.jpg,0.1,0.2,1\nclip_a/x.jpg,0.1,0.2,1\n",
+     [], "must look like video/00001.jpg", 3),
+    ("cvat", "clip_a.xml", b'<annotations>\n<track label="AU12">\n<box frame="abc" outside="0"/>\n</track>\n'
+     b"</annotations>\n", [], "frame 'abc' is not a whole frame number", 3),
+    ("labelstudio", "clip_a.json", b"[1]", [], "tasks[0] is int, expected an object", None),
+    ("labelstudio", "clip_a.json", b'[{"data": {"video_id": "clip_a"}, "annotations": [{"result": [{"type": '
+     b'"timelinelabels", "value": {"ranges": [{"start": "x", "end": 3}], "timelinelabels": ["AU12"]}}]}]}]',
+     [], "start 'x' is not a whole frame number", None),
+    ("labelstudio", "clip_a.json", b'[{"data": {"video_id": "clip_a"}, "annotations": [{"result": [{"type": '
+     b'"timelinelabels"}]}]}]', [], "has no 'value'", None),
+    # silent before: a duplicated OpenFace row shifted the reported line, fractional and NaN frames were cast
+    ("openface", "clip_a.csv", f"{OPENFACE_HEADER}\n1, 0, 0.0, 0.9, 1, 1.0, 1\n1, 0, 0.0, 0.9, 1, 1.0, 1\n"
+     "2, 0, 0.033, 0.9, 1, 1.0, 3\n".encode(), [], "AU12 = 3 is not 0 or 1", 4),
+    ("affcurate", "clip_a.csv", b"frame,AU12\n0,1\n1.5,0\n", [], "frame 1.5 is not a whole frame number", 3),
+    ("pyfeat", "clip_a.csv", f"{PYFEAT_HEADER}\n0,0,1,1,0.9,0.8,0.7,0.1,clip_a.mp4,0\n"
+     "0,0,1,1,0.9,0.8,0.7,0.1,clip_a.mp4,nan\n".encode(), [], "frame 'nan' is missing", 3),
+    ("affcurate", "clip_a.csv", b"frame,AU12,AU12_intensity\n", [], "no rows after the header", 2),
+    ("abaw", "clip_a.txt", f"{AU_HEADER}\n".encode(), [], "no rows after the header", 2),
+    ("abaw", "clip_a.txt", f"{EXPR_HEADER}\n".encode(), [], "no rows after the header", 2),
+    ("openface", "clip_a.csv", f"{OPENFACE_HEADER}\n".encode(), [], "no rows after the header", 2),
+    ("avec", "arousal/clip_a.arff", ARFF.encode(), [], "no rows", None),
+]
+
+
+@pytest.mark.parametrize("fmt,name,content,options,message,line", BAD_FILES,
+                         ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD_FILES)])
+def test_bad_file_is_one_line_with_its_line_and_writes_nothing(fmt: str, name: str, content: bytes,
+                                                               options: list[str], message: str, line: int | None,
+                                                               tmp_path: Path, small_ws, capsys, digest) -> None:
+    f = tmp_path / "in" / name
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_bytes(content)
+    err = _refused(capsys, small_ws, digest, f, "-f", fmt, *options)
+    assert message in err
+    assert f"{f}:{line}: " in err if line is not None else f"{f}: " in err
+
+
+def test_unmatched_files_with_brackets_in_their_path_are_listed_as_they_are(tmp_path: Path, small_ws, capsys,
+                                                                             monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = Path("[red]")
+    folder.mkdir()
+    (folder / "zz.csv").write_text("frame,AU12\n0,1\n")
+    (folder / "clip_a.csv").write_text("frame,AU12\n0,1\n")
+    code, out, err = _cli(capsys, "import", small_ws.root, folder, "-f", "affcurate", "--skip-unmatched")
+    assert code == 0, err
+    assert "[red]/zz.csv" in out

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-import csv
 import importlib
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,24 @@ import numpy as np
 import pandas as pd
 
 from affcurate.errors import AffcurateError, InputError
-from affcurate.labels.model import Annotation, validate, write_annotation
+from affcurate.labels.formats.common import (  # noqa: F401 - the format modules import them from here
+    MAX_POSITION,
+    au_from_openface_name,
+    parse_int,
+    read_json,
+    read_table,
+    read_text,
+    to_frame,
+    to_number,
+)
+from affcurate.labels.model import (
+    CLOCKS,
+    TASKS,
+    Annotation,
+    check_annotator_name,
+    validate,
+    write_annotation,
+)
 from affcurate.workspace import Workspace
 
 MODULES = ("own", "abaw", "afewva", "disfa", "openface", "pyfeat", "cvat", "labelstudio", "affectnet", "avec")
@@ -90,6 +107,14 @@ class ImportReport:
     files: int = 0
 
 
+@dataclass
+class ImportPlan:
+    """Everything one import will write, read and checked in full; nothing is written until ``write_import``."""
+
+    annotations: list[Annotation]
+    report: ImportReport
+
+
 def expand_paths(paths: Iterable[Path], suffixes: tuple[str, ...]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
@@ -103,14 +128,28 @@ def expand_paths(paths: Iterable[Path], suffixes: tuple[str, ...]) -> list[Path]
     return out
 
 
-def import_files(ws: Workspace, format: str, paths: Iterable[str | Path], *, annotator: str | None = None,
-                 task: str | None = None, clock: str | None = None, fps: float | None = None,
-                 skip_unmatched: bool = False) -> ImportReport:
-    """Read every file with the format's reader, match each annotation to a workspace video by id, validate
-    them all, then write them. An unknown video is an error (nothing written) unless ``skip_unmatched``."""
+def _check_options(annotator: str | None, task: str | None, clock: str | None, fps: float | None) -> None:
+    if annotator is not None:
+        check_annotator_name(annotator)
+    if task is not None and task not in TASKS:
+        raise AffcurateError(f"task {task!r} is unknown, expected one of {', '.join(TASKS)}")
+    if clock is not None and clock not in CLOCKS:
+        raise AffcurateError(f"clock {clock!r} is unknown, expected one of {', '.join(CLOCKS)}")
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise AffcurateError(f"fps {fps!r} is not a frame rate, expected a positive number")
+
+
+def read_import(ws: Workspace, format: str, paths: Iterable[str | Path], *, annotator: str | None = None,
+                task: str | None = None, clock: str | None = None, fps: float | None = None,
+                skip_unmatched: bool = False) -> ImportPlan:
+    """Read and check every file (values, names, positions, the match to workspace videos) without writing.
+
+    An unknown video is an error unless ``skip_unmatched``."""
+    _check_options(annotator, task, clock, fps)
     fmt = get_format(format)
     ctx = ImportContext(ws, annotator, task, clock, fps)
-    files = expand_paths([Path(p) for p in paths], fmt.suffixes)
+    paths = [Path(p) for p in paths]
+    files = expand_paths(paths, fmt.suffixes)
     if not files:
         raise AffcurateError(f"no {format} files found in {', '.join(str(p) for p in paths)}")
     known = set(ws.video_ids()) if ws.has_manifest() else set()
@@ -120,6 +159,7 @@ def import_files(ws: Workspace, format: str, paths: Iterable[str | Path], *, ann
         for a in fmt.read(f, ctx):
             if annotator:
                 a.annotator = annotator
+            check_annotator_name(a.annotator, where=a.origin or str(f))
             if a.video_id not in known:
                 report.unmatched.append((a.video_id, str(f)))
                 continue
@@ -130,9 +170,34 @@ def import_files(ws: Workspace, format: str, paths: Iterable[str | Path], *, ann
         more = f" (and {len(report.unmatched) - 1} more)" if len(report.unmatched) > 1 else ""
         raise InputError(f, f"video {vid!r} is not in the workspace{more}; expected one of the ingested video "
                             "ids (or pass --skip-unmatched)")
-    for a in todo:
-        report.written.append(write_annotation(ws, a))
-    return report
+    return ImportPlan(todo, report)
+
+
+def write_import(ws: Workspace, *plans: ImportPlan) -> list[ImportReport]:
+    """Write what ``read_import`` checked, holding the workspace's writer lock (several plans at once, so a
+    recipe's sources are all read before any is written)."""
+    with ws.writing("affcurate import"):
+        # the manifest may have changed between reading and taking the lock
+        known = set(ws.video_ids()) if ws.has_manifest() else set()
+        for plan in plans:
+            for a in plan.annotations:
+                if a.video_id not in known:
+                    raise InputError(a.origin or "", f"video {a.video_id!r} left the workspace while the files "
+                                                     "were read; run the import again")
+        for plan in plans:
+            for a in plan.annotations:
+                plan.report.written.append(write_annotation(ws, a))
+    return [p.report for p in plans]
+
+
+def import_files(ws: Workspace, format: str, paths: Iterable[str | Path], *, annotator: str | None = None,
+                 task: str | None = None, clock: str | None = None, fps: float | None = None,
+                 skip_unmatched: bool = False) -> ImportReport:
+    """Read every file with the format's reader, match each annotation to a workspace video by id, check them
+    all, then write them (under the writer lock). If anything is refused, nothing is written."""
+    plan = read_import(ws, format, paths, annotator=annotator, task=task, clock=clock, fps=fps,
+                       skip_unmatched=skip_unmatched)
+    return write_import(ws, plan)[0]
 
 
 def _combine(annotations: list[Annotation], ws: Workspace) -> list[Annotation]:
@@ -176,42 +241,11 @@ def export(ws: Workspace, format: str, out: str | Path) -> list[Path]:
 
 # ---- helpers shared by the format modules ----------------------------------------------------------------
 
-def read_table(path: Path, sep: str = ",", header: bool = True, strip: bool = True,
-               names: list[str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """A delimited text file as strings with, for each row, its line number; a row with the wrong number of
-    fields is refused with ``file:line``."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.reader(fh, delimiter=sep))
-    if not rows:
-        raise InputError(path, "empty file, expected a header line" if header else "empty file", 1)
-    if header:
-        cols = [c.strip() if strip else c for c in rows[0]]
-        body, first = rows[1:], 2
-    else:
-        cols = names or [str(i) for i in range(len(rows[0]))]
-        body, first = rows, 1
-    lines, keep = [], []
-    for i, r in enumerate(body, start=first):
-        if not r or all(not c.strip() for c in r):
-            continue
-        if len(r) != len(cols):
-            raise InputError(path, f"{len(r)} fields, expected {len(cols)} ({sep.join(cols)[:80]})", i)
-        keep.append([c.strip() for c in r] if strip else r)
-        lines.append(i)
-    return pd.DataFrame(keep, columns=cols), np.asarray(lines, dtype=np.int64)
-
-
-def to_number(df: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.Series:
-    v = pd.to_numeric(df[col], errors="coerce")
-    bad = v.isna() & df[col].astype(str).str.strip().ne("") & df[col].astype(str).str.lower().ne("nan")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(path, f"{col} = {df[col].iloc[i]!r} is not a number", int(lines[i]))
-    return v
-
-
 def validated(a: Annotation, ctx: ImportContext, lines: np.ndarray) -> Annotation:
-    """Validate with file line numbers (the model's checks, reported at the right line)."""
+    """Validate with file line numbers (the model's checks, reported at the right line); a table without a
+    row is refused (a header-only file labels nothing)."""
+    if len(a.data) == 0:
+        raise InputError(a.origin or "", f"no rows of {a.task} labels for {a.video_id!r}, expected at least one")
     return validate(a, ctx.settings, lines)
 
 
@@ -219,12 +253,6 @@ def labels_table(ws: Workspace) -> pd.DataFrame:
     from affcurate import io
 
     return io.read_parquet(ws.labels_path)
-
-
-def au_from_openface_name(name: str) -> str:
-    """``AU01_c`` / ``AU01`` → ``AU1``."""
-    core = name.split("_")[0]
-    return f"AU{int(core[2:])}"
 
 
 def write_csv(path: Path, df: pd.DataFrame, sep: str = ",") -> Path:

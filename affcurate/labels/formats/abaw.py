@@ -18,14 +18,18 @@ from affcurate.labels.formats import (
     ImportContext,
     labels_table,
     read_table,
+    read_text,
     register,
+    to_frame,
     to_number,
     validated,
 )
 from affcurate.labels.model import Annotation
+from affcurate.names import check_name
 from affcurate.workspace import Workspace
 
 EXPR_2022 = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other"]
+MULTITASK = ("image", "valence", "arousal", "expression")
 TASK_FOLDERS = {"va": "VA_Estimation_Challenge", "expr": "EXPR_Recognition_Challenge", "au": "AU_Detection_Challenge"}
 
 
@@ -45,11 +49,14 @@ def _fps(ctx: ImportContext, vid: str) -> float:
 
 
 def read(path: Path, ctx: ImportContext) -> list[Annotation]:
-    first = path.read_text(encoding="utf-8-sig").split("\n", 1)[0].strip()
+    text = read_text(path)
+    first = text.split("\n", 1)[0].strip()
     if first.split(",")[0].lower() in ("neutral", "anger"):
         # EXPR files: the header names the classes, each line holds one class index
-        body = path.read_text(encoding="utf-8-sig").splitlines()[1:]
+        body = text.split("\n")[1:]
         keep = [(i, ln.strip()) for i, ln in enumerate(body, start=2) if ln.strip()]
+        if not keep:
+            raise InputError(path, "no rows after the header, expected one line per video frame", 2)
         df = pd.DataFrame({"expr": [v for _, v in keep]})
         lines = np.array([i for i, _ in keep], dtype=np.int64)
         return _read_expr(path, df, lines, first.split(","), ctx)
@@ -71,7 +78,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     if cols and cols[0].startswith("AU"):
         unknown = [c for c in cols if c not in ctx.settings.aus]
         if unknown:
-            raise InputError(path, f"AU {unknown[0]} is not in the workspace setting labels.aus", 1)
+            raise InputError(path, f"AU {unknown[0]!r} is not in the workspace setting labels.aus", 1)
         data = pd.DataFrame({"frame": frames})
         for c in cols:
             v = to_number(df, c, path, lines)
@@ -98,18 +105,24 @@ def _read_expr(path: Path, df: pd.DataFrame, lines: np.ndarray, names: list[str]
 
 
 def _read_multitask(path: Path, df: pd.DataFrame, lines: np.ndarray, ctx: ImportContext) -> list[Annotation]:
-    img = df["image"].str.split("/", n=1, expand=True)
-    if img.shape[1] != 2 or img[1].isna().any():
-        raise InputError(path, "image must look like video/00001.jpg", int(lines[0]))
-    df = df.assign(_video=img[0], _frame=pd.to_numeric(img[1].str.extract(r"(\d+)")[0]) - 1)
+    for need in MULTITASK:
+        if need not in df.columns:
+            raise InputError(path, f"no {need!r} column, expected {','.join(MULTITASK)},AU… (ABAW multi-task)", 1)
+    img = df["image"].str.extract(r"^([^/]+)/[^0-9]*([0-9]+)")
+    missing = img[1].isna().to_numpy()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise InputError(path, f"image {df['image'].iloc[i]!r} must look like video/00001.jpg", int(lines[i]))
+    df = df.assign(_video=img[0], _frame=img[1])
     out = []
     aus = [c for c in df.columns if c.startswith("AU")]
     for vid, part in df.groupby("_video", sort=False):
         ln = lines[part.index.to_numpy()]
+        check_name(vid, "video id", f"{path}:{ln[0]}")
         part = part.reset_index(drop=True)
         common = dict(source="abaw", clock=ctx.clock or "source", time_base="frame", fps=_fps(ctx, vid),
                       shape="dense", complete=False, origin=str(path))
-        fr = part["_frame"].astype(np.int64)
+        fr = to_frame(part, "_frame", path, ln, first=1)  # crop 00001.jpg is frame 0
         v, a = to_number(part, "valence", path, ln), to_number(part, "arousal", path, ln)
         e = to_number(part, "expression", path, ln)
         mine = [Annotation(vid, "va", ctx.annotator or "abaw",

@@ -4,49 +4,85 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from affcurate import io
 from affcurate.errors import InputError
-from affcurate.labels.formats import Format, ImportContext, labels_table, register, validated
+from affcurate.labels.formats import (
+    Format,
+    ImportContext,
+    labels_table,
+    read_json,
+    read_text,
+    register,
+    validated,
+)
 from affcurate.labels.model import Annotation
-from affcurate.media.probe import image_sequence, natural_key
+from affcurate.media.probe import image_sequence
+from affcurate.names import check_name
 from affcurate.workspace import Workspace
 
 
+def _order(key: str) -> list[Any]:
+    # natural order of frame keys (00002 before 00010); only ASCII digit runs count as numbers
+    return [int(p) if p.isascii() and p.isdigit() else p.lower() for p in re.split(r"([0-9]+)", key)]
+
+
+def _line(text: str, key: str) -> int | None:
+    at = text.find(json.dumps(key))
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
+
+
 def read(path: Path, ctx: ImportContext) -> list[Annotation]:
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON ({exc.msg})", exc.lineno) from None
+    doc = read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("frames"), dict):
         raise InputError(path, "expected an object with a 'frames' mapping (AFEW-VA clip annotation)", 1)
-    vid = str(doc.get("video_id") or path.stem)
-    keys = sorted(doc["frames"], key=natural_key)
+    given = doc.get("video_id")
+    if given is not None and not isinstance(given, (str, int)):
+        raise InputError(path, f"video_id {given!r} is not a name, expected the clip's id (e.g. \"001\")")
+    vid = str(given if given not in (None, "") else path.stem)
+    check_name(vid, "video id", str(path))
+    keys = sorted(doc["frames"], key=_order)
     images = image_sequence(path.parent) if path.parent.is_dir() else []
     order = {p.stem: i for i, p in enumerate(images)} if images else {k: i for i, k in enumerate(keys)}
-    rows = []
+    text = read_text(path) if keys else ""
+    rows, lines = [], []
     for k in keys:
+        line = _line(text, k)
         if k not in order:
-            raise InputError(path, f"frame {k!r} has no image {k}.png beside the JSON", 1)
+            raise InputError(path, f"frame {k!r} has no image {k}.png beside the JSON", line)
         f = doc["frames"][k]
         try:
-            v, a = float(f["valence"]) / 10.0, float(f["arousal"]) / 10.0
-        except (KeyError, TypeError, ValueError):
-            raise InputError(path, f"frame {k!r}: expected numeric valence and arousal", 1) from None
+            v, a = _scaled(f["valence"]), _scaled(f["arousal"])
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise InputError(path, f"frame {k!r}: expected numeric valence and arousal", line) from None
         if not (-1 <= v <= 1 and -1 <= a <= 1):
-            raise InputError(path, f"frame {k!r}: valence/arousal outside [-10, 10]", 1)
+            raise InputError(path, f"frame {k!r}: valence/arousal outside [-10, 10]", line)
         rows.append((order[k], v, a))
+        lines.append(line or 1)
     data = pd.DataFrame(rows, columns=["frame", "valence", "arousal"])
     fps = ctx.fps or ctx.source_fps(vid) or ctx.ws.settings.ingest.fps
     extra = {k: doc[k] for k in ("actor", "emotion") if k in doc}
     ann = Annotation(vid, "va", ctx.annotator or "afew-va", data, source="afew-va", clock="source",
                      time_base="frame", fps=fps, shape="dense", complete=bool(images) and len(rows) == len(images),
                      origin=str(path), extra=extra)
-    return [validated(ann, ctx, np.ones(len(data), np.int64))]
+    return [validated(ann, ctx, np.asarray(lines, np.int64))]
+
+
+def _scaled(value: object) -> float:
+    """An AFEW-VA rating (-10…10) as -1…1; text, bools, NaN and inf are not ratings."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(value)
+    x = float(value) / 10.0
+    if not math.isfinite(x):
+        raise ValueError(value)
+    return x
 
 
 def write(ws: Workspace, out: Path) -> list[Path]:

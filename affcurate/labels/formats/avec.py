@@ -11,8 +11,16 @@ import numpy as np
 import pandas as pd
 
 from affcurate.errors import InputError
-from affcurate.labels.formats import Format, ImportContext, read_table, register, to_number, validated
-from affcurate.labels.model import Annotation
+from affcurate.labels.formats import (
+    Format,
+    ImportContext,
+    read_table,
+    read_text,
+    register,
+    to_number,
+    validated,
+)
+from affcurate.labels.model import Annotation, check_annotator_name
 from affcurate.workspace import safe_video_id
 
 
@@ -39,7 +47,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     common = dict(source="avec", clock=ctx.clock or "source", time_base="time", fps=None, shape="dense",
                   complete=False, origin=str(path))
     if path.suffix.lower() == ".arff":
-        text = path.read_text().splitlines()
+        text = [ln.rstrip("\r") for ln in read_text(path).split("\n")]
         try:
             start = next(i for i, ln in enumerate(text) if ln.strip().lower() == "@data") + 1
         except StopIteration:
@@ -61,12 +69,17 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
         return [validated(Annotation(vid, "va", ctx.annotator or "gold", data, **common), ctx, ln)]
     df, lines = read_table(path, sep=";")
     tcol = df.columns[0]
+    raters = list(df.columns[1:])
+    if not raters:
+        raise InputError(path, f"only the column {tcol!r}, expected time;rater1;rater2… (AVEC ratings)", 1)
+    for rater in raters if not ctx.annotator else []:  # rater columns become annotator names, so folders
+        check_annotator_name(rater, where=f"{path}:1")
     time = to_number(df, tcol, path, lines)
     vid = _video(path)
     out = []
-    for rater in df.columns[1:]:
+    for rater in raters:
         data = _va(dim, time, to_number(df, rater, path, lines))
-        out.append(validated(Annotation(vid, "va", rater, data, **common), ctx, lines))
+        out.append(validated(Annotation(vid, "va", ctx.annotator or rater, data, **common), ctx, lines))
     return out
 
 

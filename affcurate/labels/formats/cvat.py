@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from xml.parsers import expat
 
 import numpy as np
 import pandas as pd
 
 from affcurate import io
 from affcurate.errors import InputError
-from affcurate.labels.formats import Format, ImportContext, labels_table, register, validated
+from affcurate.labels.formats import Format, ImportContext, labels_table, parse_int, register, validated
 from affcurate.labels.model import Annotation
 from affcurate.workspace import Workspace, safe_video_id
 
@@ -27,31 +28,52 @@ def _segments(frames: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def read(path: Path, ctx: ImportContext) -> list[Annotation]:
+def _parse(path: Path) -> tuple[ET.Element, dict[ET.Element, int]]:
+    """The XML tree and the line of each element (ElementTree keeps no lines; messages need them)."""
     try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise InputError(path, f"not valid XML ({exc})", exc.position[0]) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from None
+    builder, line_of = ET.TreeBuilder(), {}
+    parser = expat.ParserCreate()
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        line_of[builder.start(tag, attrs)] = parser.CurrentLineNumber
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(raw, True)
+        root = builder.close()
+    except expat.ExpatError as exc:
+        raise InputError(path, f"not valid XML ({expat.ErrorString(exc.code)})", exc.lineno) from None
+    except (AssertionError, RecursionError):  # ElementTree's builder: no or unbalanced elements
+        raise InputError(path, "not valid XML (no root element)", 1) from None
+    return root, line_of
+
+
+def read(path: Path, ctx: ImportContext) -> list[Annotation]:
+    root, line_of = _parse(path)
     if root.tag != "annotations":
         raise InputError(path, f"root element <{root.tag}>, expected <annotations> (CVAT for video 1.1)", 1)
     name = root.findtext("meta/task/name") or root.findtext("meta/job/name") or path.stem
-    vid = safe_video_id(Path(name).stem)
+    vid = safe_video_id(Path(name.strip()).stem)
     aus, classes = set(ctx.settings.aus), {c.lower(): i for i, c in enumerate(ctx.settings.expressions)}
     au_rows, expr_rows = [], []
     for item in list(root.iter("track")) + list(root.iter("tag")):
         label = item.get("label", "")
-        if item.tag == "track":
-            frames = np.array([int(b.get("frame")) for b in item if b.get("outside", "0") == "0"
-                               and b.get("frame") is not None], dtype=np.int64)
-        else:
-            frames = np.array([int(item.get("frame"))], dtype=np.int64)
+        shapes = [b for b in item if b.get("outside", "0") == "0" and b.get("frame") is not None] \
+            if item.tag == "track" else [item]
+        frames = np.array([parse_int(b.get("frame"), "frame", path, line_of.get(b)) for b in shapes], np.int64)
         for s, e in _segments(frames):
             if label in aus:
                 au_rows.append({"start": s, "end": e, label: 1})
             elif label.lower() in classes:
                 expr_rows.append({"start": s, "end": e, "expr": classes[label.lower()]})
             elif label.lower() not in ("face", "person"):
-                raise InputError(path, f"label {label!r} is neither an AU of labels.aus nor an expression class", 1)
+                raise InputError(path, f"label {label!r} is neither an AU of labels.aus nor an expression class",
+                                 line_of.get(item))
     out = []
     common = dict(source="cvat", clock=ctx.clock or "grid", time_base="frame", fps=ctx.fps, shape="intervals",
                   complete=True, origin=str(path))

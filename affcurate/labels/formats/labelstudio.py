@@ -11,44 +11,86 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import InputError
-from affcurate.labels.formats import Format, ImportContext, labels_table, register, validated
+from affcurate.labels.formats import (
+    Format,
+    ImportContext,
+    labels_table,
+    parse_int,
+    read_json,
+    register,
+    validated,
+)
 from affcurate.labels.formats.cvat import _segments
 from affcurate.labels.model import Annotation
+from affcurate.names import check_name
 from affcurate.workspace import Workspace, safe_video_id
 
 
+def _list(value: object, path: Path, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(path, f"{where} is {type(value).__name__}, expected a list (Label Studio export)")
+    return value
+
+
+def _dict(value: object, path: Path, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise InputError(path, f"{where} is {type(value).__name__}, expected an object (Label Studio export)")
+    return value
+
+
+def _video_id(data: dict, path: Path, where: str) -> str:
+    given = data.get("video_id")
+    if given not in (None, ""):
+        if not isinstance(given, (str, int)) or isinstance(given, bool):
+            raise InputError(path, f"{where}.data.video_id {given!r} is not a name, expected the video's id")
+        return check_name(str(given), "video id", f"{path}: {where}.data.video_id")
+    video = data.get("video", path.stem)
+    if not isinstance(video, str):
+        raise InputError(path, f"{where}.data.video {video!r} is not a path or URL, expected the video's file")
+    return safe_video_id(Path(video).stem)
+
+
 def read(path: Path, ctx: ImportContext) -> list[Annotation]:
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON ({exc.msg})", exc.lineno) from None
+    doc = read_json(path)
     tasks = doc if isinstance(doc, list) else [doc]
     aus, classes = set(ctx.settings.aus), {c.lower(): i for i, c in enumerate(ctx.settings.expressions)}
     out = []
-    for t in tasks:
-        data = t.get("data", {})
-        vid = data.get("video_id") or safe_video_id(Path(str(data.get("video", path.stem))).stem)
+    for ti, t in enumerate(tasks):
+        where = f"tasks[{ti}]"
+        t = _dict(t, path, where)
+        vid = _video_id(_dict(t.get("data", {}), path, f"{where}.data"), path, where)
         au_rows, expr_rows = [], []
-        for ann in t.get("annotations", []):
-            for r in ann.get("result", []):
-                if r.get("type") != "timelinelabels":
+        for ai, ann in enumerate(_list(t.get("annotations"), path, f"{where}.annotations")):
+            at = f"{where}.annotations[{ai}]"
+            for ri, r in enumerate(_list(_dict(ann, path, at).get("result"), path, f"{at}.result")):
+                rt = f"{at}.result[{ri}]"
+                if _dict(r, path, rt).get("type") != "timelinelabels":
                     continue
-                for label in r["value"].get("timelinelabels", []):
-                    for rng in r["value"].get("ranges", []):
-                        s, e = int(rng["start"]) - 1, int(rng["end"]) - 1
+                if "value" not in r:
+                    raise InputError(path, f"{rt} has no 'value', expected ranges and timelinelabels")
+                value = _dict(r["value"], path, f"{rt}.value")
+                for label in _list(value.get("timelinelabels"), path, f"{rt}.value.timelinelabels"):
+                    if not isinstance(label, str):
+                        raise InputError(path, f"{rt}.value.timelinelabels: label {label!r} is not a name")
+                    for ni, rng in enumerate(_list(value.get("ranges"), path, f"{rt}.value.ranges")):
+                        rw = f"{rt}.value.ranges[{ni}]"
+                        rng = _dict(rng, path, rw)
+                        s, e = (parse_int(rng.get(k), f"{rw}.{k}", path, None, first=1) - 1 for k in ("start", "end"))
                         if label in aus:
                             au_rows.append({"start": s, "end": e, label: 1})
                         elif label.lower() in classes:
                             expr_rows.append({"start": s, "end": e, "expr": classes[label.lower()]})
                         else:
-                            raise InputError(path, f"label {label!r} is neither an AU nor an expression class")
+                            raise InputError(path, f"{rt}: label {label!r} is neither an AU nor an expression class")
         common = dict(source="labelstudio", clock=ctx.clock or "grid", time_base="frame", fps=ctx.fps,
                       shape="intervals", complete=True, origin=str(path))
         name = ctx.annotator or "labelstudio"
         if au_rows:
-            out.append(Annotation(str(vid), "au", name, pd.DataFrame(au_rows), **common))
+            out.append(Annotation(vid, "au", name, pd.DataFrame(au_rows), **common))
         if expr_rows:
-            out.append(Annotation(str(vid), "expr", name, pd.DataFrame(expr_rows), **common))
+            out.append(Annotation(vid, "expr", name, pd.DataFrame(expr_rows), **common))
     return [validated(a, ctx, np.ones(len(a.data), np.int64)) for a in out]
 
 

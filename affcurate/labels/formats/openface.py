@@ -16,6 +16,7 @@ from affcurate.labels.formats import (
     au_from_openface_name,
     read_table,
     register,
+    to_frame,
     to_number,
     validated,
 )
@@ -36,27 +37,28 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     wanted = set(ctx.settings.aus)
     data = pd.DataFrame({"time": to_number(df, "timestamp", path, lines).astype(np.float64)})
     if ctx.clock == "grid" or ctx.fps:
-        data = pd.DataFrame({"frame": to_number(df, "frame", path, lines).astype(np.int64) - 1})
+        data = pd.DataFrame({"frame": to_frame(df, "frame", path, lines, first=1)})
     found = 0
     for c in df.columns:
-        if c.startswith("AU") and c.endswith("_c"):
-            au = au_from_openface_name(c)
-            if au in wanted:
-                data[au] = to_number(df, c, path, lines).where(success).round()
-                found += 1
-        elif c.startswith("AU") and c.endswith("_r"):
-            au = au_from_openface_name(c)
-            if au in wanted:
-                data[f"{au}_intensity"] = to_number(df, c, path, lines).where(success).clip(0, 5)
+        au = au_from_openface_name(c)
+        if au is None or au not in wanted:
+            continue
+        if c.endswith("_c"):
+            data[au] = to_number(df, c, path, lines).where(success).round()
+            found += 1
+        elif c.endswith("_r"):
+            data[f"{au}_intensity"] = to_number(df, c, path, lines).where(success).clip(0, 5)
     if not found:
         raise InputError(path, f"no AU presence column (AU01_c …) for the workspace AUs {', '.join(ctx.settings.aus)}", 1)
     tb = "frame" if "frame" in data.columns else "time"
-    # timestamps of OpenFace assume a constant rate from 0; repeated timestamps (a frame per face) are dropped
-    data = data.drop_duplicates(tb).reset_index(drop=True)
+    # timestamps of OpenFace assume a constant rate from 0; repeated timestamps (a frame per face) are dropped,
+    # and so are their lines, so that later rows are reported at their own line
+    first = ~data[tb].duplicated().to_numpy()
+    data, lines = data[first].reset_index(drop=True), lines[first]
     a = Annotation(path.stem, "au", ctx.annotator or "openface", data, source="openface",
                    clock=ctx.clock or "source", time_base=tb, fps=ctx.fps, shape="dense", complete=False,
                    origin=str(path))
-    return [validated(a, ctx, lines[: len(data)])]
+    return [validated(a, ctx, lines)]
 
 
 register(Format("openface", "OpenFace 2.x FeatureExtraction CSV (both header styles): AU presence and intensity "

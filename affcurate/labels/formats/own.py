@@ -21,7 +21,8 @@ from affcurate.labels.formats import (
     write_csv,
 )
 from affcurate.labels.model import Annotation
-from affcurate.workspace import Workspace, validate_video_id
+from affcurate.names import check_name
+from affcurate.workspace import Workspace
 
 
 def read(path: Path, ctx: ImportContext) -> list[Annotation]:
@@ -29,13 +30,13 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     cols = list(df.columns)
     pos = "frame" if "frame" in cols else "time" if "time" in cols else None
     if pos is None:
-        raise InputError(path, f"header {','.join(cols)[:60]} has no 'frame' or 'time' column, expected e.g. "
+        raise InputError(path, f"header {','.join(cols)[:60]!r} has no 'frame' or 'time' column, expected e.g. "
                                "frame,AU1,AU1_intensity,…", 1)
     aus = [c for c in cols if c.startswith("AU") and not c.endswith("_intensity")]
     known = set(ctx.settings.aus)
     unknown = [a for a in aus if a not in known]
     if unknown:
-        raise InputError(path, f"unknown AU column {unknown[0]}, expected AUs of the workspace setting labels.aus "
+        raise InputError(path, f"unknown AU column {unknown[0]!r}, expected AUs of the workspace setting labels.aus "
                                f"({', '.join(ctx.settings.aus)})", 1)
     expected = {pos, "video_id", "expr", "valence", "arousal", *aus, *(f"{a}_intensity" for a in aus)}
     extra = [c for c in cols if c not in expected]
@@ -45,8 +46,8 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     groups = df.groupby("video_id", sort=False) if "video_id" in cols else [(path.stem, df)]
     out = []
     for vid, part in groups:
-        validate_video_id(str(vid))
         ln = lines[part.index.to_numpy()] if "video_id" in cols else lines
+        check_name(str(vid), "video id", f"{path}:{ln[0]}" if "video_id" in cols else str(path))
         part = part.reset_index(drop=True)
         base = {pos: to_number(part, pos, path, ln)}
         tasks = {"au": aus + [f"{a}_intensity" for a in aus if f"{a}_intensity" in cols],
@@ -57,7 +58,8 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                 continue
             data = pd.DataFrame(base)
             for c in tcols:
-                if c == "expr" and not part[c].str.fullmatch(r"-?\d+|").all():
+                given = part[c].ne("") & part[c].str.lower().ne("nan")
+                if c == "expr" and not (pd.to_numeric(part[c].where(given), errors="coerce").notna() | ~given).all():
                     names = {n.lower(): i for i, n in enumerate(ctx.settings.expressions)}
                     data[c] = part[c].str.lower().map(names)
                     bad = data[c].isna() & part[c].ne("")

@@ -16,6 +16,7 @@ from affcurate.labels.formats import (
     au_from_openface_name,
     read_table,
     register,
+    to_frame,
     to_number,
     validated,
 )
@@ -32,7 +33,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     if not any(c.startswith("AU") for c in df.columns) or "FaceScore" not in df.columns:
         raise InputError(path, "not a py-feat Fex CSV: expected FaceRectX…FaceScore and AU01… columns", 1)
     if "frame" in df.columns:
-        frame = to_number(df, "frame", path, lines).fillna(0).astype(np.int64)
+        frame = to_frame(df, "frame", path, lines)
     else:
         frame = pd.Series(np.arange(len(df)), dtype=np.int64)
     vid = ctx_video(df, path)
@@ -46,17 +47,21 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     wanted = set(ctx.settings.aus)
     au = pd.DataFrame({"frame": frame})
     for c in df.columns:
-        if c.startswith("AU") and c[2:].isdigit() and au_from_openface_name(c) in wanted:
+        au_name = au_from_openface_name(c) if "_" not in c else None
+        if au_name in wanted:
             v = to_number(df, c, path, lines)
-            au[au_from_openface_name(c)] = (v >= 0.5).astype(float).where(v.notna())
+            au[au_name] = (v >= 0.5).astype(float).where(v.notna())
     if au.shape[1] > 1:
         out.append(Annotation(vid, "au", name, au, **common))
     emo = [c for c in df.columns if c.lower() in EMOTION_NAMES]
     classes = [c.lower() for c in ctx.settings.expressions]
     if emo:
         probs = np.stack([to_number(df, c, path, lines).to_numpy(np.float64) for c in emo], 1)
-        best = np.nanargmax(np.nan_to_num(probs, nan=-1), 1)
-        target = [classes.index(EMOTION_NAMES[emo[i].lower()].lower()) for i in best]
+        best = np.argmax(np.nan_to_num(probs, nan=-np.inf), 1)
+        index = {c: classes.index(EMOTION_NAMES[c.lower()].lower()) if EMOTION_NAMES[c.lower()].lower() in classes
+                 else np.nan for c in emo}  # an emotion the workspace does not study gives no class
+        target = np.array([index[emo[i]] for i in best], np.float64)
+        target[np.isnan(probs).all(1)] = np.nan  # no emotion scored on this frame: no expression
         out.append(Annotation(vid, "expr", name, pd.DataFrame({"frame": frame, "expr": target}), **common))
     if "valence" in df.columns and "arousal" in df.columns:
         va = pd.DataFrame({"frame": frame, "valence": to_number(df, "valence", path, lines).clip(-1, 1),
