@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from affcurate.names import check_name
 from affcurate.workspace import Workspace
 
 console = Console()
@@ -26,6 +27,8 @@ def train_command(
     name: str | None = typer.Option(None, "--name", help="Run folder name under runs/."),
 ) -> None:
     """Train and benchmark baselines on the curated crops, labels and splits."""
+    if name is not None:  # a run name becomes a folder under runs/: checked before anything is read or written
+        check_name(name, "run name", "--name")
     from affcurate.train.runner import train_baseline  # torch loads only for this command
 
     ws = Workspace.open(workspace)

@@ -20,6 +20,7 @@ from rich.progress import Progress
 from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import make_progress
+from affcurate.names import check_name
 from affcurate.train.baselines import MODELS, Predictions, describe, make_model
 from affcurate.train.data import Index, build_index
 from affcurate.train.metrics import abaw_scores, au_metrics, expr_metrics, tune_thresholds, va_metrics
@@ -72,6 +73,8 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
     for t in tasks:
         if t not in TASKS:
             raise AffcurateError(f"unknown task {t!r}: expected some of {', '.join(TASKS)}")
+    if name is not None:  # Python callers are held to the command line's rule: one folder inside runs/
+        check_name(name, "run name")
     config = {"models": list(models), "tasks": list(tasks), "epochs": epochs or s.epochs, "seed": s.seed if seed is
               None else seed, "batch_size": batch_size or s.batch_size, "lr": lr or s.lr, "window": s.window,
               "input_size": s.input_size, "workers": s.workers}

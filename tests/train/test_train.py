@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +14,6 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from affcurate import io
 from affcurate.errors import AffcurateError
-from affcurate.media.ingest import ingest
 from affcurate.train.metrics import au_metrics, ccc, expr_metrics, pcc, tune_thresholds, va_metrics
 from affcurate.train.runner import train_baseline
 from affcurate.workspace import Workspace
@@ -48,54 +46,10 @@ def test_metrics_match_reference_implementations() -> None:
     assert 0.2 <= t[0] <= 0.3
 
 
-@pytest.fixture(scope="module")
-def real_faces(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    src = tmp_path_factory.mktemp("src")
-    for name in ["WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov"]:
-        shutil.copy(samples / name, src / name)
-    ws = Workspace.init(tmp_path_factory.mktemp("faces") / "ws")
-    ingest(ws, src)
-    return ws
-
-
-def learnable_workspace(real: Workspace, root: Path) -> Workspace:
-    """Real aligned crops; in half of them red and blue are swapped (a blue-tinted face). The label is that
-    property of the image: AU1 = tinted, valence -0.5 tinted / +0.5 not, expression Sadness / Happiness."""
-    ws = Workspace.init(root)
-    shutil.copy(real.manifest_path, ws.manifest_path)
-    rng = np.random.default_rng(0)
-    rows = []
-    for vid in real.video_ids():
-        if not real.crops_path(vid).exists():
-            continue
-        ws.faces_path(vid).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(real.faces_path(vid), ws.faces_path(vid))
-        with h5py.File(real.crops_path(vid)) as h5:
-            crops, frames = h5["crops"][:], h5["frames"][:]
-        if len(frames) == 0:
-            continue
-        dark = rng.random(len(frames)) < 0.5
-        crops = np.where(dark[:, None, None, None], crops[..., ::-1], crops)
-        ws.crops_path(vid).parent.mkdir(parents=True, exist_ok=True)
-        with h5py.File(ws.crops_path(vid), "w") as h5:
-            h5["crops"] = crops
-            h5["frames"] = frames
-        rows.append(pd.DataFrame({"video_id": vid, "frame": frames, "AU1": pd.array(dark.astype(int), dtype="Int8"),
-                                  "AU12": pd.array(np.zeros(len(frames), int), dtype="Int8"),
-                                  "expr": pd.array(np.where(dark, 5, 4), dtype="Int8"),
-                                  "valence": np.where(dark, -0.5, 0.5).astype(np.float32),
-                                  "arousal": np.full(len(frames), np.nan, np.float32), "has_face": True}))
-    io.write_parquet(pd.concat(rows, ignore_index=True), ws.labels_path)
-    # held-out subjects: train on the woman, validate and test on the man's videos
-    splits = pd.DataFrame({"video_id": ["WolfgangLanger_Pexels", "noface_face", "single_face", "face_noface"],
-                           "subject": ["woman", "man", "man", "man"], "split": ["train", "val", "test", "test"]})
-    io.write_parquet(splits, ws.splits_path)
-    return ws
-
-
 @pytest.mark.slow
-def test_cnn_learns_what_the_prior_cannot_on_held_out_subjects(real_faces: Workspace, tmp_path: Path) -> None:
-    ws = learnable_workspace(real_faces, tmp_path / "ws")
+def test_cnn_learns_what_the_prior_cannot_on_held_out_subjects(learnable: Callable[..., Workspace],
+                                                               tmp_path: Path) -> None:
+    ws = learnable(tmp_path / "ws")
     r = train_baseline(ws, models=["prior", "cnn"], tasks=["au", "expr", "va"], epochs=4, seed=0)
     prior, cnn = r.metrics["prior"], r.metrics["cnn"]
     assert cnn["au"]["f1_AU1"] >= 0.9 and cnn["au"]["f1_AU1"] > prior["au"]["f1_AU1"] + 0.2
@@ -118,8 +72,8 @@ def test_cnn_learns_what_the_prior_cannot_on_held_out_subjects(real_faces: Works
 
 
 @pytest.mark.slow
-def test_an_interrupted_run_resumes(real_faces: Workspace, tmp_path: Path) -> None:
-    ws = learnable_workspace(real_faces, tmp_path / "ws")
+def test_an_interrupted_run_resumes(learnable: Callable[..., Workspace], tmp_path: Path) -> None:
+    ws = learnable(tmp_path / "ws")
     first = train_baseline(ws, models=["cnn"], tasks=["va"], epochs=2, seed=1, name="r")
     # simulate a kill after epoch 2 of a 3-epoch run: drop the result, keep the per-epoch checkpoint and log
     (first.run_dir / "cnn" / "metrics.json").unlink()
@@ -143,8 +97,8 @@ def test_missing_stages_name_the_command(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_task_without_train_labels_is_skipped(real_faces: Workspace, tmp_path: Path) -> None:
-    ws = learnable_workspace(real_faces, tmp_path / "ws")
+def test_a_task_without_train_labels_is_skipped(learnable: Callable[..., Workspace], tmp_path: Path) -> None:
+    ws = learnable(tmp_path / "ws")
     with pytest.warns(UserWarning, match="task va has no labelled frames in the train split"):
         labels = io.read_parquet(ws.labels_path)
         labels["valence"] = np.nan
