@@ -59,6 +59,8 @@ def render_summary(result: IngestResult) -> None:
         secs = "" if r["seconds"] is None or r["seconds"] != r["seconds"] else f"{r['seconds']:.1f}"
         table.add_row(r["video_id"], f"[{style}]{status}[/]", frames, secs, str(faces or ""), str(err or ""))
     console.print(table)
+    for reason in result.skipped:
+        console.print(f"skipped {reason}", markup=False, highlight=False, soft_wrap=True)
     n = len(s)
     ok = int((s["status"] == "ok").sum())
     dup = int((s["status"] == "duplicate").sum())

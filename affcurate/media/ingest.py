@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class IngestResult:
 
     manifest: pd.DataFrame
     summary: pd.DataFrame  # video_id, status, out_frames, seconds, skipped, error (+ faces columns)
+    skipped: list[str] = field(default_factory=list)  # entries of --videos not followed, each with its reason
 
     @property
     def n_failed(self) -> int:
@@ -135,9 +136,10 @@ def ingest(
 
     # 1. candidates → manifest rows
     root = None
+    skipped: list[str] = []
     if videos is not None:
-        root = Path(videos).resolve()
-        candidates = mf.scan_folder(root)
+        root = mf.real_path(Path(videos))
+        candidates = mf.scan_folder(root, skipped)
         if not candidates:
             raise AffcurateError(f"{videos}: no videos or image folders found")
     elif list_csv is not None:
@@ -147,7 +149,7 @@ def ingest(
         if manifest.empty:
             raise AffcurateError(f"{ws.root}: the manifest is empty; give --videos DIR or --list FILE.csv")
     candidates = mf.apply_path_rules(candidates, root, subject_from, label_from_folder)
-    taken = dict(zip(manifest["video_id"], [str(Path(p).resolve()) for p in manifest["path"]], strict=True))
+    taken = dict(zip(manifest["video_id"], [str(mf.real_path(Path(p))) for p in manifest["path"]], strict=True))
     mf.assign_ids(candidates, taken)
     new_rows = pd.DataFrame([mf.candidate_row(c) for c in candidates])
     if not new_rows.empty:
@@ -233,7 +235,7 @@ def ingest(
             progress.stop()
     order = {v: i for i, v in enumerate(manifest["video_id"])}
     summary = summary.sort_values("video_id", key=lambda s: s.map(order)).reset_index(drop=True)
-    return IngestResult(manifest, summary)
+    return IngestResult(manifest, summary, skipped)
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,14 +40,24 @@ class Candidate:
     line: int | None = None  # line of the list file it came from
 
 
-def scan_folder(root: Path) -> list[Candidate]:
-    """Every video file below ``root`` and every folder of numbered images (one video each), sorted."""
+def real_path(path: Path) -> Path:
+    """``path`` with its links resolved; a link loop (which cannot be resolved) stays as it is, absolute."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python raises RuntimeError for a symlink loop
+        return Path(os.path.abspath(path))
+
+
+def scan_folder(root: Path, skipped: list[str] | None = None) -> list[Candidate]:
+    """Every video file below ``root`` and every folder of numbered images (one video each), sorted. A folder
+    link that leads back to a folder above it (a loop) is not followed; its reason goes to ``skipped``."""
     root = Path(root)
     if not root.is_dir():
         raise AffcurateError(f"{root}: not a folder")
     found: list[Candidate] = []
+    skipped = [] if skipped is None else skipped
 
-    def walk(folder: Path) -> None:
+    def walk(folder: Path, above: dict[tuple[int, int], Path]) -> None:
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
         if folder != root and is_image_sequence(folder) and not any(
             e.is_file() and e.suffix.lower() in VIDEO_EXTENSIONS for e in entries
@@ -57,13 +68,23 @@ def scan_folder(root: Path) -> list[Candidate]:
             if e.name.startswith("."):
                 continue
             if e.is_dir():
-                walk(e)
+                st = e.stat()
+                here = (st.st_dev, st.st_ino)
+                if here in above:
+                    skipped.append(f"{e}: not followed, a link back to {above[here]} (a loop)")
+                    continue
+                walk(e, {**above, here: e})
             elif (e.is_file() or e.is_symlink()) and e.suffix.lower() in VIDEO_EXTENSIONS:
-                found.append(Candidate(e, "video"))
+                found.append(Candidate(e, "video"))  # a dangling or looping link becomes that video's error
 
-    if is_image_sequence(root) and not any(p.suffix.lower() in VIDEO_EXTENSIONS for p in root.iterdir()):
-        return [Candidate(root, "images")]
-    walk(root)
+    try:
+        if is_image_sequence(root) and not any(p.suffix.lower() in VIDEO_EXTENSIONS for p in root.iterdir()):
+            return [Candidate(root, "images")]
+        st = root.stat()
+        walk(root, {(st.st_dev, st.st_ino): root})
+    except OSError as exc:  # an unreadable subfolder: refused before anything is written
+        raise AffcurateError(f"{exc.filename or root}: cannot read ({exc.strerror or exc}); make it readable "
+                             f"or move it out of {root}") from None
     return found
 
 
@@ -143,7 +164,7 @@ def assign_ids(candidates: list[Candidate], taken: dict[str, str]) -> None:
     by_path = {p: vid for vid, p in taken.items()}
     used = dict(taken)
     for c in candidates:
-        key = str(c.path.resolve())
+        key = str(real_path(c.path))
         if c.video_id:
             owner = used.get(c.video_id)
             if owner is not None and owner != key:
@@ -176,7 +197,7 @@ def empty_manifest() -> pd.DataFrame:
 def candidate_row(c: Candidate) -> dict[str, Any]:
     return {
         "video_id": c.video_id,
-        "path": str(c.path.resolve()),
+        "path": str(real_path(c.path)),
         "kind": c.kind,
         "subject": c.subject,
         "label": c.label,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -78,6 +80,11 @@ def probe_video(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.exists():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise AffcurateError("symbolic link loop: the link leads back to itself") from None
         raise AffcurateError("file not found")
     size = path.stat().st_size
     if size == 0:
@@ -143,6 +150,11 @@ def probe_images(path: str | Path, fps: float) -> dict[str, Any]:
     """Facts about a still image or a folder of numbered images shown at ``fps``."""
     path = Path(path)
     if not path.exists():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise AffcurateError("symbolic link loop: the link leads back to itself") from None
         raise AffcurateError("file not found")
     files = image_files(path)
     if not files:

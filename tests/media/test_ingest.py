@@ -344,3 +344,25 @@ def test_a_killed_ingest_leaves_temporaries_that_the_next_run_removes(samples: P
     result = ingest(Workspace.open(ws_dir), src, faces=False)
     assert result.n_failed == 0
     assert _temporaries(ws_dir) == []
+
+
+def test_symlink_loops_never_stop_the_others(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(samples / "single_face.mp4", src / "good.mp4")
+    os.symlink("b.mp4", src / "a.mp4")  # a → b → a
+    os.symlink("a.mp4", src / "b.mp4")
+    os.symlink("self.mp4", src / "self.mp4")
+    os.symlink("..", src / "sub" / "up")  # a folder link back to the folder above it
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ingest", str(tmp_path / "ws"), "--videos", str(src), "--no-faces"])
+    assert exit_info.value.code == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    assert f"skipped {src / 'sub' / 'up'}: not followed, a link back to {src} (a loop)" in out.out
+    assert "1 of 4 videos ready, 0 duplicates, 3 failed" in out.out
+    m = Workspace.open(tmp_path / "ws").manifest().set_index("video_id")
+    assert sorted(m.index) == ["a", "b", "good", "self"]
+    assert m.loc["good", "status"] == "ok"
+    for vid in ("a", "b", "self"):
+        assert m.loc[vid, "status"] == "error" and "symbolic link loop" in m.loc[vid, "error"]

@@ -1,8 +1,11 @@
 """Every writing stage takes the workspace's writer lock at the library level, so the Python twin is protected
-too; a workspace that cannot be made is one line."""
+too; a workspace that cannot be made, or a folder that cannot be read, is one line."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -77,3 +80,56 @@ def test_workspace_under_a_file_is_one_line(tmp_path: Path, capsys: pytest.Captu
         assert e.value.code == 2
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and "Not a directory" in err
+
+
+def _without_root_rights() -> None:
+    """In the child before exec: drop the capabilities that let root ignore file permissions, so that a
+    folder without read or write permission refuses this user as it refuses any other."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "cannot drop a capability")
+
+
+def _cli_without_rights(*args: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run([sys.executable, "-m", "affcurate", *args], capture_output=True, text=True,
+                              preexec_fn=_without_root_rights, timeout=300)
+    except subprocess.SubprocessError as exc:
+        pytest.skip(f"cannot run a command without root's rights here: {exc}")
+
+
+def test_unwritable_workspace_parent_is_one_line(tmp_path: Path) -> None:
+    parent = tmp_path / "readonly"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        for args in (["init", str(parent / "ws")], ["ingest", str(parent / "ws"), "--videos", str(tmp_path)]):
+            r = _cli_without_rights(*args)
+            assert r.returncode == 2, r.stderr
+            err = r.stderr.strip()
+            assert "\n" not in err and "Traceback" not in err and "Permission denied" in err
+            assert str(parent / "ws") in err
+    finally:
+        parent.chmod(0o755)
+    assert list(parent.iterdir()) == []
+
+
+def test_unreadable_subfolder_is_one_line_and_nothing_is_written(samples: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    (src / "locked").mkdir(parents=True)
+    shutil.copy(samples / "single_face.mp4", src / "good.mp4")
+    shutil.copy(samples / "no_face.mp4", src / "locked" / "hidden.mp4")
+    ws = Workspace.init(tmp_path / "ws")
+    (src / "locked").chmod(0)
+    try:
+        r = _cli_without_rights("ingest", str(ws.root), "--videos", str(src), "--no-faces")
+    finally:
+        (src / "locked").chmod(0o755)
+    assert r.returncode == 2, r.stderr
+    err = r.stderr.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert f"{src / 'locked'}: cannot read (Permission denied)" in err
+    assert not ws.manifest_path.exists()
