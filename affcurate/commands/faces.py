@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from affcurate.executor import ExecutorSpec
@@ -48,7 +49,8 @@ def pick_command(
     """Choose the subject of one video by hand; its faces table and crops are redone."""
     ws = Workspace.open(workspace)
     out = pick(ws, video, track)
-    console.print(f"{video}: track {track} is the subject on {out['target_frames']} of {out['n_frames']} frames")
+    console.print(f"{escape(video)}: track {track} is the subject on {out['target_frames']} of {out['n_frames']} "
+                  "frames")
 
 
 def render(summary) -> None:  # noqa: ANN001 - a DataFrame
@@ -57,11 +59,12 @@ def render(summary) -> None:  # noqa: ANN001 - a DataFrame
         table.add_column(col)
     def cell(r: dict, k: str) -> str:
         v = r.get(k)
-        return "" if v is None or v != v else str(int(v)) if isinstance(v, float) else str(v)
+        # escaped: an error message may hold `[brackets]` that rich would take for markup
+        return "" if v is None or v != v else str(int(v)) if isinstance(v, float) else escape(str(v))
 
     for r in summary.to_dict("records"):
-        table.add_row(r["video_id"], r["status"], cell(r, "n_frames"), cell(r, "n_tracks"),
-                      cell(r, "target_track"), cell(r, "target_frames"), cell(r, "bad_frames"), r.get("error") or "")
+        table.add_row(cell(r, "video_id"), cell(r, "status"), cell(r, "n_frames"), cell(r, "n_tracks"),
+                      cell(r, "target_track"), cell(r, "target_frames"), cell(r, "bad_frames"), cell(r, "error"))
     console.print(table)
 
 

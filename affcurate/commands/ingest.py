@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from affcurate.executor import ExecutorSpec
 from affcurate.lock import writer_lock
@@ -45,24 +47,29 @@ def ingest_command(
         raise typer.Exit(1)
 
 
+def _text(value: object) -> str:
+    """A table cell: empty for a missing value, and escaped so that `[brackets]` in a message survive rich."""
+    return "" if value is None or value != value else escape(str(value))
+
+
 def render_summary(result: IngestResult) -> None:
     s = result.summary
     table = Table(title="ingest", show_lines=False)
     for col in ("video", "status", "frames", "seconds", "faces", "error"):
         table.add_column(col)
-    for r in s.to_dict("records"):
+    for r, failed in zip(s.to_dict("records"), result.failed, strict=True):
         status = r["status"] + (" (done before)" if r.get("skipped") else "")
-        style = {"ok": "green", "error": "red", "duplicate": "yellow"}.get(r["status"], "")
-        faces = r.get("faces_status") or ""
-        err = r.get("error") or r.get("faces_error") or ""
+        style = "red" if failed else {"ok": "green", "duplicate": "yellow"}.get(r["status"], "")
+        err = _text(r.get("error")) or _text(r.get("faces_error"))
         frames = "" if r["out_frames"] is None or r["out_frames"] != r["out_frames"] else str(int(r["out_frames"]))
         secs = "" if r["seconds"] is None or r["seconds"] != r["seconds"] else f"{r['seconds']:.1f}"
-        table.add_row(r["video_id"], f"[{style}]{status}[/]", frames, secs, str(faces or ""), str(err or ""))
+        table.add_row(_text(r["video_id"]), Text(status, style=style), frames, secs,
+                      _text(r.get("faces_status")), err)
     console.print(table)
     for reason in result.skipped:
         console.print(f"skipped {reason}", markup=False, highlight=False, soft_wrap=True)
     n = len(s)
-    ok = int((s["status"] == "ok").sum())
+    ok = int(((s["status"] == "ok") & ~result.failed).sum())
     dup = int((s["status"] == "duplicate").sum())
     console.print(f"{ok} of {n} videos ready, {dup} duplicates, {result.n_failed} failed")
 

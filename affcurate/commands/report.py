@@ -17,7 +17,7 @@ def report_command(workspace: Path = typer.Argument(..., help="Workspace folder.
     from affcurate.report import report  # matplotlib loads only for this command
 
     paths = report(Workspace.open(workspace))
-    console.print(f"report: {paths.html}\nmarkdown: {paths.markdown}\ndatacard: {paths.datacard}")
+    console.print(f"report: {paths.html}\nmarkdown: {paths.markdown}\ndatacard: {paths.datacard}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

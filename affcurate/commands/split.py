@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from affcurate.split import check, split
@@ -32,7 +33,7 @@ def split_command(
     if check_only:
         problems = check(ws, file)
         for p in problems:
-            console.print(f"[red]✗[/] {p}")
+            console.print(f"[red]✗[/] {escape(p)}", soft_wrap=True)  # subjects are free text: `[x]` stays
         if problems:
             raise typer.Exit(1)
         console.print("[green]✓[/] no subject is in two splits; every labelled video is assigned")
@@ -40,17 +41,17 @@ def split_command(
     r = split(ws, train=train, val=val, test=test, folds=folds, method=method, draws=draws, seed=seed,
               balance_columns=tuple(balance) if balance else None)
     for name, df in r.summary.items():
-        t = Table(title=name)
+        t = Table(title=escape(name))
         flat = df.copy()
         flat.columns = [" ".join(str(x) for x in c if x) if isinstance(c, tuple) else str(c) for c in flat.columns]
         t.add_column("")
         for c in flat.columns:
-            t.add_column(c, justify="right")
+            t.add_column(escape(c), justify="right")
         for idx, row in flat.iterrows():
-            t.add_row(str(idx), *[f"{v:g}" if isinstance(v, float) else str(v) for v in row])
+            t.add_row(escape(str(idx)), *[f"{v:g}" if isinstance(v, float) else escape(str(v)) for v in row])
         console.print(t)
     console.print(f"{r.method}: largest AU-rate gap [bold]{r.max_au_gap:.2f}[/] percentage points; "
-                  f"fractions {r.fractions}; written to {ws.splits_path}")
+                  f"fractions {escape(str(r.fractions))}; written to {escape(str(ws.splits_path))}")
 
 
 def register(app: typer.Typer) -> None:

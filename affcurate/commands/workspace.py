@@ -17,7 +17,7 @@ def init(
 ) -> None:
     """Create a workspace: a folder with affcurate.toml holding the documented default settings."""
     ws = Workspace.init(workspace)
-    console.print(f"workspace ready: {ws.root} (settings in {ws.settings_path.name})")
+    console.print(f"workspace ready: {ws.root} (settings in {ws.settings_path.name})", markup=False)
 
 
 def register(app: typer.Typer) -> None:

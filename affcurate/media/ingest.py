@@ -40,8 +40,15 @@ class IngestResult:
     skipped: list[str] = field(default_factory=list)  # entries of --videos not followed, each with its reason
 
     @property
+    def failed(self) -> pd.Series:
+        """Per summary row: did the video fail, in probing, transcoding or the faces stage."""
+        s = self.summary
+        faces_error = s["faces_status"] == "error" if "faces_status" in s.columns else False
+        return (s["status"] == "error") | faces_error
+
+    @property
     def n_failed(self) -> int:
-        return int((self.summary["status"] == "error").sum()) if len(self.summary) else 0
+        return int(self.failed.sum())
 
 
 def _image_fps(ws: Workspace, image_fps: float | None) -> float:
@@ -211,7 +218,9 @@ def ingest(
         finally:
             _FRAME_HOOK = None
         progress.update(frames_task, completed=progress.tasks[frames_task].total)
-        for r in manifest[manifest["status"].isin(["error", "duplicate"])].itertuples():
+        # the videos that never reached transcoding: probe errors and duplicates (transcoded ones are listed)
+        for r in manifest[manifest["status"].isin(["error", "duplicate"]) & ~manifest.index.isin(todo.index)
+                          ].itertuples():
             summary_rows.append({"video_id": r.video_id, "status": r.status, "out_frames": None,
                                  "seconds": None, "skipped": False,
                                  "error": None if pd.isna(r.error) else str(r.error)})

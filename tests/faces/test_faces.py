@@ -11,7 +11,10 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 
+import affcurate.commands.faces as faces_command
+import affcurate.commands.ingest as ingest_command
 from affcurate.cli import main
 from affcurate.errors import AffcurateError
 from affcurate.faces.align import TEMPLATE_112, align_matrix, aligned_crop, transform_points
@@ -241,3 +244,30 @@ def test_blazeface_backend_gives_the_same_detection_type(samples: Path, faces_ws
     assert summary.iloc[0]["status"] == "ok" and summary.iloc[0]["target_frames"] >= 68
     meta = parquet_metadata(ws.faces_path("single_face"))
     assert meta["detector"] == "blazeface"
+
+
+def test_a_faces_error_fails_the_ingest(samples: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    for module in (ingest_command, faces_command):
+        monkeypatch.setattr(module, "console", Console(width=400))  # long messages on one line
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(samples / "single_face.mp4", src / "good.mp4")
+    shutil.copy(samples / "no_face.mp4", src / "broken.mp4")
+    ws = Workspace.init(tmp_path / "ws[b]")
+    assert ingest(ws, src, faces=False).n_failed == 0
+    ws.video_path("broken").write_bytes(b"\0" * 4096)  # the transcoded video is damaged after transcoding
+    with pytest.raises(SystemExit) as e:
+        main(["ingest", str(ws.root)])
+    assert e.value.code == 1
+    out = capsys.readouterr().out
+    assert "1 of 2 videos ready, 0 duplicates, 1 failed" in out
+    m = ws.manifest().set_index("video_id")
+    assert m.loc["good", "faces_status"] == "ok" and pd.isna(m.loc["good", "faces_error"])
+    assert m.loc["broken", "status"] == "ok" and m.loc["broken", "faces_status"] == "error"
+    error = m.loc["broken", "faces_error"]
+    assert "ws[b]/videos/broken.mp4" in error and "\n" not in error
+    assert error in out  # the message as it is, brackets included
+    with pytest.raises(SystemExit) as e:
+        main(["faces", "run", str(ws.root)])
+    assert e.value.code == 1
+    assert error in capsys.readouterr().out

@@ -16,7 +16,9 @@ import av
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 
+import affcurate.commands.ingest as ingest_command
 from affcurate.cli import main
 from affcurate.errors import AffcurateError, InputError
 from affcurate.media.ingest import ingest
@@ -366,3 +368,22 @@ def test_symlink_loops_never_stop_the_others(samples: Path, tmp_path: Path, caps
     assert m.loc["good", "status"] == "ok"
     for vid in ("a", "b", "self"):
         assert m.loc[vid, "status"] == "error" and "symbolic link loop" in m.loc[vid, "error"]
+
+
+def test_a_transcode_error_is_listed_once_with_its_brackets(samples: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(ingest_command, "console", Console(width=400))  # long messages on one line
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(samples / "single_face.mp4", src / "good.mp4")
+    shutil.copy(samples / "no_face.mp4", src / "blocked.mp4")
+    ws = Workspace.init(tmp_path / "ws[b]")
+    ws.video_path("blocked").mkdir(parents=True)  # the transcoded video cannot take its name
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ingest", str(ws.root), "--videos", str(src), "--no-faces"])
+    assert exit_info.value.code == 1
+    out = capsys.readouterr().out
+    assert "1 of 2 videos ready, 0 duplicates, 1 failed" in out
+    assert sum(line.startswith("│ blocked ") for line in out.splitlines()) == 1
+    error = ws.manifest().set_index("video_id").loc["blocked", "error"]
+    assert error.startswith("transcode failed:") and "ws[b]/videos" in error
+    assert "ws[b]/videos" in out

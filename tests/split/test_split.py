@@ -138,7 +138,8 @@ def test_check_uses_the_subjects_of_the_current_manifest(samples: Path, tmp_path
     for name in names:
         (clips / name).write_bytes((samples / name).read_bytes())
     ws_dir = tmp_path / "ws"
-    _ingest_people(ws_dir, clips, dict(zip(names, ["P1", "P2", "P3", "P4"], strict=True)))
+    # subjects are free text: `[b]` must reach the user as written, not as rich's bold
+    _ingest_people(ws_dir, clips, dict(zip(names, ["[b]P1", "[b]P2", "[b]P3", "[b]P4"], strict=True)))
     ws = Workspace.open(ws_dir)
     rng = np.random.default_rng(0)
     parts = []
