@@ -1,5 +1,11 @@
 """`affcurate merge`: every annotation onto the 30 fps grid, fused across annotators, with agreement, the
-face mask and provenance → ``labels.parquet`` and ``agreement.parquet``."""
+face mask and provenance → ``labels.parquet`` and ``agreement.parquet``.
+
+A fused value on a frame comes only from the sources that gave one there (see :mod:`affcurate.labels.resample`).
+An AU intensity left empty where its source says the AU is absent is that source's intensity 0 (the desk leaves
+it empty, affcurate CSV writes 0: the same statement); a source that gives no intensity for an AU at all, or
+says present without one, has no say in that frame's intensity.
+"""
 
 from __future__ import annotations
 
@@ -99,11 +105,12 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
             if r.length_fix:
                 result.length_fixes.append({"video_id": vid, "task": task, "annotator": a.annotator,
                                             "samples": r.length_fix})
+            if task == "au":
+                _absent_is_intensity_zero(r.values, discrete)
             annotators.append(a.annotator)
             for c in per:
                 per[c].append(r.values.get(c, np.full(n, np.nan)))
         k = len(annotators)
-        present = np.zeros(n, bool)
         for c in discrete:
             stack = np.stack(per[c], 1)
             method = s.au_fusion if task == "au" else s.expr_fusion
@@ -116,7 +123,6 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
                           {"video_id": vid, "task": task, "label": c, "statistic": "fleiss_kappa",
                            "value": fleiss_kappa(stack), "n_annotators": k}]
                 disagreement[f"{task}:{c}"] = 1 - np.nan_to_num(share, nan=1.0)
-            present |= (~np.isnan(stack)).any(1)
         for c in continuous:
             stack = np.stack(per[c], 1)
             out[c] = fuse_continuous(stack, s.va_fusion)
@@ -131,7 +137,6 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
                               for name, fn in (("krippendorff_alpha", lambda v: alpha(v, "interval")),
                                                ("icc", icc_2_1), ("ccc", mean_pairwise_ccc))]
                     disagreement[f"{task}:{c}"] = np.nan_to_num(out[f"{c}_std"], nan=0.0)
-                present |= (~np.isnan(stack)).any(1)
         # which annotators said anything about this task at each frame
         said = np.stack([np.any([~np.isnan(per[c][j]) for c in per], axis=0) for j in range(k)], 1)
         out[f"{task}_n"] = said.sum(1)
@@ -150,6 +155,16 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
         if col.dtype == np.float64:
             out[name] = col.astype(np.float32)
     return out, stats, disagreement
+
+
+def _absent_is_intensity_zero(values: dict[str, np.ndarray], aus: list[str]) -> None:
+    """A source that gives an AU's intensity says 0 where it says the AU is absent and leaves the intensity
+    empty (the desk's encoding); where it says present without an intensity, it says nothing about it."""
+    for au in aus:
+        ic = f"{au}_intensity"
+        if ic in values and au in values:
+            iv = values[ic]
+            values[ic] = np.where(np.isnan(iv) & (values[au] == 0), 0.0, iv)
 
 
 def _nullable_int8(v: np.ndarray) -> pd.arrays.IntegerArray:

@@ -1,7 +1,22 @@
 """Putting one annotation onto the workspace's constant-fps grid through the video's frame map.
 
-Continuous values (valence, arousal, AU intensity) are interpolated linearly in time; discrete ones (AU
-presence, expression) take the value in force at that moment; intervals are expanded.
+A grid frame gets a value from a source only where that source gave one; nothing is carried further:
+
+- ``dense``: a row holds from its position until the next row, or for one sample period when the next row is
+  more than 1.5 periods away (a hole: the frames in it stay unlabelled) or when it is the last row. A row whose
+  value is empty is a hole too.
+- ``keyframes``: a keyframe holds until the next one, however far; the last one holds for its own frame only
+  (a time-based one for its instant).
+- ``intervals``: ``start``-``end`` inclusive (a frame-based ``end`` includes that whole frame); where intervals
+  of one column overlap, the one that starts last wins. A ``complete`` AU table says "absent" outside them.
+
+Discrete values (AU presence and intensity, expression) take the value in force. Valence and arousal are
+interpolated linearly in time between two consecutive rows that both have a value and are neighbours (dense:
+at most 1.5 periods apart; keyframes: any distance); beside a hole a row holds for its own sample only, and
+nothing is extrapolated before the first row or after the last. The only exception is the length fix of a
+``complete`` table: one up to ``tolerance`` samples shorter than its video is extended by holding its first
+and last rows, one that is longer is cropped. Rows past the video's end by more than the tolerance are counted
+and reported; they never reach the grid.
 """
 
 from __future__ import annotations
@@ -15,6 +30,8 @@ from affcurate.errors import AffcurateError
 from affcurate.labels.model import Annotation
 
 CONTINUOUS_SUFFIX = "_intensity"
+# how far two rows of a dense table may be apart (in sample periods) and still be neighbours
+DENSE_MAX_GAP = 1.5
 
 
 @dataclass
@@ -37,6 +54,10 @@ class Resampled:
     values: dict[str, np.ndarray]  # column -> float array on the grid, NaN where missing
     length_fix: int = 0
     """Samples the labels were longer (+) or shorter (-) than the video, fixed within the tolerance."""
+    outside: int = 0
+    """Rows (samples or intervals) past the video's end by more than the tolerance: left out."""
+    warning: str | None = None
+    """One line about ``outside``, for the merge's warnings."""
 
 
 def _queries(a: Annotation, g: GridContext) -> np.ndarray:
@@ -64,34 +85,75 @@ def _expected_length(a: Annotation, g: GridContext) -> float:
     return g.duration * float(a.fps)
 
 
+def _period(a: Annotation, p: np.ndarray, g: GridContext) -> float:
+    """One sample of the table in its own units: a frame, or the median spacing of a time-based table."""
+    if a.time_base == "frame":
+        return 1.0
+    if a.shape == "dense" and len(p) > 1:
+        return float(np.median(np.diff(p)))
+    return 1.0 / g.fps
+
+
+def _outside(a: Annotation, g: GridContext, tolerance: int, period: float) -> tuple[int, str | None]:
+    """Rows past the video's end by more than the tolerance, and the line that reports them."""
+    end = _expected_length(a, g)
+    # where each row stops: its sample, or an interval's last frame or instant
+    last = a.data["end" if a.shape == "intervals" else a.position_columns()[0]].to_numpy(np.float64)
+    beyond = int((last >= end + tolerance * period - 1e-6 * period).sum())
+    if not beyond:
+        return 0, None
+    unit = "frames" if a.time_base == "frame" else "s"
+    what = "intervals" if a.shape == "intervals" else "samples"
+    past = float(last.max() - end + (1 if a.time_base == "frame" else 0))
+    return beyond, (f"{beyond:,} {what} past the video's end, up to {past:,.6g} {unit} past its {end:,.6g} {unit} "
+                    f"(tolerance ±{tolerance}); left out")
+
+
+def _intervals(a: Annotation, x: np.ndarray, columns: list[str], eps: float) -> dict[str, np.ndarray]:
+    df = a.data
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    out: dict[str, np.ndarray] = {}
+    for c in columns:
+        if c not in df.columns:
+            continue
+        v = pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        given = ~np.isnan(v)
+        starts = df["start"].to_numpy(np.float64)[given]
+        ends = df["end"].to_numpy(np.float64)[given]
+        v = v[given]
+        by_start = np.argsort(starts, kind="stable")
+        lo = np.searchsorted(xs, starts[by_start] - eps, side="left")
+        if a.time_base == "frame":
+            hi = np.searchsorted(xs, ends[by_start] + 1 - eps, side="left")
+        else:
+            hi = np.searchsorted(xs, ends[by_start] + eps, side="right")
+        sorted_res = np.full(len(xs), np.nan)
+        for i, j, val in zip(lo.tolist(), hi.tolist(), v[by_start].tolist(), strict=True):
+            sorted_res[i:j] = val  # painted in start order: the interval that starts last wins
+        res = np.empty_like(sorted_res)
+        res[order] = sorted_res
+        if a.complete and a.task == "au" and not c.endswith(CONTINUOUS_SUFFIX):
+            res = np.where(np.isnan(res), 0.0, res)  # an AU not marked is absent when the whole video was seen
+        out[c] = res
+    return out
+
+
 def to_grid(a: Annotation, g: GridContext, columns: list[str], tolerance: int) -> Resampled:
-    """Values of ``columns`` on the grid. A ``complete`` annotation whose length differs from the video's by
-    more than ``tolerance`` samples raises :class:`AffcurateError`; within it, it is extended or cropped."""
+    """Values of ``columns`` on the grid, following the rules of this module. A ``complete`` annotation whose
+    length differs from the video's by more than ``tolerance`` samples raises :class:`AffcurateError`; within
+    it, it is extended or cropped."""
     x = _queries(a, g)
     df = a.data
-    out: dict[str, np.ndarray] = {}
-    fix = 0
+    p = df["start" if a.shape == "intervals" else a.position_columns()[0]].to_numpy(np.float64)
+    period = _period(a, p, g)
+    eps = 1e-6 * period  # positions read from text and times computed from frame numbers differ by rounding
+    outside, warning = _outside(a, g, tolerance, period) if len(p) else (0, None)
     if a.shape == "intervals":
-        starts = df["start"].to_numpy(np.float64)
-        ends = df["end"].to_numpy(np.float64)
-        order = np.argsort(starts, kind="stable")
-        starts, ends = starts[order], ends[order]
-        idx = np.searchsorted(starts, x + 1e-9, side="right") - 1
-        inside = (idx >= 0) & (x <= ends[np.clip(idx, 0, None)] + 1e-9)
-        for c in columns:
-            if c not in df.columns:
-                continue
-            v = pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)[order]
-            res = np.where(inside, v[np.clip(idx, 0, None)], np.nan)
-            if a.complete and a.task == "au" and not c.endswith(CONTINUOUS_SUFFIX):
-                res = np.where(inside, res, 0.0)  # an AU not marked is absent when the whole video was seen
-            out[c] = res
-        return Resampled(out, 0)
-
-    p = df[a.position_columns()[0]].to_numpy(np.float64)
+        return Resampled(_intervals(a, x, columns, eps), 0, outside, warning)
     if len(p) == 0:
         return Resampled({c: np.full(g.n, np.nan) for c in columns if c in df.columns}, 0)
-    period = 1.0 if a.time_base == "frame" else (float(np.median(np.diff(p))) if len(p) > 1 else 1.0 / g.fps)
+    fix = 0
     lo, hi = p[0], p[-1]
     if a.complete:
         label_len = (p[-1] + period) if a.time_base == "frame" else (p[-1] - p[0] + period)
@@ -103,32 +165,32 @@ def to_grid(a: Annotation, g: GridContext, columns: list[str], tolerance: int) -
             raise AffcurateError(
                 f"{a.origin or a.video_id}: labels cover {label_len / period:.0f} {unit}, the video "
                 f"{expected / period:.0f}; the difference {diff:+.0f} is beyond the tolerance ±{tolerance}")
-        x = np.clip(x, lo, hi)  # extend by holding the first and last values; crop by ignoring the rest
-    valid_span = (x >= lo - 0.5 * period - 1e-9) & (x <= hi + 0.5 * period + 1e-9)
+        # the length fix: at most `tolerance` samples before the first row and after the last row's own sample
+        before = (x < lo) & (x >= lo - tolerance * period - eps)
+        after = (x >= hi + period - eps) & (x < hi + (tolerance + 1) * period - eps)
+        x = np.where(before, lo, np.where(after, hi, x))
+    k = np.searchsorted(p, x + eps, side="right") - 1  # the last row at or before each grid frame
+    kk = np.clip(k, 0, None)
+    nxt = np.minimum(kk + 1, len(p) - 1)
+    gap = np.where(kk + 1 < len(p), p[nxt] - p[kk], np.inf)
+    neighbours = gap <= DENSE_MAX_GAP * period + eps if a.shape == "dense" else np.isfinite(gap)
+    # a row without a neighbour holds for its own sample; a time-based keyframe only for its instant
+    own = period if a.time_base == "frame" or a.shape == "dense" else 0.0
+    alone = (k >= 0) & ((x < p[kk] + own - eps) | (np.abs(x - p[kk]) <= eps))
+    covered = alone | ((k >= 0) & neighbours)
+    between = covered & neighbours & (x > p[kk] + eps)
+    frac = np.where(between, (x - p[kk]) / np.where(neighbours, gap, 1.0), 0.0)
+    out: dict[str, np.ndarray] = {}
     for c in columns:
         if c not in df.columns:
             continue
         v = pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-        ok = ~np.isnan(v)
-        pv, vv = p[ok], v[ok]
-        if len(pv) == 0:
-            out[c] = np.full(g.n, np.nan)
-            continue
-        continuous = a.task == "va" or c.endswith(CONTINUOUS_SUFFIX)
-        if continuous:
-            res = np.interp(x, pv, vv)
-            if a.shape == "dense":
-                # no interpolation across holes in dense labels (missing samples stay missing)
-                j = np.clip(np.searchsorted(pv, x, side="right"), 1, len(pv) - 1) if len(pv) > 1 else None
-                if j is not None:
-                    gap = pv[j] - pv[j - 1]
-                    res = np.where((gap > 1.5 * period) & (x > pv[j - 1] + 0.5 * period)
-                                   & (x < pv[j] - 0.5 * period), np.nan, res)
+        if a.task == "va":
+            # linear between two rows that both have a value; beside a hole only the row's own sample holds
+            nv = v[nxt]
+            both = between & ~np.isnan(nv)
+            res = np.where(both, v[kk] + frac * (nv - v[kk]), np.where(alone, v[kk], np.nan))
         else:
-            k = np.searchsorted(pv, x + 1e-9, side="right") - 1
-            res = np.where(k >= 0, vv[np.clip(k, 0, None)], np.nan)
-            if a.shape == "dense":
-                near = (k >= 0) & (x - pv[np.clip(k, 0, None)] < period * 1.0 + 1e-9)
-                res = np.where(near, res, np.nan)
-        out[c] = np.where(valid_span, res, np.nan)
-    return Resampled(out, fix)
+            res = np.where(covered, v[kk], np.nan)
+        out[c] = res
+    return Resampled(out, fix, outside, warning)
