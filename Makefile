@@ -7,9 +7,16 @@ STAMP  := $(VENV)/.installed
 DEMO_WS ?= demo-workspace
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: install samples demo test lint bench clean
+.PHONY: install data-links samples demo test lint bench clean
 
-install: $(STAMP)
+install: data-links $(STAMP)
+
+# The package carries schemas/ and pipelines/ as links to them in affcurate/_data/ (a wheel holds the files);
+# this refreshes the links after a file is added or removed there (tests/run/test_package.py checks them).
+data-links:
+	@find schemas pipelines -type f | while read -r f; do mkdir -p "affcurate/_data/$$(dirname "$$f")"; \
+	    ln -srfn "$$f" "affcurate/_data/$$f"; done
+	@find affcurate/_data -xtype l -delete
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

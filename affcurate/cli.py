@@ -1,6 +1,7 @@
 """The ``affcurate`` command line: thin commands that parse, call one library function, and render with rich.
 
-Command modules live in :mod:`affcurate.commands`; each registers its own commands here.
+Command modules live in :mod:`affcurate.commands`; each registers its own commands here. Progress that the
+library reports without being handed a callback is drawn as bars (:class:`affcurate.commands._progress.Bars`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 import affcurate.commands
+from affcurate.commands._progress import Bars
 from affcurate.errors import AffcurateError
+from affcurate.executor import reporting
 
 app = typer.Typer(
     name="affcurate",
@@ -28,6 +32,8 @@ err_console = Console(stderr=True)
 
 def _register_commands() -> None:
     for mod in sorted(pkgutil.iter_modules(affcurate.commands.__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):  # helpers of the commands, not commands
+            continue
         module = importlib.import_module(f"affcurate.commands.{mod.name}")
         module.register(app)
     # installed packages that add commands (the annotation desk registers `annotate` this way)
@@ -38,12 +44,26 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _run(argv: list[str] | None) -> object:
+    bars = Bars()
+    try:
+        with reporting(bars):
+            return app(args=argv, standalone_mode=False)
+    finally:
+        bars.close()  # before any error line, so that it is not drawn over
+
+
+def one_line(exc: BaseException) -> str:
+    """The error as one line of plain text (rich markup in it is escaped, so `[settings]` stays)."""
+    return escape(" ".join(str(exc).split("\n")).strip())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user-fixable errors become one line on stderr and exit code 2."""
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = _run(argv)
     except AffcurateError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {one_line(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -1,7 +1,8 @@
 """Where per-video work runs: in this process, on a local process pool, or on a Ray cluster.
 
-A stage hands ``map_videos`` a picklable function of one work item and gets each item's result (or the
-exception it raised) back as soon as it finishes, with rich progress. Nothing in the stages knows which
+A stage hands ``map_items`` a picklable function of one work item and gets each item's result (or the
+exception it raised) back as soon as it finishes. Progress is reported through one plain callback,
+:data:`Progress`; the library never draws it, the command line does. Nothing in the stages knows which
 executor runs it.
 """
 
@@ -11,19 +12,85 @@ import multiprocessing as mp
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
+# the stages that still draw their own bars import it from here
+from affcurate.commands._progress import make_progress  # noqa: F401
 from affcurate.errors import AffcurateError
+
+Progress = Callable[[str, int, int], None]
+"""A progress report: ``(what, done, total)``, e.g. ``("transcode", 3, 10)``."""
+
+
+def quiet(what: str, done: int, total: int) -> None:
+    """The progress report that shows nothing: the library's default."""
+
+
+_current: ContextVar[Progress] = ContextVar("affcurate_progress", default=quiet)
+
+
+@contextmanager
+def reporting(progress: Progress) -> Iterator[None]:
+    """Inside the block, stages called without a progress argument report to ``progress``."""
+    token = _current.set(progress)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_progress() -> Progress:
+    """Where a stage reports when it was given no progress callback (see :func:`reporting`)."""
+    return _current.get()
+
+
+@dataclass
+class _Task:
+    description: str
+    total: float
+    completed: float = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.completed >= self.total
+
+
+@dataclass
+class Tasks:
+    """The task calls of rich's ``Progress`` (``add_task``, ``advance``, ``update``, ``tasks``, ``start``,
+    ``stop``) over one :data:`Progress` callback, for stages that still take a progress object."""
+
+    report: Progress = quiet
+    tasks: list[_Task] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Nothing to start: the callback draws (or not)."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+    def add_task(self, description: str, total: float | None = None, **_: Any) -> int:
+        self.tasks.append(_Task(description, total or 0))
+        self._send(len(self.tasks) - 1)
+        return len(self.tasks) - 1
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        self.tasks[task_id].completed += advance
+        self._send(task_id)
+
+    def update(self, task_id: int, *, completed: float | None = None, total: float | None = None,
+               advance: float | None = None, **_: Any) -> None:
+        t = self.tasks[task_id]
+        t.total = t.total if total is None else total
+        t.completed = (t.completed if completed is None else completed) + (advance or 0)
+        self._send(task_id)
+
+    def _send(self, task_id: int) -> None:
+        t = self.tasks[task_id]
+        self.report(t.description, int(t.completed), int(t.total))
 
 
 @dataclass(frozen=True)
@@ -60,15 +127,22 @@ def _call(fn: Callable[[Any], Any], item: Any) -> ItemResult:
         return ItemResult(item, None, msg, traceback.format_exc())
 
 
-def make_progress(transient: bool = False) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        transient=transient,
-    )
+def _results(fn: Callable[[Any], Any], items: list[Any], spec: ExecutorSpec) -> Iterator[ItemResult]:
+    if spec.kind == "ray":
+        from affcurate.ray_executor import ray_map
+
+        yield from ray_map(_call, fn, items, spec)
+    elif spec.jobs == 1 or len(items) <= 1:
+        for item in items:
+            yield _call(fn, item)
+    else:
+        ctx = mp.get_context("spawn")  # no fork: onnxruntime and torch thread pools do not survive it
+        with ProcessPoolExecutor(max_workers=min(spec.jobs, len(items)), mp_context=ctx) as pool:
+            pending = {pool.submit(_call, fn, item) for item in items}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
 
 
 def map_items(
@@ -76,36 +150,15 @@ def map_items(
     items: Iterable[Any],
     spec: ExecutorSpec = ExecutorSpec(),
     description: str = "videos",
-    progress: Progress | None = None,
+    progress: Progress | Any | None = None,
 ) -> Iterator[ItemResult]:
-    """Run ``fn`` on every item; yield an :class:`ItemResult` per item as it finishes (any order)."""
-    items = list(items)
-    own = progress is None
-    progress = progress or make_progress()
-    if own:
-        progress.start()
-    task = progress.add_task(description, total=len(items))
-    try:
-        if spec.kind == "ray":
-            from affcurate.ray_executor import ray_map
+    """Run ``fn`` on every item; yield an :class:`ItemResult` per item as it finishes (any order).
 
-            for res in ray_map(_call, fn, items, spec):
-                progress.advance(task)
-                yield res
-        elif spec.jobs == 1 or len(items) <= 1:
-            for item in items:
-                res = _call(fn, item)
-                progress.advance(task)
-                yield res
-        else:
-            ctx = mp.get_context("spawn")  # no fork: onnxruntime and torch thread pools do not survive it
-            with ProcessPoolExecutor(max_workers=min(spec.jobs, len(items)), mp_context=ctx) as pool:
-                pending = {pool.submit(_call, fn, item) for item in items}
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        progress.advance(task)
-                        yield fut.result()
-    finally:
-        if own:
-            progress.stop()
+    ``progress`` is a :data:`Progress` callback (default: :func:`current_progress`), or an object with rich's
+    ``add_task``/``advance`` (:class:`Tasks`, or a rich ``Progress`` of a stage that draws its own)."""
+    items = list(items)
+    tasks = progress if hasattr(progress, "add_task") else Tasks(progress or current_progress())
+    task = tasks.add_task(description, total=len(items))
+    for res in _results(fn, items, spec):
+        tasks.advance(task)
+        yield res

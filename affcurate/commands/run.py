@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from affcurate.commands._progress import Bars
 from affcurate.errors import AffcurateError
 from affcurate.executor import ExecutorSpec
-from affcurate.run import RunResult, run
+from affcurate.recipe import RunResult, StagePlan, run
 
 console = Console()
 
@@ -26,19 +28,31 @@ def _variables(pairs: list[str]) -> dict[str, str]:
 
 
 def run_command(
-    recipe: Path = typer.Argument(..., help="Recipe file, e.g. pipelines/demo.toml."),
+    recipe: str = typer.Argument(..., help="Recipe file (e.g. pipelines/demo.toml) or a bundled recipe's name."),
     workspace: Path = typer.Argument(..., help="Workspace folder (created if missing)."),
     executor: str = typer.Option("local", "--executor", help="local or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (with --executor ray)."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Videos processed in parallel."),
     var: list[str] = typer.Option([], "--var", help="NAME=VALUE for ${NAME} in the recipe's paths."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and stop."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the recipe and its inputs, print the plan, stop."),
     force: bool = typer.Option(False, "--force", help="Rerun stages even when done."),
 ) -> None:
     """Run every stage of a recipe in order, skipping the ones already done."""
     spec = ExecutorSpec(executor, jobs, address)
-    result = run(recipe, workspace, spec=spec, variables=_variables(var), dry_run=dry_run, force=force,
-                 console=console)
+    bars = Bars(console)
+
+    def on_stage(stage: StagePlan, event: str) -> None:
+        bars.close()  # a stage's bars end above the next stage's line
+        if event == "skipped":
+            console.print(f"[dim]✓ {stage.name}: done before, skipped[/]")
+        elif event == "started":
+            console.rule(f"[bold]{stage.name}")
+
+    try:
+        result = run(recipe, workspace, spec=spec, variables=_variables(var), dry_run=dry_run, force=force,
+                     progress=bars, on_stage=on_stage)
+    finally:
+        bars.close()
     if dry_run:
         render_plan(result, workspace)
         return
@@ -49,19 +63,19 @@ def run_command(
 
 def render_plan(result: RunResult, workspace: Path) -> None:
     r = result.recipe
-    table = Table(title=f"{r.name}: {r.title}")
+    table = Table(title=escape(f"{r.name}: {r.title}"))
     table.add_column("stage")
     table.add_column("state")
     table.add_column("settings")
     for s in result.plan:
         state = "[green]done, will skip[/]" if s.done else "will run"
-        table.add_row(s.name, state, ", ".join(f"{k}={v}" for k, v in s.config.items()) or "(defaults)")
+        table.add_row(s.name, state, escape(", ".join(f"{k}={v}" for k, v in s.config.items())) or "(defaults)")
     console.print(table)
-    console.print(f"workspace: {workspace}")
+    console.print(f"workspace: {workspace}", markup=False)
 
 
 def render_end(result: RunResult, workspace: Path) -> None:
-    table = Table(title=f"recipe {result.recipe.name}")
+    table = Table(title=escape(f"recipe {result.recipe.name}"))
     table.add_column("stage")
     table.add_column("result")
     table.add_column("seconds", justify="right")
@@ -74,11 +88,11 @@ def render_end(result: RunResult, workspace: Path) -> None:
     ws = Path(workspace)
     report = ws / "reports" / "report.html"
     if report.exists():
-        console.print(f"report: [bold]{report.resolve()}[/]")
+        console.print(f"report: [bold]{escape(str(report.resolve()))}[/]")
     bench = ws / "runs" / "benchmark.md"
     if bench.exists():
-        console.print(f"benchmark table: [bold]{bench.resolve()}[/]")
-        console.print(bench.read_text())
+        console.print(f"benchmark table: [bold]{escape(str(bench.resolve()))}[/]")
+        console.print(bench.read_text(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

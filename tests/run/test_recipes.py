@@ -8,19 +8,17 @@ import pytest
 
 from affcurate.cli import main
 from affcurate.errors import AffcurateError, InputError
-from affcurate.run import STAGES, expand, load_recipe, plan, run
+from affcurate.recipe import STAGES, apply_settings, expand, load_recipe, plan, run
 from affcurate.settings import settings_from_dict
 from affcurate.workspace import Workspace
 
 PIPELINES = Path(__file__).parents[2] / "pipelines"
 RECIPES = sorted(PIPELINES.glob("*.toml"))
 
-
 def test_there_is_one_recipe_per_known_curation() -> None:
     names = {p.stem for p in RECIPES}
     assert names == {"expression-folders-va", "affwild-au-va", "affwild-au-expr", "afewva-5fold", "affectnet-mt",
                      "demo"}
-
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_every_recipe_validates(path: Path) -> None:
@@ -28,7 +26,6 @@ def test_every_recipe_validates(path: Path) -> None:
     assert recipe.name == path.stem
     assert list(recipe.stages) == [s for s in STAGES if s in recipe.stages]
     settings_from_dict(recipe.settings)  # its settings are valid workspace settings
-
 
 def test_recipes_differ_where_the_curations_differ() -> None:
     r = {p.stem: load_recipe(p) for p in RECIPES}
@@ -41,7 +38,6 @@ def test_recipes_differ_where_the_curations_differ() -> None:
     assert r["expression-folders-va"].stages["split"] == {"train": 0.9, "test": 0.1}
     assert r["demo"].demo_labels
 
-
 def test_dry_run_prints_the_plan_without_touching_the_workspace(tmp_path: Path, capsys) -> None:
     main(["run", str(PIPELINES / "demo.toml"), str(tmp_path / "ws"), "--dry-run"])
     out = capsys.readouterr().out
@@ -50,10 +46,8 @@ def test_dry_run_prints_the_plan_without_touching_the_workspace(tmp_path: Path, 
     assert "will run" in out
     assert not (tmp_path / "ws").exists()
 
-
 def test_settings_of_the_recipe_go_into_the_workspace(tmp_path: Path) -> None:
     recipe = load_recipe(PIPELINES / "affwild-au-expr.toml")
-    from affcurate.run import apply_settings
 
     ws = apply_settings(Workspace.init(tmp_path / "ws"), recipe)
     assert ws.settings.faces.crop_size == 96 and ws.settings.labels.expr_fusion == "unanimous"
@@ -61,7 +55,6 @@ def test_settings_of_the_recipe_go_into_the_workspace(tmp_path: Path) -> None:
     stages = plan(ws, recipe)
     assert [s.name for s in stages] == ["ingest", "import", "merge", "split", "report", "train"]
     assert not any(s.done for s in stages)
-
 
 @pytest.mark.parametrize(
     ("text", "message"),
@@ -81,14 +74,12 @@ def test_bad_recipes(tmp_path: Path, text: str, message: str) -> None:
         load_recipe(path)
     assert message in str(err.value) and str(err.value).startswith(str(path))
 
-
 def test_variables_expand_from_options_then_environment(monkeypatch) -> None:
     monkeypatch.setenv("AFFWILD", "/env/affwild")
     assert expand("${DATA}/x", {"DATA": "/opt/d"}, "here") == "/opt/d/x"
     assert expand("${AFFWILD}/VA", {}, "here") == "/env/affwild/VA"
     with pytest.raises(AffcurateError, match=r"here: \$\{MISSING\} is not set; pass --var MISSING=PATH"):
         expand("${MISSING}/x", {}, "here")
-
 
 def test_missing_variable_stops_before_any_stage(tmp_path: Path) -> None:
     with pytest.raises(AffcurateError, match="AFFWILD_LIST"):
