@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 from affcurate.errors import AffcurateError
 from affcurate.faces.stage import target_boxes
 from affcurate.workspace import Workspace
+from annotator_gui import edits
 from annotator_gui.joystick import Joystick
-from annotator_gui.session import Session, json_values, progress_of
+from annotator_gui.session import Session, progress_of
 from annotator_gui.video import FrameSource
 from annotator_gui.widgets import EXPR_COLOURS, Row, Timeline, VAPad, VideoView
 
@@ -578,76 +579,44 @@ class Desk(QMainWindow):
         if row >= 0:
             self.select_au(row)
 
-    def _au_edit(self, **values) -> None:
-        """Write presence ``p`` (and intensity ``i``) of the chosen AU on the range or frame."""
-        a, b = self.target_range()
-        self._edit({"k": "au", "au": self.aus[self.au_sel], "s": a, "e": b, **values})
-
     def au_present(self) -> None:
         if self.mode == "au":
-            self._au_edit(p=1)
+            a, b = self.target_range()
+            self._edit(edits.au_write(self.aus[self.au_sel], a, b, p=1))
 
     def au_toggle(self) -> None:
-        if self.mode != "au":
-            return
-        a, b = self.target_range()
-        if (self.session.labels.au_p[a:b + 1, self.au_sel] == 1).all():
-            self._au_edit(p=0, i=None)
-        else:
-            self._au_edit(p=1)
+        if self.mode == "au":
+            a, b = self.target_range()
+            self._edit(edits.au_toggle(self.session.labels, self.aus[self.au_sel], a, b))
 
     def digit(self, d: int) -> None:
-        if self.mode == "au" and d <= 5:
-            self._au_edit(p=1, i=d) if d else self._au_edit(p=0, i=None)
-        elif self.mode == "expr" and 1 <= d <= len(self.expressions):
-            a, b = self.target_range()
-            self._edit({"k": "expr", "s": a, "e": b, "v": d - 1})
+        a, b = self.target_range()
+        if self.mode == "au":
+            op = edits.au_digit(self.aus[self.au_sel], d, a, b)
+        else:
+            op = edits.expr_digit(d, len(self.expressions), a, b) if self.mode == "expr" else None
+        if op is not None:
+            self._edit(op)
 
     def clear_labels(self) -> None:
         a, b = self.target_range()
         if self.mode == "au":
-            self._au_edit(p=0, i=None)
+            self._edit(edits.au_absent(self.aus[self.au_sel], a, b))
         elif self.mode == "expr":
-            self._edit({"k": "expr", "s": a, "e": b, "v": None})
+            self._edit(edits.expr_write(a, b, None))
         else:
-            self._edit({"k": "va", "s": a, "e": b, "v": None, "a": None})
+            self._edit(edits.va_clear(a, b))
 
     def accept_machine(self) -> None:
-        """Copy the first machine annotation of this mode onto the range (or the whole video), as own labels;
-        where the machine said nothing, own labels stay."""
+        """Copy the first machine annotation of this mode onto the range (or the whole video), as own labels."""
         marked = self.mark_in is not None or self.mark_out is not None
         a, b = self.target_range() if marked else (0, self.n_frames - 1)
-        sl = slice(a, b + 1)
-        lab = self.session.labels
-
-        def theirs_else_mine(theirs: np.ndarray, mine: np.ndarray) -> np.ndarray:
-            return np.where(np.isnan(theirs[sl]), mine[sl].astype(float), theirs[sl])
-
-        for o in self.session.overlays:
-            if not o.machine or o.task != self.mode:
-                continue
-            op: dict = {"s": a, "e": b}
-            if self.mode == "au":
-                au, j = self.aus[self.au_sel], self.au_sel
-                if au not in o.values:
-                    continue
-                op.update(k="au", au=au, p=json_values(theirs_else_mine(o.values[au], lab.au_p[:, j]).astype(int)))
-                if f"{au}_intensity" in o.values:
-                    inten = np.clip(np.round(o.values[f"{au}_intensity"], 2), 0, 5)
-                    op["i"] = json_values(theirs_else_mine(inten, lab.au_i[:, j]))
-            elif self.mode == "expr":
-                if "expr" not in o.values:
-                    continue
-                op.update(k="expr", v=json_values(theirs_else_mine(o.values["expr"], lab.expr).astype(int)))
-            else:
-                op["k"] = "va"
-                for key, col, c in (("v", 0, "valence"), ("a", 1, "arousal")):
-                    if c in o.values:
-                        op[key] = json_values(theirs_else_mine(o.values[c], lab.va[:, col]))
-            self._edit(op)
-            self.statusBar().showMessage(f"accepted {o.annotator}'s labels on frames {a}-{b}")
+        o = self.session.accept_machine(self.mode, a, b, au=self.aus[self.au_sel])
+        if o is None:
+            self.statusBar().showMessage(f"no machine labels for {MODE_NAMES[self.mode]} on this video")
             return
-        self.statusBar().showMessage(f"no machine labels for {MODE_NAMES[self.mode]} on this video")
+        self._after_edit()
+        self.statusBar().showMessage(f"accepted {o.annotator}'s labels on frames {a}-{b}")
 
     # ---- valence-arousal ------------------------------------------------------------------------------
     def toggle_record(self) -> None:
@@ -686,11 +655,7 @@ class Desk(QMainWindow):
 
     def _sample(self, elapsed: float) -> None:
         v, a = self.pad.valence, self.pad.arousal
-        op = {"k": "va", "s": self.current, "e": self.current}
-        if self.pad.mode in ("2d", "valence"):
-            op["v"] = round(v, 4)
-        if self.pad.mode in ("2d", "arousal"):
-            op["a"] = round(a, 4)
+        op = edits.va_sample(self.current, v, a, self.pad.mode)
         self.session.edit(op)
         self.va_samples.append((elapsed, self.current))
         self.pad.note_sample(v, a)

@@ -26,7 +26,8 @@ from affcurate.labels.formats import import_files
 from affcurate.labels.merge import merge
 from affcurate.labels.model import read_annotation
 from affcurate.workspace import Workspace
-from annotator_gui.session import Session, journal_path
+from annotator_gui.journal import journal_path
+from annotator_gui.session import Session
 from annotator_gui.window import Desk
 
 VIDEO = "WolfgangLanger_Pexels"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,12 +14,17 @@ from hypothesis import strategies as st
 
 from affcurate import io
 from affcurate.errors import InputError
+from affcurate.labels.formats import import_files
 from affcurate.labels.merge import merge
 from affcurate.labels.model import read_annotation
 from affcurate.workspace import Workspace
-from annotator_gui.session import Journal, Labels, Session, fill_short_gaps, journal_path
+from annotator_gui.edits import machine_edit
+from annotator_gui.journal import Journal, journal_path
+from annotator_gui.labels import Labels, Overlay, fill_short_gaps
+from annotator_gui.session import Session
 
 VIDEO = "WolfgangLanger_Pexels"
+SHORT = "single_face"
 
 AUS = ("AU1", "AU2", "AU12")
 
@@ -166,3 +173,37 @@ def test_a_video_open_in_another_desk_is_refused(ws: Workspace, other_desk):
             Session(ws, VIDEO, "alice")
         Session(ws, VIDEO, "bob").close()  # another annotator is free to work on it
     Session(ws, VIDEO, "alice").close()  # the holder is gone: its lock is taken over
+
+
+def test_accepting_machine_labels_writes_them_on_the_range_as_one_edit(ws: Workspace, samples: Path, tmp_path: Path):
+    csv = tmp_path / f"{SHORT}.csv"
+    shutil.copy(samples / "OpenFace_Test.csv", csv)
+    import_files(ws, "openface", [csv], clock="grid")
+    s = Session(ws, SHORT, "alice")
+    j = s.labels.au_index("AU12")
+    s.edit({"k": "au", "au": "AU12", "s": 0, "e": s.n_frames - 1, "p": 1, "i": 2})
+    (machine,) = [o for o in s.overlays if o.machine]
+    assert s.accept_machine("au", 10, 40, au="AU12") is machine
+    theirs = machine.values["AU12"][10:41]
+    assert np.array_equal(s.labels.au_p[10:41, j], theirs.astype(int))
+    assert np.allclose(s.labels.au_i[10:41, j], machine.values["AU12_intensity"][10:41])
+    assert (s.labels.au_p[:10, j] == 1).all() and (s.labels.au_p[41:, j] == 1).all()  # outside: own labels
+    assert s.accept_machine("expr", 0, s.n_frames - 1) is None  # openface gives no expressions
+    assert (s.labels.expr == -1).all()
+    s.undo()
+    assert (s.labels.au_p[:, j] == 1).all() and (s.labels.au_i[:, j] == 2).all()
+    s.close()
+
+
+def test_where_the_machine_said_nothing_own_labels_stay():
+    lab = Labels(6, AUS, 8)
+    lab.apply({"k": "expr", "s": 0, "e": 5, "v": 3})
+    lab.apply({"k": "va", "s": 0, "e": 5, "v": 0.5, "a": 0.5})
+    nan = np.nan
+    expr = Overlay("pyfeat", "expr", "pyfeat", {"expr": np.array([1, nan, 2, nan, 4, 4])})
+    lab.apply(machine_edit(expr, lab, 1, 4))
+    assert lab.expr.tolist() == [3, 3, 2, 3, 4, 3]
+    va = Overlay("pyfeat", "va", "pyfeat", {"valence": np.array([nan, -0.2, nan, nan, nan, nan])})
+    lab.apply(machine_edit(va, lab, 0, 5))
+    assert np.allclose(lab.va[:, 0], [0.5, -0.2, 0.5, 0.5, 0.5, 0.5]) and np.allclose(lab.va[:, 1], 0.5)
+    assert machine_edit(Overlay("openface", "au", "openface", {"AU2": np.zeros(6)}), lab, 0, 5, au="AU12") is None
