@@ -26,9 +26,11 @@ from affcurate.faces.stage import target_boxes
 from affcurate.workspace import Workspace
 from annotator_gui import edits
 from annotator_gui.joystick import Joystick
+from annotator_gui.pad import VAPad
 from annotator_gui.session import Session, progress_of
+from annotator_gui.timeline import EXPR_COLOURS, Row, Timeline
 from annotator_gui.video import FrameSource
-from annotator_gui.widgets import EXPR_COLOURS, Row, Timeline, VAPad, VideoView
+from annotator_gui.view import VideoView
 
 SPEEDS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 MODES = ("au", "expr", "va")

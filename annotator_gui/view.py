@@ -1,0 +1,72 @@
+"""The video view: one RGB frame, letterboxed, with the subject's box and the frame number and time."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+class VideoView(QWidget):
+    """Shows one RGB frame, letterboxed, with the subject's box and the frame number and time."""
+
+    painted = Signal(int)
+    """The index of the frame just painted (for latency measurements and tests)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(320, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._image: QImage | None = None
+        self._array: np.ndarray | None = None
+        self.index = -1
+        self.box: tuple[float, float, float, float] | None = None
+        self.show_box = True
+        self.caption = ""
+        self.painted_index = -1
+        self.paints = 0
+
+    def set_frame(self, index: int, rgb: np.ndarray, box: tuple[float, float, float, float] | None,
+                  caption: str) -> None:
+        self._array = np.ascontiguousarray(rgb)  # the QImage borrows this buffer
+        h, w, _ = self._array.shape
+        self._image = QImage(self._array.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        self.index, self.box, self.caption = index, box, caption
+        self.update()
+
+    def release(self) -> None:
+        """Let go of the frame on screen (the window is closing)."""
+        self._image = self._array = None
+
+    def image_rect(self) -> QRectF:
+        if self._image is None:
+            return QRectF(self.rect())
+        iw, ih = self._image.width(), self._image.height()
+        s = min(self.width() / iw, self.height() / ih)
+        w, h = iw * s, ih * s
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#111"))
+        if self._image is not None:
+            r = self.image_rect()
+            p.drawImage(r, self._image)
+            if self.show_box and self.box is not None:
+                s = r.width() / self._image.width()
+                x1, y1, x2, y2 = self.box
+                p.setPen(QPen(QColor("#00e676"), 2))
+                p.drawRect(QRectF(r.x() + x1 * s, r.y() + y1 * s, (x2 - x1) * s, (y2 - y1) * s))
+            p.setPen(QColor("white"))
+            f = QFont()
+            f.setPointSize(11)
+            f.setBold(True)
+            p.setFont(f)
+            p.fillRect(QRect(0, 0, 10 + 8 * len(self.caption), 24), QColor(0, 0, 0, 150))
+            p.drawText(QRect(6, 0, 1000, 24), Qt.AlignmentFlag.AlignVCenter, self.caption)
+        p.end()
+        self.painted_index = self.index
+        self.paints += 1
+        self.painted.emit(self.index)
