@@ -14,14 +14,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from affcurate.errors import AffcurateError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
 def _temporary_beside(path: Path, suffix: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # the writer's pid in the name lets a later writer remove what a killed one left (affcurate.lock)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.~{os.getpid()}~", suffix=suffix or ".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # the writer's pid in the name lets a later writer remove what a killed one left (affcurate.lock)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.~{os.getpid()}~", suffix=suffix or ".tmp", dir=path.parent)
+    except OSError as exc:  # a read-only workspace or folder: one line the user can act on
+        raise AffcurateError(f"{path.parent}: cannot write {path.name} here ({exc.strerror or exc})") from None
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files get the usual permissions
     return Path(tmp)

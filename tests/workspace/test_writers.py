@@ -133,3 +133,20 @@ def test_unreadable_subfolder_is_one_line_and_nothing_is_written(samples: Path, 
     assert "\n" not in err and "Traceback" not in err
     assert f"{src / 'locked'}: cannot read (Permission denied)" in err
     assert not ws.manifest_path.exists()
+
+
+def test_read_only_workspace_is_one_line(samples: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(samples / "single_face.mp4", src / "good.mp4")
+    ws = Workspace.init(tmp_path / "ws")
+    ws.root.chmod(0o555)
+    try:
+        r = _cli_without_rights("ingest", str(ws.root), "--videos", str(src), "--no-faces")
+    finally:
+        ws.root.chmod(0o755)
+    assert r.returncode == 2, r.stderr
+    err = r.stderr.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert f"{ws.root}: cannot write manifest.parquet here (Permission denied)" in err
+    assert not ws.manifest_path.exists()
