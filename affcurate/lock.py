@@ -45,9 +45,16 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _holder(path: Path) -> str:
-    try:
-        info = json.loads(path.read_text(encoding="utf-8") or "{}")
-    except (OSError, ValueError):
+    info: dict[str, Any] = {}
+    for _ in range(20):  # the holder writes its name just after it takes the lock: give it a moment
+        try:
+            info = json.loads(path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            info = {}
+        if info:
+            break
+        time.sleep(0.05)
+    if not info:
         return "another affcurate command"
     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.get("since", 0)))
     return f"`{info.get('command', '?')}` (pid {info.get('pid', '?')} on {info.get('host', '?')}, since {since})"
