@@ -11,10 +11,16 @@ from affcurate.names import check_name
 from affcurate.workspace import Workspace
 
 console = Console()
+err_console = Console(stderr=True)
 
 
 def _list(v: str | None) -> list[str] | None:
     return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+
+def _note(text: str) -> None:
+    # one line on stderr, as it happens; paths and names are shown as they are (no rich markup)
+    err_console.print(f"warning: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 def train_command(
@@ -26,15 +32,19 @@ def train_command(
     batch_size: int | None = typer.Option(None, "--batch-size"),
     name: str | None = typer.Option(None, "--name", help="Run folder name under runs/."),
 ) -> None:
-    """Train and benchmark baselines on the curated crops, labels and splits."""
+    """Train and benchmark baselines on the curated crops, labels and splits.
+
+    A killed run resumes where it stopped when it is started again with the same settings; a damaged
+    checkpoint is reported and that model starts again from scratch.
+    """
     if name is not None:  # a run name becomes a folder under runs/: checked before anything is read or written
         check_name(name, "run name", "--name")
     from affcurate.train.runner import train_baseline  # torch loads only for this command
 
     ws = Workspace.open(workspace)
-    r = train_baseline(ws, _list(models), _list(tasks), epochs, seed, batch_size, name=name)
-    console.print((r.run_dir / "benchmark.md").read_text())
-    console.print(f"run written to {r.run_dir}")
+    r = train_baseline(ws, _list(models), _list(tasks), epochs, seed, batch_size, name=name, on_note=_note)
+    console.print((r.run_dir / "benchmark.md").read_text(encoding="utf-8"), markup=False, highlight=False)
+    console.print(f"run written to {r.run_dir}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

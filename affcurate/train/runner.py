@@ -4,10 +4,10 @@ table comparing the baselines (Markdown and JSON) and a model card."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,9 @@ from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import make_progress
 from affcurate.names import check_name
+from affcurate.train import checkpoint
 from affcurate.train.baselines import MODELS, Predictions, describe, make_model
+from affcurate.train.checkpoint import DamagedFile, EpochLog
 from affcurate.train.data import Index, build_index
 from affcurate.train.metrics import abaw_scores, au_metrics, expr_metrics, tune_thresholds, va_metrics
 from affcurate.workspace import Workspace, stage_key
@@ -35,6 +37,7 @@ class TrainResult:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped_tasks: list[str] = field(default_factory=list)
     timing: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # one line each: skipped tasks, damaged files started again
 
 
 def _has_task(index: Index, task: str) -> bool:
@@ -61,9 +64,14 @@ def evaluate(index: Index, pred: Predictions, tasks: tuple[str, ...], thresholds
 def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = None,
                    tasks: list[str] | tuple[str, ...] | None = None, epochs: int | None = None,
                    seed: int | None = None, batch_size: int | None = None, lr: float | None = None,
-                   name: str | None = None, progress: Progress | None = None) -> TrainResult:
+                   name: str | None = None, progress: Progress | None = None,
+                   on_note: Callable[[str], None] | None = None) -> TrainResult:
     """Train and benchmark baselines on the curated workspace; returns where the run was written. The same
-    arguments give the same run folder, so an interrupted run resumes."""
+    arguments give the same run folder, so an interrupted run resumes.
+
+    Things the user should know but that do not stop the run (a task without train labels, a damaged
+    checkpoint whose model starts again) are collected in ``TrainResult.notes`` and passed to ``on_note`` as
+    they happen; without ``on_note`` they are issued as warnings."""
     s = ws.settings.train
     models = tuple(models or s.models)
     tasks = tuple(tasks or s.tasks)
@@ -87,6 +95,14 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
     val = index.subset(parts["val"]) if len(parts["val"]) else None
     test = index.subset(parts["test"]) if len(parts["test"]) else (val if val is not None else train)
     result = TrainResult(ws.runs_dir / (name or f"baseline-{stage_key(config, _data_key(ws))[:10]}"))
+
+    def note(text: str) -> None:
+        result.notes.append(text)
+        if on_note is not None:
+            on_note(text)
+        else:
+            warnings.warn(text, stacklevel=3)
+
     run = result.run_dir
     run.mkdir(parents=True, exist_ok=True)
     kept = []
@@ -94,7 +110,7 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
         if _has_task(train, t):
             kept.append(t)
         else:
-            warnings.warn(f"task {t} has no labelled frames in the train split: skipped", stacklevel=2)
+            note(f"task {t} has no labelled frames in the train split: skipped")
             result.skipped_tasks.append(t)
     if not kept:
         raise AffcurateError(f"none of the tasks {', '.join(tasks)} has labelled train frames")
@@ -110,22 +126,22 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
             out = run / m
             out.mkdir(exist_ok=True)
             if (out / "metrics.json").exists():
-                result.metrics[m] = io.read_json(out / "metrics.json")
-                progress.advance(job)
-                continue
+                try:
+                    result.metrics[m] = checkpoint.read_json(out / "metrics.json")
+                    progress.advance(job)
+                    continue
+                except DamagedFile as exc:
+                    note(f"{exc}: {m} is trained (or resumed) and scored again")
             model = make_model(m, tuple(kept), epochs=config["epochs"], batch_size=config["batch_size"],
                                lr=config["lr"], seed=config["seed"], input_size=config["input_size"],
                                workers=config["workers"], window=config["window"])
-            log_path = out / "log.jsonl"
+            epoch_log = EpochLog(out / "log.jsonl")
             t0 = time.perf_counter()
 
-            def log(log_path: Path = log_path, t0: float = t0, **row: Any) -> None:
-                with open(log_path, "a") as fh:
-                    fh.write(json.dumps({"time": round(time.perf_counter() - t0, 3), **row}) + "\n")
-                    fh.flush()
-                    os.fsync(fh.fileno())
+            def log(epoch_log: EpochLog = epoch_log, t0: float = t0, **row: Any) -> None:
+                epoch_log(time=round(time.perf_counter() - t0, 3), **row)
 
-            model.fit(ws, train, val, out, log)
+            model.fit(ws, train, val, out, log, note)
             thresholds = None
             if "au" in kept and val is not None and val.au_mask.any():
                 vp = model.predict(ws, val)
@@ -152,7 +168,7 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
     io.write_text(run / "benchmark.md", _markdown(table, config, test_split=_test_name(parts)))
     io.write_json(run / "benchmark.json", {"config": config, "rows": table.to_dict("records")})
     io.write_text(run / "MODEL_CARD.md", model_card(ws, config, kept, result, parts))
-    _all_runs(ws)
+    _all_runs(ws, note)
     return result
 
 
@@ -188,11 +204,18 @@ def _markdown(table: pd.DataFrame, config: dict[str, Any], test_split: str) -> s
             f"\n\n{table.to_markdown(index=False, floatfmt='.3f')}\n")
 
 
-def _all_runs(ws: Workspace) -> None:
+def _all_runs(ws: Workspace, note: Callable[[str], None]) -> None:
     """``runs/benchmark.md``: every run's baselines side by side."""
     frames = []
-    for p in sorted(ws.runs_dir.glob("*/benchmark.json")):
-        rows = pd.DataFrame(io.read_json(p)["rows"])
+    for p in sorted(ws.runs_dir.glob("[!.]*/benchmark.json")):  # not the temporaries of a run being replaced
+        try:
+            saved = checkpoint.read_json(p).get("rows")
+            if not isinstance(saved, list) or not all(isinstance(r, dict) for r in saved):
+                raise DamagedFile(p, "no list of rows")
+        except DamagedFile as exc:
+            note(f"{exc}: left out of {ws.runs_dir / 'benchmark.md'}")
+            continue
+        rows = pd.DataFrame(saved)
         rows.insert(0, "run", p.parent.name)
         frames.append(rows)
     if frames:

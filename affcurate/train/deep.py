@@ -1,0 +1,227 @@
+"""The torch baselines: ``cnn``, a small multi-task CNN trained from scratch (AU: BCE, EXPR: class-weighted CE,
+VA: 1 − CCC), and ``cnn-gru``, the same CNN's features over short windows of frames with a GRU head."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from affcurate.train import checkpoint
+from affcurate.train.baselines import Predictions
+from affcurate.train.checkpoint import DamagedFile
+from affcurate.train.data import CropDataset, Index
+from affcurate.train.metrics import au_metrics, expr_metrics, va_metrics
+from affcurate.workspace import Workspace
+
+
+class SmallCNN(nn.Module):
+    """Four conv blocks and global pooling: about 60k parameters, fast enough to train on a laptop CPU."""
+
+    def __init__(self, n_au: int, n_expr: int, width: int = 32):
+        super().__init__()
+        chans = [3, width // 2, width, 2 * width, 2 * width]
+        layers: list[nn.Module] = []
+        for a, b in zip(chans[:-1], chans[1:], strict=True):
+            layers += [nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True),
+                       nn.MaxPool2d(2)]
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.dim = chans[-1]
+        self.heads = Heads(self.dim, n_au, n_expr)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.heads(self.embed(x))
+
+
+class Heads(nn.Module):
+    def __init__(self, dim: int, n_au: int, n_expr: int):
+        super().__init__()
+        self.drop = nn.Dropout(0.2)
+        self.au = nn.Linear(dim, max(n_au, 1))
+        self.expr = nn.Linear(dim, n_expr)
+        self.va = nn.Linear(dim, 2)
+
+    def forward(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.drop(h)
+        return {"au": self.au(h), "expr": self.expr(h), "va": torch.tanh(self.va(h))}
+
+
+class CNNGRU(nn.Module):
+    """The CNN's per-frame features over a window, a GRU, and the task heads on the last step."""
+
+    def __init__(self, n_au: int, n_expr: int, width: int = 32, hidden: int = 64):
+        super().__init__()
+        self.cnn = SmallCNN(n_au, n_expr, width)
+        self.gru = nn.GRU(self.cnn.dim, hidden, batch_first=True)
+        self.heads = Heads(hidden, n_au, n_expr)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        b, t = x.shape[:2]
+        h = self.cnn.embed(x.flatten(0, 1)).view(b, t, -1)
+        out, _ = self.gru(h)
+        return self.heads(out[:, -1])
+
+
+def ccc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """1 − CCC per dimension over the batch's labelled frames (seeds 001 and 003), averaged."""
+    losses = []
+    for j in range(pred.shape[1]):
+        m = mask[:, j]
+        if m.sum() < 2:
+            continue
+        p, t = pred[m, j], target[m, j]
+        pm, tm = p.mean(), t.mean()
+        cov = ((p - pm) * (t - tm)).mean()
+        c = 2 * cov / (p.var(unbiased=False) + t.var(unbiased=False) + (pm - tm) ** 2 + 1e-8)
+        losses.append(1 - c)
+    return torch.stack(losses).mean() if losses else pred.sum() * 0
+
+
+class TorchBaseline:
+    """Training loop shared by ``cnn`` and ``cnn-gru``: per-epoch log and checkpoint, best by validation,
+    resumable, deterministic for a seed."""
+
+    name = "cnn"
+    window = 1
+
+    def __init__(self, tasks: tuple[str, ...], epochs: int = 5, batch_size: int = 64, lr: float = 1e-3,
+                 seed: int = 0, input_size: int = 64, workers: int = 0, window: int = 5, **_: Any):
+        self.tasks, self.epochs, self.batch_size, self.lr = tasks, epochs, batch_size, lr
+        self.seed, self.size, self.workers = seed, input_size, workers
+        if self.name == "cnn-gru":
+            self.window = window
+        self.timing = {"load": 0.0, "step": 0.0, "images": 0}
+
+    def build(self, n_au: int, n_expr: int) -> nn.Module:
+        return SmallCNN(n_au, n_expr) if self.window == 1 else CNNGRU(n_au, n_expr)
+
+    def _loader(self, ws: Workspace, index: Index, shuffle: bool) -> DataLoader:
+        ds = CropDataset(ws, index, self.size, self.window)
+        g = torch.Generator().manual_seed(self.seed)
+        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.workers, generator=g,
+                          persistent_workers=False)
+
+    def _loss(self, out: dict[str, torch.Tensor], b: dict[str, torch.Tensor], expr_w: torch.Tensor) -> torch.Tensor:
+        total = out["va"].sum() * 0
+        if "au" in self.tasks and b["au_mask"].any():
+            m = b["au_mask"].float()
+            bce = nn.functional.binary_cross_entropy_with_logits(out["au"][:, : m.shape[1]], b["au"], reduction="none")
+            total = total + (bce * m).sum() / m.sum()
+        if "expr" in self.tasks and (b["expr"] >= 0).any():
+            total = total + nn.functional.cross_entropy(out["expr"], b["expr"], weight=expr_w, ignore_index=-1)
+        if "va" in self.tasks and b["va_mask"].any():
+            total = total + ccc_loss(out["va"], b["va"], b["va_mask"])
+        return total
+
+    def _fresh(self, n_expr: int) -> torch.optim.Optimizer:
+        torch.manual_seed(self.seed)  # the initial weights depend on the seed only
+        self.model = self.build(self.n_au, n_expr)
+        return torch.optim.Adam(self.model.parameters(), lr=self.lr)
+
+    def _resume(self, out: Path, opt: torch.optim.Optimizer) -> tuple[int, float]:
+        """Epoch to go on from and best validation score so far, from the checkpoints of a killed run."""
+        last = out / "last.pt"
+        state = checkpoint.load(last)
+        try:
+            self.model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optim"])
+            start, best = int(state["epoch"]) + 1, float(state["best"])
+            torch.set_rng_state(state["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError):
+            raise DamagedFile(last, "not a checkpoint of this model") from None
+        try:  # best.pt is read at the end; a damaged one must be found before more epochs are spent
+            copy.deepcopy(self.model).load_state_dict(checkpoint.load(out / "best.pt"))
+        except (KeyError, TypeError, ValueError, RuntimeError):
+            raise DamagedFile(out / "best.pt", "not a checkpoint of this model") from None
+        return start, best
+
+    def fit(self, ws: Workspace, train: Index, val: Index | None, out: Path, log: Callable[..., None],
+            note: Callable[[str], None]) -> None:
+        np.random.seed(self.seed)
+        self.n_au = train.au.shape[1]
+        opt = self._fresh(train.n_expr)
+        counts = np.bincount(train.expr[train.expr >= 0], minlength=train.n_expr).astype(np.float64)
+        expr_w = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max((counts > 0).sum(), 1),
+                                       0.0), dtype=torch.float32)
+        start, best = 0, -math.inf
+        last = out / "last.pt"
+        if last.exists():  # resume an interrupted run
+            try:
+                start, best = self._resume(out, opt)
+            except DamagedFile as exc:
+                note(f"{exc}: {self.name} restarts from scratch")
+                for p in (last, out / "best.pt"):
+                    p.unlink(missing_ok=True)
+                opt = self._fresh(train.n_expr)
+        loader = self._loader(ws, train, shuffle=True)
+        for epoch in range(start, self.epochs):
+            self.model.train()
+            losses = []
+            t_load = time.perf_counter()
+            for b in loader:
+                t0 = time.perf_counter()
+                self.timing["load"] += t0 - t_load
+                opt.zero_grad()
+                loss = self._loss(self.model(b["x"]), b, expr_w)
+                loss.backward()
+                opt.step()
+                losses.append(float(loss.detach()))
+                t_load = time.perf_counter()
+                self.timing["step"] += t_load - t0
+                self.timing["images"] += len(b["x"]) * self.window
+            score = self._validation_score(ws, val if val is not None and len(val) else train)
+            # log, best, last: a kill between two of them makes the resumed run do this epoch again, identically
+            log(epoch=epoch + 1, loss=float(np.mean(losses)) if losses else None, val_score=score)
+            if score > best:
+                best = score
+                checkpoint.save(self.model.state_dict(), out / "best.pt")
+            checkpoint.save({"model": self.model.state_dict(), "optim": opt.state_dict(), "epoch": epoch,
+                             "best": best, "rng": torch.get_rng_state()}, last)
+        self.model.load_state_dict(checkpoint.load(out / "best.pt"))
+
+    def _raw(self, ws: Workspace, index: Index) -> dict[str, np.ndarray]:
+        self.model.eval()
+        outs: dict[str, list[np.ndarray]] = {"au": [], "expr": [], "va": []}
+        with torch.no_grad():
+            for b in self._loader(ws, index, shuffle=False):
+                o = self.model(b["x"])
+                outs["au"].append(torch.sigmoid(o["au"][:, : self.n_au]).numpy())
+                outs["expr"].append(o["expr"].argmax(1).numpy())
+                outs["va"].append(o["va"].numpy())
+        return {k: np.concatenate(v) for k, v in outs.items()}
+
+    def _validation_score(self, ws: Workspace, index: Index) -> float:
+        r = self._raw(ws, index)
+        parts = []
+        if "au" in self.tasks and index.au_mask.any():
+            parts.append(au_metrics(index.au, r["au"], index.au_mask, index.aus)["f1_mean"])
+        e = index.expr >= 0
+        if "expr" in self.tasks and e.any():
+            parts.append(expr_metrics(index.expr[e], r["expr"][e], index.n_expr)["f1_macro"])
+        if "va" in self.tasks and index.va_mask.any():
+            parts.append(va_metrics(index.va, r["va"], index.va_mask).get("ccc_mean", 0.0))
+        parts = [p for p in parts if not np.isnan(p)]
+        return float(np.mean(parts)) if parts else 0.0
+
+    def predict(self, ws: Workspace, index: Index) -> Predictions:
+        r = self._raw(ws, index)
+        return Predictions(r["au"], r["expr"], r["va"])
+
+
+class CNN(TorchBaseline):
+    name = "cnn"
+
+
+class CNNGRUBaseline(TorchBaseline):
+    name = "cnn-gru"

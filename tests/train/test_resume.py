@@ -1,0 +1,94 @@
+"""Runs that stop half-way: damaged files are reported in one line and their model starts again; a resumed
+run ends where an uninterrupted one does."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from affcurate.cli import main
+from affcurate.train.runner import train_baseline
+from affcurate.workspace import Workspace
+
+CNN = ["--models", "cnn", "--tasks", "au,va", "--epochs", "2", "--batch-size", "16"]
+TIMING = ("seconds", "throughput")  # wall time differs between any two runs; every other number must not
+
+
+def scores(run: Path, model: str = "cnn") -> dict[str, Any]:
+    saved = json.loads((run / model / "metrics.json").read_text())
+    return {k: v for k, v in saved.items() if k not in TIMING}
+
+
+def epochs_logged(run: Path, model: str = "cnn") -> list[int]:
+    return [json.loads(x)["epoch"] for x in (run / model / "log.jsonl").read_text().splitlines()]
+
+
+def damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    path.write_bytes({"empty": b"", "truncated": data[: len(data) // 2], "garbage": os.urandom(len(data))}[how])
+
+
+@pytest.fixture
+def finished(small_ws: Workspace) -> Path:
+    """A finished two-epoch cnn run named ``r``: the reference an interrupted run must end equal to."""
+    main(["train-baseline", str(small_ws.root), *CNN, "--name", "r"])
+    return small_ws.runs_dir / "r"
+
+
+@pytest.mark.parametrize(("which", "how"), [("last.pt", "empty"), ("last.pt", "truncated"), ("best.pt", "garbage")])
+def test_a_damaged_checkpoint_is_reported_and_its_model_restarts(which: str, how: str, small_ws: Workspace,
+                                                                 finished: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    reference = scores(finished)
+    capsys.readouterr()
+    # what a kill during the last epoch's checkpoint left before writes were atomic: no metrics, a broken file
+    (finished / "cnn" / "metrics.json").unlink()
+    damage(finished / "cnn" / which, how)
+    main(["train-baseline", str(small_ws.root), *CNN, "--name", "r"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert str(finished / "cnn" / which) in err[0] and "damaged" in err[0] and "cnn restarts from scratch" in err[0]
+    assert scores(finished) == reference
+    assert epochs_logged(finished) == [1, 2]
+
+
+def test_damaged_metrics_are_reported_and_scored_again(small_ws: Workspace, finished: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    reference = scores(finished)
+    capsys.readouterr()
+    (finished / "cnn" / "metrics.json").write_text('{"au": {"f1_mean": 0.')
+    main(["train-baseline", str(small_ws.root), *CNN, "--name", "r"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "metrics.json is damaged" in err[0], err
+    assert scores(finished) == reference
+
+
+def test_the_library_returns_its_notes_and_prints_nothing(small_ws: Workspace, finished: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    capsys.readouterr()
+    (finished / "cnn" / "metrics.json").unlink()
+    damage(finished / "cnn" / "last.pt", "empty")
+    seen: list[str] = []
+    r = train_baseline(small_ws, models=["cnn"], tasks=["au", "va"], epochs=2, batch_size=16, name="r",
+                       on_note=seen.append)
+    assert seen == r.notes and len(r.notes) == 1 and "last.pt is damaged (empty file)" in r.notes[0]
+    assert capsys.readouterr().err == ""
+
+
+def test_every_file_of_a_run_is_whole(finished: Path) -> None:
+    """No temporary is left beside the files, and each file reads back."""
+    import torch
+
+    files = sorted(p for p in finished.rglob("*") if p.is_file())
+    assert not [p for p in files if p.name.startswith(".")]
+    for p in files:
+        if p.suffix == ".pt":
+            torch.load(p, weights_only=True)
+        elif p.suffix == ".json":
+            json.loads(p.read_text())
+        elif p.suffix == ".jsonl":
+            [json.loads(x) for x in p.read_text().splitlines()]
