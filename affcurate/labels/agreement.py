@@ -59,7 +59,8 @@ def alpha(values: np.ndarray, level: str) -> float:
     if len(np.unique(observed)) < 2:
         return 1.0  # everyone said the same single value everywhere
     try:
-        return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
+        with np.errstate(divide="ignore", invalid="ignore"):  # no expected disagreement: alpha is undefined, NaN
+            return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
     except (ValueError, ZeroDivisionError):
         return float("nan")
 
