@@ -15,6 +15,8 @@ import os
 import struct
 from pathlib import Path
 
+from affcurate.errors import AffcurateError
+
 EVENT = struct.Struct("<IhBB")
 JS_EVENT_BUTTON = 0x01
 JS_EVENT_AXIS = 0x02
@@ -40,6 +42,18 @@ class Joystick:
             except OSError:
                 continue
         return None
+
+    @classmethod
+    def open(cls, spec: str | None) -> Joystick | None:
+        """``auto``: the first joystick there is, if any; ``off`` or None: none; else the device at that path."""
+        if spec == "auto":
+            return cls.find()
+        if spec in (None, "off"):
+            return None
+        try:
+            return cls(spec)
+        except OSError as exc:
+            raise AffcurateError(f"{spec}: cannot open the joystick ({exc.strerror})") from None
 
     def poll(self) -> bool:
         """Read every event waiting; True if the stick moved."""

@@ -106,9 +106,9 @@ def test_navigation_is_frame_exact(desk, ws: Workspace, qtbot):
     key(d, Qt.Key.Key_Home)
     assert d.current == 0
     key(d, Qt.Key.Key_BracketLeft, times=5)
-    assert d.speed == 0.25
+    assert d.playback.speed == 0.25
     key(d, Qt.Key.Key_BracketRight, times=9)
-    assert d.speed == 2.0
+    assert d.playback.speed == 2.0
 
 
 def test_playback_advances_with_the_clock_and_pauses(desk, qtbot):
@@ -131,7 +131,7 @@ def test_playback_advances_with_the_clock_and_pauses(desk, qtbot):
 def test_au_mode_ranges_intensity_toggle_clear_and_drag(desk, ws: Workspace, qtbot, shots: Path):
     d = desk(task="au")
     key(d, Qt.Key.Key_Down, times=6)  # AU1 -> AU12
-    assert d.aus[d.au_sel] == "AU12"
+    assert d.au.au == "AU12"
     key(d, Qt.Key.Key_Right, times=20)
     key(d, Qt.Key.Key_I)
     key(d, Qt.Key.Key_Right, times=40)
@@ -253,7 +253,7 @@ def test_review_overlays_and_accepting_machine_labels(desk, ws: Workspace, sampl
     assert rows["openface (machine) · AU12"].read_only and not rows["carol · AU12"].read_only
     machine = [o for o in d.session.overlays if o.machine][0].values["AU12"]
     key(d, Qt.Key.Key_A)  # no range marked: the whole video
-    mine = d.session.labels.au_p[:, d.au_sel]
+    mine = d.session.labels.au_p[:, d.au.selected]
     ok = ~np.isnan(machine)
     assert ok.sum() > 60 and np.array_equal(mine[ok], machine[ok].astype(int))
     key(d, Qt.Key.Key_M)
@@ -403,7 +403,7 @@ def test_a_joystick_drives_the_pad_when_there_is_one(qtbot, ws: Workspace, tmp_p
 def test_without_a_joystick_the_mouse_is_enough(desk):
     d = desk(task="va")
     if not any(Path("/dev/input").glob("js*")):
-        assert d.joystick is None
+        assert d.va.joystick is None
     QTest.mouseMove(d.pad, d.pad.to_point(-0.3, 0.4).toPoint())
     assert (d.pad.valence, d.pad.arousal) == pytest.approx((-0.3, 0.4), abs=0.02)
 
