@@ -87,8 +87,8 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
     out: dict[str, Any] = {"frame": np.arange(n, dtype=np.int64)}
     stats: list[dict[str, Any]] = []
     disagreement: dict[str, np.ndarray] = {}
-    prov = np.zeros(n, dtype=np.int64)
-    names: list[str] = []
+    names: list[str] = []  # task:annotator, in the order they are joined in `sources`
+    said_by: list[np.ndarray] = []
     for task in ("au", "expr", "va"):
         discrete, continuous = _task_columns(task, s)
         task_anns = [a for a in anns if a.task == task]
@@ -140,17 +140,11 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
         # which annotators said anything about this task at each frame
         said = np.stack([np.any([~np.isnan(per[c][j]) for c in per], axis=0) for j in range(k)], 1)
         out[f"{task}_n"] = said.sum(1)
-        for j, name in enumerate(annotators):
-            has = said[:, j]
-            bit = names.index(f"{task}:{name}") if f"{task}:{name}" in names else len(names)
-            if bit == len(names):
-                names.append(f"{task}:{name}")
-            prov |= np.where(has, 1 << bit, 0)
+        names += [f"{task}:{name}" for name in annotators]
+        said_by += [said[:, j] for j in range(k)]
     mask = _face_mask(ws, vid, n)
     out["has_face"] = np.ones(n, bool) if mask is None else mask
-    codes, inverse = np.unique(prov, return_inverse=True)
-    labels_of = np.array(["+".join(nm for b, nm in enumerate(names) if c >> b & 1) for c in codes], dtype=object)
-    out["sources"] = labels_of[inverse]
+    out["sources"] = _provenance(names, said_by, n)
     for name, col in out.items():  # half the memory while the videos wait to be joined; the table keeps float32
         if col.dtype == np.float64:
             out[name] = col.astype(np.float32)
@@ -165,6 +159,26 @@ def _absent_is_intensity_zero(values: dict[str, np.ndarray], aus: list[str]) -> 
         if ic in values and au in values:
             iv = values[ic]
             values[ic] = np.where(np.isnan(iv) & (values[au] == 0), 0.0, iv)
+
+
+def _provenance(names: list[str], said_by: list[np.ndarray], n: int) -> np.ndarray:
+    """Per frame, the ``task:annotator`` pairs that said something there, joined by ``+``.
+
+    The pairs are bits of as many 64-bit words as needed, so any number of sources fits."""
+    if not names:
+        return np.full(n, "", dtype=object)
+    words = np.zeros((n, (len(names) + 63) // 64), np.uint64)
+    for b, has in enumerate(said_by):
+        words[:, b // 64] |= has.astype(np.uint64) << np.uint64(b % 64)
+    if words.shape[1] == 1:
+        codes, inverse = np.unique(words[:, 0], return_inverse=True)
+        codes = codes[:, None]
+    else:
+        codes, inverse = np.unique(words, axis=0, return_inverse=True)
+    bits = [(b // 64, np.uint64(1) << np.uint64(b % 64)) for b in range(len(names))]
+    labels_of = np.array(["+".join(nm for nm, (w, bit) in zip(names, bits, strict=True) if row[w] & bit)
+                          for row in codes], dtype=object)
+    return labels_of[inverse.reshape(-1)]
 
 
 def _nullable_int8(v: np.ndarray) -> pd.arrays.IntegerArray:
@@ -185,7 +199,7 @@ def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsS
             if name in cols:
                 chunks.append(cols.pop(name))  # freed as the table is built
             elif name.endswith("_n"):
-                chunks.append(np.zeros(n, np.int8))  # no annotator of that task on this video
+                chunks.append(np.zeros(n, np.int16))  # no annotator of that task on this video
             elif name == "sources":
                 chunks.append(np.full(n, "", dtype=object))
             else:
@@ -196,7 +210,7 @@ def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsS
         elif name.endswith("_intensity") or name in ("valence", "arousal"):
             col = col.astype(np.float32)
         elif name.endswith("_n"):
-            col = col.astype(np.int8)
+            col = col.astype(np.int16)  # any number of annotators
         data[name] = col
     return pd.DataFrame(data)
 
