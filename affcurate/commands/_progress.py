@@ -32,7 +32,8 @@ class Bars:
     """A progress callback (``affcurate.executor.Progress``) that draws one bar per thing being done.
 
     The block is shown from the first report until every bar is full (or :meth:`close`), so what a command
-    prints between two stages lands between their blocks."""
+    prints between two stages lands between their blocks. A bar is drawn from a report with ``done <
+    total``: every stage reports 0 done first."""
 
     def __init__(self, console: Console | None = None):
         self.console = console
@@ -40,8 +41,8 @@ class Bars:
         self._bars: dict[str, TaskID] = {}
 
     def __call__(self, what: str, done: int, total: int) -> None:
-        if total <= 0:
-            return
+        if total <= 0 or (done >= total and what not in self._bars):
+            return  # nothing to show, or the last word on a bar already drawn full
         if self._block is None:
             self._block = make_progress(console=self.console)
             self._block.start()

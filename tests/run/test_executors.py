@@ -51,3 +51,46 @@ def test_local_pool_and_ray_give_identical_tables(source: Path, tmp_path: Path, 
     ray_ws = _ingest(source, tmp_path / "ray", ExecutorSpec("ray", 2), faces)
     _assert_same(one, two, assert_same_video)
     _assert_same(one, ray_ws, assert_same_video)
+
+
+def test_map_items_reports_through_one_callback_and_prints_nothing(capsys) -> None:
+    from affcurate.executor import map_items, reporting
+
+    seen: list[tuple[str, int, int]] = []
+    results = list(map_items(abs, [-1, -2, 3], description="numbers", progress=lambda *r: seen.append(r)))
+    assert sorted(r.value for r in results) == [1, 2, 3]
+    assert seen == [("numbers", 0, 3), ("numbers", 1, 3), ("numbers", 2, 3), ("numbers", 3, 3)]
+    # without a callback: the one the caller set up with `reporting`, else nothing at all
+    around: list[tuple[str, int, int]] = []
+    with reporting(lambda *r: around.append(r)):
+        list(map_items(abs, [1], description="one"))
+    assert around == [("one", 0, 1), ("one", 1, 1)]
+    list(map_items(abs, [1, 2]))
+    assert capsys.readouterr() == ("", "")
+
+
+def test_tasks_give_the_rich_task_calls_over_a_callback() -> None:
+    from affcurate.executor import Tasks
+
+    seen: list[tuple[str, int, int]] = []
+    tasks = Tasks(lambda *r: seen.append(r))
+    frames = tasks.add_task("frames", total=10)
+    tasks.advance(frames, 4)
+    tasks.update(frames, completed=tasks.tasks[frames].total)
+    assert seen == [("frames", 0, 10), ("frames", 4, 10), ("frames", 10, 10)]
+
+
+def test_bars_draw_each_report_and_close_when_full() -> None:
+    import io
+
+    from rich.console import Console
+
+    from affcurate.commands._progress import Bars
+
+    out = io.StringIO()
+    bars = Bars(Console(file=out, width=80))
+    for done in range(3):
+        bars("probe [1/2]", done, 2)  # markup in what is drawn stays text
+    bars("probe [1/2]", 2, 2)  # a last word on a bar already full draws nothing more
+    text = out.getvalue()
+    assert text.count("probe [1/2]") == 1 and "2/2" in text

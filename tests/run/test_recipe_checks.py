@@ -238,3 +238,25 @@ def test_run_holds_the_writer_lock_through_every_stage(tmp_path: Path, ws: Works
     for _, _, answer in seen:
         assert "is being written by `affcurate run`" in answer
     assert ws.splits_path.exists()
+
+
+def test_the_runner_prints_nothing_and_reports_through_its_callbacks(tmp_path: Path, ws: Workspace, va_files,
+                                                                     capsys) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from affcurate import io
+
+    for vid, n in ws.manifest()[["video_id", "out_frames"]].itertuples(index=False):  # 30 fps sources
+        t = np.arange(n) / 30.0
+        io.write_parquet(pd.DataFrame({"frame": np.arange(n), "time": t, "src_frame": np.arange(n), "src_time": t,
+                                       "repeated": False}), ws.frames_path(vid))
+    recipe = write_recipe(tmp_path, two_sources(*va_files, "bob") + "[merge]\n")
+    reports: list[tuple[str, int, int]] = []
+    events: list[tuple[str, str]] = []
+    result = run(recipe, ws.root, progress=lambda *r: reports.append(r),
+                 on_stage=lambda stage, event: events.append((stage.name, event)))
+    assert capsys.readouterr() == ("", "")
+    assert result.ran == ["import", "merge"] and ws.labels_path.exists()
+    assert events == [(s, e) for s in ("import", "merge") for e in ("started", "finished")]
+    assert reports == [("merge", 0, 1), ("merge", 1, 1)]  # one video has annotations
