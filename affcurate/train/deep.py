@@ -73,6 +73,11 @@ class CNNGRU(nn.Module):
         return self.heads(out[:, -1])
 
 
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of one epoch's shuffle and dropout: a function of the run's seed and the epoch only."""
+    return int(np.random.SeedSequence([seed % 2**32, seed // 2**32 % 2**32, epoch]).generate_state(1)[0])
+
+
 def ccc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """1 − CCC per dimension over the batch's labelled frames (seeds 001 and 003), averaged."""
     losses = []
@@ -106,9 +111,9 @@ class TorchBaseline:
     def build(self, n_au: int, n_expr: int) -> nn.Module:
         return SmallCNN(n_au, n_expr) if self.window == 1 else CNNGRU(n_au, n_expr)
 
-    def _loader(self, ws: Workspace, index: Index, shuffle: bool) -> DataLoader:
-        ds = CropDataset(ws, index, self.size, self.window)
-        g = torch.Generator().manual_seed(self.seed)
+    def _loader(self, ds: CropDataset, shuffle: bool, epoch: int = 0) -> DataLoader:
+        # the shuffle of epoch e depends on (seed, e) only, so a run resumed at epoch e replays it exactly
+        g = torch.Generator().manual_seed(epoch_seed(self.seed, epoch))
         return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.workers, generator=g,
                           persistent_workers=False)
 
@@ -137,7 +142,6 @@ class TorchBaseline:
             self.model.load_state_dict(state["model"])
             opt.load_state_dict(state["optim"])
             start, best = int(state["epoch"]) + 1, float(state["best"])
-            torch.set_rng_state(state["rng"])
         except (KeyError, TypeError, ValueError, RuntimeError):
             raise DamagedFile(last, "not a checkpoint of this model") from None
         try:  # best.pt is read at the end; a damaged one must be found before more epochs are spent
@@ -148,7 +152,6 @@ class TorchBaseline:
 
     def fit(self, ws: Workspace, train: Index, val: Index | None, out: Path, log: Callable[..., None],
             note: Callable[[str], None]) -> None:
-        np.random.seed(self.seed)
         self.n_au = train.au.shape[1]
         opt = self._fresh(train.n_expr)
         counts = np.bincount(train.expr[train.expr >= 0], minlength=train.n_expr).astype(np.float64)
@@ -164,8 +167,10 @@ class TorchBaseline:
                 for p in (last, out / "best.pt"):
                     p.unlink(missing_ok=True)
                 opt = self._fresh(train.n_expr)
-        loader = self._loader(ws, train, shuffle=True)
+        ds = CropDataset(ws, train, self.size, self.window)
         for epoch in range(start, self.epochs):
+            torch.manual_seed(epoch_seed(self.seed, epoch))  # dropout draws as an uninterrupted run's
+            loader = self._loader(ds, shuffle=True, epoch=epoch)
             self.model.train()
             losses = []
             t_load = time.perf_counter()
@@ -187,18 +192,21 @@ class TorchBaseline:
                 best = score
                 checkpoint.save(self.model.state_dict(), out / "best.pt")
             checkpoint.save({"model": self.model.state_dict(), "optim": opt.state_dict(), "epoch": epoch,
-                             "best": best, "rng": torch.get_rng_state()}, last)
+                             "best": best}, last)
+        ds.close()
         self.model.load_state_dict(checkpoint.load(out / "best.pt"))
 
     def _raw(self, ws: Workspace, index: Index) -> dict[str, np.ndarray]:
         self.model.eval()
         outs: dict[str, list[np.ndarray]] = {"au": [], "expr": [], "va": []}
         with torch.no_grad():
-            for b in self._loader(ws, index, shuffle=False):
+            ds = CropDataset(ws, index, self.size, self.window)
+            for b in self._loader(ds, shuffle=False):
                 o = self.model(b["x"])
                 outs["au"].append(torch.sigmoid(o["au"][:, : self.n_au]).numpy())
                 outs["expr"].append(o["expr"].argmax(1).numpy())
                 outs["va"].append(o["va"].numpy())
+            ds.close()
         return {k: np.concatenate(v) for k, v in outs.items()}
 
     def _validation_score(self, ws: Workspace, index: Index) -> float:

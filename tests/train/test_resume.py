@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +97,44 @@ def test_every_file_of_a_run_is_whole(finished: Path) -> None:
             json.loads(p.read_text())
         elif p.suffix == ".jsonl":
             [json.loads(x) for x in p.read_text().splitlines()]
+
+
+def log_rows(run: Path) -> list[dict[str, Any]]:
+    """The epoch log without its wall times."""
+    rows = [json.loads(x) for x in (run / "cnn" / "log.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k != "time"} for r in rows]
+
+
+def test_a_run_killed_after_an_epoch_resumes_to_the_uninterrupted_result(small_ws: Workspace, tmp_path: Path
+                                                                        ) -> None:
+    import torch
+
+    args = ["--models", "cnn", "--tasks", "au,va", "--epochs", "4", "--batch-size", "16", "--name", "r"]
+    reference_ws = tmp_path / "reference"
+    shutil.copytree(small_ws.root, reference_ws)
+    run = small_ws.runs_dir / "r"
+    err = tmp_path / "killed.stderr"
+    with open(err, "wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "affcurate", "train-baseline", str(small_ws.root), *args],
+                                stdout=subprocess.DEVNULL, stderr=fh)
+    deadline = time.monotonic() + 300  # a guard against a hang, not a measure
+    while not (run / "cnn" / "last.pt").exists():  # renamed into place once epoch 1 is done
+        assert proc.poll() is None, err.read_text()
+        assert time.monotonic() < deadline, "no checkpoint after 300 s"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run / "cnn" / "metrics.json").exists(), "the run finished before the kill: nothing was resumed"
+    assert 1 <= len(epochs_logged(run)) < 4
+
+    main(["train-baseline", str(small_ws.root), *args])
+    main(["train-baseline", str(reference_ws), *args])
+    reference = reference_ws / "runs" / "r"
+    assert epochs_logged(run) == [1, 2, 3, 4]
+    assert log_rows(run) == log_rows(reference)
+    assert scores(run) == scores(reference)
+    for name in ("last.pt", "best.pt"):
+        a = torch.load(run / "cnn" / name, weights_only=True)
+        b = torch.load(reference / "cnn" / name, weights_only=True)
+        a, b = (a["model"], b["model"]) if name == "last.pt" else (a, b)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
