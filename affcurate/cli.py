@@ -55,7 +55,7 @@ def _run(argv: list[str] | None) -> object:
 
 def one_line(exc: BaseException) -> str:
     """The error as one line of plain text (rich markup in it is escaped, so `[settings]` stays)."""
-    return escape(" ".join(str(exc).split("\n")).strip())
+    return escape(" ".join(str(exc).splitlines()).strip())
 
 
 def main(argv: list[str] | None = None) -> None:
