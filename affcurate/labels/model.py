@@ -174,9 +174,11 @@ def _meta(a: Annotation) -> dict[str, Any]:
             "complete": a.complete, **({"extra": a.extra} if a.extra else {})}
 
 
-def write_annotation(ws: Workspace, a: Annotation) -> Path:
-    """Validate and write one annotation atomically to ``annotations/<annotator>/<task>/<video>.parquet``."""
-    a = validate(a, ws.settings.labels)
+def write_annotation(ws: Workspace, a: Annotation, checked: bool = False) -> Path:
+    """Validate and write one annotation atomically to ``annotations/<annotator>/<task>/<video>.parquet``;
+    ``checked`` says that it comes from :func:`validate` already (an import validates before writing)."""
+    if not checked:
+        a = validate(a, ws.settings.labels)
     check_annotator_name(a.annotator)
     df = a.data.copy()
     df.insert(0, "video_id", a.video_id)

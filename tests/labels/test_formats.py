@@ -278,6 +278,20 @@ BAD_FILES = [
     ("abaw", "clip_a.txt", f"{EXPR_HEADER}\n".encode(), [], "no rows after the header", 2),
     ("openface", "clip_a.csv", f"{OPENFACE_HEADER}\n".encode(), [], "no rows after the header", 2),
     ("avec", "arousal/clip_a.arff", ARFF.encode(), [], "no rows", None),
+    # found by the fuzzed corpus (tests/fuzz)
+    ("affectnet", "training.csv", b"subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,"
+     b"expression,[],arousal\n1/clip_a.jpg,0,0,1,1,,1,0.1,0.2\n", [], "name expression, valence and arousal", 1),
+    ("affectnet", "training.csv", f"{AFFECTNET_HEADER}\n1/clip_a.jpg,0,0,1,1,,1,0.1,0.2\n2/clip_a.png,0,0,1,1,,1,0,0\n"
+     .encode(), [], "image 'clip_a' is listed again (first at line 2)", 3),
+    ("cvat", "clip_a.xml", b'<?xml version="1.0" encoding="NaN"?>\n<annotations/>\n', [], "unknown encoding", 1),
+    ("cvat", "clip_a.xml", b'<annotations>\n<track label="AU12">\n<box frame="3" outside="x"/>\n</track>\n'
+     b"</annotations>\n", [], "outside='x', expected 0 or 1", 3),
+    ("cvat", "clip_a.xml", b'<annotations>\n<track label="face">\n<box frame="3" outside="0"/>\n</track>\n'
+     b"</annotations>\n", [], "nothing to import", None),
+    ("labelstudio", "clip_a.json", b'{"frames": []}', [], "expected a Label Studio task", None),
+    ("labelstudio", "clip_a.json", b'[{"data": {"video_id": "clip_a"}, "annotations": [{"result": [{"type": '
+     b'"timelinelabels", "value": {"timelinelabels": ["AU12"]}}]}]}]', [], "has no 'ranges'", None),
+    ("affcurate", "clip_a.csv", b"\nframe,AU12\n0,1\n", [], "the first line is empty", 1),
 ]
 
 
@@ -304,3 +318,28 @@ def test_unmatched_files_with_brackets_in_their_path_are_listed_as_they_are(tmp_
     code, out, err = _cli(capsys, "import", small_ws.root, folder, "-f", "affcurate", "--skip-unmatched")
     assert code == 0, err
     assert "[red]/zz.csv" in out
+
+
+def test_pyfeat_frame_without_emotion_scores_has_no_expression(tmp_path: Path, small_ws) -> None:
+    f = tmp_path / "clip_a.csv"
+    f.write_text(f"{PYFEAT_HEADER}\n0,0,1,1,0.9,0.8,0.7,0.1,clip_a.mp4,0\n0,0,1,1,0.9,0.8,,,clip_a.mp4,1\n")
+    written = import_files(small_ws, "pyfeat", [f]).written
+    expr = next(read_annotation(p) for p in written if read_annotation(p).task == "expr")
+    assert expr.data["expr"].iloc[0] == small_ws.settings.labels.expressions.index("Happiness")
+    assert pd.isna(expr.data["expr"].iloc[1])  # was Anger, the first class
+
+
+def test_disfa_missing_intensity_is_no_presence_either(tmp_path: Path, small_ws) -> None:
+    f = tmp_path / "clip_a_au12.txt"
+    f.write_text("1,3\n2,\n3,0\n")
+    a = read_annotation(import_files(small_ws, "disfa", [f]).written[0])
+    assert a.data["AU12"].tolist()[0::2] == [1, 0] and pd.isna(a.data["AU12"].iloc[1])
+
+
+def test_task_option_keeps_only_that_task_of_any_format(tmp_path: Path, small_ws, capsys, digest) -> None:
+    f = tmp_path / "clip_a.txt"
+    f.write_text("AU1,AU12\n" + "1,0\n" * 60)
+    err = _refused(capsys, small_ws, digest, f, "-f", "abaw", "--task", "va")
+    assert "no va labels found" in err
+    f.write_text("valence,arousal\n" + "0.1,0.2\n" * 60)
+    assert {read_annotation(p).task for p in import_files(small_ws, "abaw", [f], task="va").written} == {"va"}

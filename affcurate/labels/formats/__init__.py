@@ -53,20 +53,29 @@ class ImportContext:
         return self.ws.settings.labels
 
     def source_fps(self, video_id: str) -> float | None:
-        m = self._manifest()
+        m = self.manifest()
         if video_id in m.index and not pd.isna(m.loc[video_id, "avg_fps"]):
             return float(m.loc[video_id, "avg_fps"])
         return None
 
-    def _manifest(self) -> pd.DataFrame:
+    def manifest(self) -> pd.DataFrame:
+        """The workspace manifest by video id, read once (empty before ingest)."""
         if not hasattr(self, "_m"):
-            m = self.ws.manifest() if self.ws.has_manifest() else pd.DataFrame(columns=["video_id", "avg_fps"])
+            m = self.ws.manifest() if self.ws.has_manifest() else pd.DataFrame(
+                columns=["video_id", "avg_fps", "status"])
             self._m = m.set_index("video_id")
         return self._m
 
 
+def _known(manifest: pd.DataFrame) -> set[str]:
+    """Ids of the videos that were ingested successfully (those labels can be imported for)."""
+    return set(manifest.index[manifest["status"] == "ok"])
+
+
 @dataclass(frozen=True)
 class Format:
+    """A format: ``read`` returns the file's annotations validated (``validated``), with file:line errors."""
+
     name: str
     description: str
     read: Callable[[Path, ImportContext], list[Annotation]]
@@ -152,19 +161,24 @@ def read_import(ws: Workspace, format: str, paths: Iterable[str | Path], *, anno
     files = expand_paths(paths, fmt.suffixes)
     if not files:
         raise AffcurateError(f"no {format} files found in {', '.join(str(p) for p in paths)}")
-    known = set(ws.video_ids()) if ws.has_manifest() else set()
+    known = _known(ctx.manifest())
     report = ImportReport(files=len(files))
     todo: list[Annotation] = []
     for f in files:
         for a in fmt.read(f, ctx):
+            if task and a.task != task:  # readers of several tasks may not filter themselves
+                continue
             if annotator:
                 a.annotator = annotator
             check_annotator_name(a.annotator, where=a.origin or str(f))
             if a.video_id not in known:
                 report.unmatched.append((a.video_id, str(f)))
                 continue
-            todo.append(validate(a, ws.settings.labels))
+            todo.append(a)  # readers return validated tables (Format.read)
     todo = _combine(todo, ws)
+    if not todo and not report.unmatched:  # files that say nothing the workspace studies: a wrong file or --task
+        what = f"{task} labels" if task else "labels of the workspace's tasks (labels.aus, labels.expressions)"
+        raise InputError(files[0], f"no {what} found in {len(files)} {format} file(s); nothing to import")
     if report.unmatched and not skip_unmatched:
         vid, f = report.unmatched[0]
         more = f" (and {len(report.unmatched) - 1} more)" if len(report.unmatched) > 1 else ""
@@ -178,7 +192,7 @@ def write_import(ws: Workspace, *plans: ImportPlan) -> list[ImportReport]:
     recipe's sources are all read before any is written)."""
     with ws.writing("affcurate import"):
         # the manifest may have changed between reading and taking the lock
-        known = set(ws.video_ids()) if ws.has_manifest() else set()
+        known = _known(ImportContext(ws).manifest())
         for plan in plans:
             for a in plan.annotations:
                 if a.video_id not in known:
@@ -186,7 +200,7 @@ def write_import(ws: Workspace, *plans: ImportPlan) -> list[ImportReport]:
                                                      "were read; run the import again")
         for plan in plans:
             for a in plan.annotations:
-                plan.report.written.append(write_annotation(ws, a))
+                plan.report.written.append(write_annotation(ws, a, checked=True))
     return [p.report for p in plans]
 
 

@@ -31,8 +31,10 @@ HEADER = ["subDirectory_filePath", "face_x", "face_y", "face_width", "face_heigh
 
 def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     df, lines = read_table(path)
-    if list(df.columns)[:1] != ["subDirectory_filePath"] or "expression" not in df.columns:
-        raise InputError(path, f"header must start {','.join(HEADER[:3])}… (AffectNet)", 1)
+    missing = [c for c in ("expression", "valence", "arousal") if c not in df.columns]
+    if list(df.columns)[:1] != ["subDirectory_filePath"] or missing:
+        raise InputError(path, f"header must start {','.join(HEADER[:3])}… and name expression, valence and "
+                               "arousal (AffectNet)", 1)
     classes = [c.lower() for c in ctx.settings.expressions]
     code = to_number(df, "expression", path, lines)
     bad = code.isna() | ~code.isin(range(11))
@@ -45,17 +47,27 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                                                                        else np.nan))
     v, a = to_number(df, "valence", path, lines), to_number(df, "arousal", path, lines)
     v, a = v.where(v != -2), a.where(a != -2)
+    vids = pd.Series([safe_video_id(Path(fp).stem) for fp in df["subDirectory_filePath"]])
+    again = vids.duplicated().to_numpy()
+    if again.any():
+        i = int(np.flatnonzero(again)[0])
+        first = int(lines[int(np.flatnonzero((vids == vids[i]).to_numpy())[0])])
+        raise InputError(path, f"image {vids[i]!r} is listed again (first at line {first}), expected each image "
+                               "once", int(lines[i]))
+    common = dict(source="affectnet", clock="grid", time_base="frame", fps=None, shape="dense", complete=True,
+                  origin=str(path))
+    name = ctx.annotator or "affectnet"
+    # every image is a one-frame video: the values of all rows are checked at once (a row per position), then
+    # each row becomes its image's table
+    rows = np.arange(len(df))
+    tables = {"expr": pd.DataFrame({"frame": rows, "expr": expr.to_numpy()}),
+              "va": pd.DataFrame({"frame": rows, "valence": v.to_numpy(), "arousal": a.to_numpy()})}
     out = []
-    for i, fp in enumerate(df["subDirectory_filePath"]):
-        vid = safe_video_id(Path(fp).stem)
-        ln = lines[i: i + 1]
-        common = dict(source="affectnet", clock="grid", time_base="frame", fps=None, shape="dense",
-                      complete=True, origin=str(path))
-        name = ctx.annotator or "affectnet"
-        out.append(validated(Annotation(vid, "expr", name, pd.DataFrame({"frame": [0], "expr": [expr.iloc[i]]}),
-                                        **common), ctx, ln))
-        out.append(validated(Annotation(vid, "va", name, pd.DataFrame({"frame": [0], "valence": [v.iloc[i]],
-                                                                        "arousal": [a.iloc[i]]}), **common), ctx, ln))
+    for task, data in tables.items():
+        checked = validated(Annotation("affectnet", task, name, data, **common), ctx, lines).data
+        for i, vid in enumerate(vids):
+            one = checked.iloc[i: i + 1].reset_index(drop=True).assign(frame=np.zeros(1, np.int64))
+            out.append(Annotation(vid, task, name, one, **common))
     return out
 
 

@@ -70,6 +70,8 @@ def read_table(path: Path, sep: str = ",", header: bool = True, strip: bool = Tr
         raise InputError(path, "empty file, expected a header line" if header else "empty file", 1)
     if header:
         cols = [c.strip() if strip else c for c in rows[0][1]]
+        if not any(c.strip() for c in cols):
+            raise InputError(path, "the first line is empty, expected a header line", 1)
         body = rows[1:]
         seen: set[str] = set()
         for c in cols:

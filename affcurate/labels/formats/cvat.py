@@ -48,6 +48,8 @@ def _parse(path: Path) -> tuple[ET.Element, dict[ET.Element, int]]:
         root = builder.close()
     except expat.ExpatError as exc:
         raise InputError(path, f"not valid XML ({expat.ErrorString(exc.code)})", exc.lineno) from None
+    except (LookupError, ValueError) as exc:  # the declared encoding is unknown or not one expat can read
+        raise InputError(path, f"not valid XML ({str(exc)[:80]!r}), expected UTF-8", parser.CurrentLineNumber) from None
     except (AssertionError, RecursionError):  # ElementTree's builder: no or unbalanced elements
         raise InputError(path, "not valid XML (no root element)", 1) from None
     return root, line_of
@@ -63,6 +65,9 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     au_rows, expr_rows = [], []
     for item in list(root.iter("track")) + list(root.iter("tag")):
         label = item.get("label", "")
+        for b in item:
+            if b.get("outside", "0") not in ("0", "1"):
+                raise InputError(path, f"outside={b.get('outside')!r}, expected 0 or 1", line_of.get(b))
         shapes = [b for b in item if b.get("outside", "0") == "0" and b.get("frame") is not None] \
             if item.tag == "track" else [item]
         frames = np.array([parse_int(b.get("frame"), "frame", path, line_of.get(b)) for b in shapes], np.int64)

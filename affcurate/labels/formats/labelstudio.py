@@ -55,6 +55,9 @@ def _video_id(data: dict, path: Path, where: str) -> str:
 def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     doc = read_json(path)
     tasks = doc if isinstance(doc, list) else [doc]
+    if isinstance(doc, dict) and not {"data", "annotations"} & set(doc):
+        raise InputError(path, "an object without 'data' or 'annotations', expected a Label Studio task or a list "
+                               "of tasks")
     aus, classes = set(ctx.settings.aus), {c.lower(): i for i, c in enumerate(ctx.settings.expressions)}
     out = []
     for ti, t in enumerate(tasks):
@@ -71,6 +74,9 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                 if "value" not in r:
                     raise InputError(path, f"{rt} has no 'value', expected ranges and timelinelabels")
                 value = _dict(r["value"], path, f"{rt}.value")
+                for key in ("ranges", "timelinelabels"):
+                    if key not in value:
+                        raise InputError(path, f"{rt}.value has no {key!r}, expected ranges and timelinelabels")
                 for label in _list(value.get("timelinelabels"), path, f"{rt}.value.timelinelabels"):
                     if not isinstance(label, str):
                         raise InputError(path, f"{rt}.value.timelinelabels: label {label!r} is not a name")
