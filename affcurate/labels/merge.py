@@ -40,6 +40,9 @@ class MergeResult:
     errors: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
     disagreements: pd.DataFrame | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    """Per video and source: ``video_id``, ``task``, ``annotator``, ``outside`` (rows past the video's end
+    beyond the tolerance, left out) and ``message`` (one line to show)."""
 
 
 def _grid(ws: Workspace, row: pd.Series) -> GridContext:
@@ -105,6 +108,9 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
             if r.length_fix:
                 result.length_fixes.append({"video_id": vid, "task": task, "annotator": a.annotator,
                                             "samples": r.length_fix})
+            if r.warning:
+                result.warnings.append({"video_id": vid, "task": task, "annotator": a.annotator,
+                                        "outside": r.outside, "message": f"{a.origin or vid}: {r.warning}"})
             if task == "au":
                 _absent_is_intensity_zero(r.values, discrete)
             annotators.append(a.annotator)
@@ -226,7 +232,7 @@ def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
     sink = MergeResult(pd.DataFrame(), pd.DataFrame())
     anns = [read_annotation(p) for p in item["paths"]]
     merged = _merge_video(ws, pd.Series(item["row"]), anns, ws.settings.labels, sink)
-    return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes}
+    return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes, "warnings": sink.warnings}
 
 
 def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, disagreements: int = 0,
@@ -265,6 +271,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         value = done[vid]
         result.errors += value["errors"]
         result.length_fixes += value["length_fixes"]
+        result.warnings += value["warnings"]
         if value["merged"] is None:
             continue
         cols, st, dis = value["merged"]
@@ -291,7 +298,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         result.disagreements = (pd.concat(dis_rows, ignore_index=True).sort_values("score", ascending=False)
                                 .head(disagreements).reset_index(drop=True))
     meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "length_fixes": result.length_fixes,
-            "errors": result.errors}
+            "errors": result.errors, "warnings": result.warnings}
     io.write_parquet(result.labels, ws.labels_path, metadata=meta)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
     return result

@@ -4,7 +4,7 @@ A grid frame gets a value from a source only where that source gave one; nothing
 
 - ``dense``: a row holds from its position until the next row, or for one sample period when the next row is
   more than 1.5 periods away (a hole: the frames in it stay unlabelled) or when it is the last row. A row whose
-  value is empty is a hole too.
+  value is empty is a hole too. A sample period is a frame, or for a time-based table its median spacing.
 - ``keyframes``: a keyframe holds until the next one, however far; the last one holds for its own frame only
   (a time-based one for its instant).
 - ``intervals``: ``start``-``end`` inclusive (a frame-based ``end`` includes that whole frame); where intervals
@@ -102,11 +102,13 @@ def _outside(a: Annotation, g: GridContext, tolerance: int, period: float) -> tu
     beyond = int((last >= end + tolerance * period - 1e-6 * period).sum())
     if not beyond:
         return 0, None
-    unit = "frames" if a.time_base == "frame" else "s"
-    what = "intervals" if a.shape == "intervals" else "samples"
-    past = float(last.max() - end + (1 if a.time_base == "frame" else 0))
-    return beyond, (f"{beyond:,} {what} past the video's end, up to {past:,.6g} {unit} past its {end:,.6g} {unit} "
-                    f"(tolerance ±{tolerance}); left out")
+    what = ("interval" if a.shape == "intervals" else "sample") + ("s" if beyond > 1 else "")
+    if a.time_base == "frame":
+        past, length = f"{int(last.max() - end + 1):,} frames", f"{end:,.0f} frames"
+    else:
+        past, length = f"{last.max() - end:,.2f} s", f"{end:,.2f} s"
+    return beyond, (f"{beyond:,} {what} past the video's end, up to {past} past its {length} "
+                    f"(tolerance ±{tolerance} samples); left out")
 
 
 def _intervals(a: Annotation, x: np.ndarray, columns: list[str], eps: float) -> dict[str, np.ndarray]:

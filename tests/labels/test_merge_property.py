@@ -49,6 +49,7 @@ class Source:
     ann: Annotation
     x: np.ndarray  # the grid's frames in the source's units
     period: float
+    length: float  # the video's length in the source's units
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # the table as arrays, for the frame loops
 
     def __post_init__(self) -> None:
@@ -134,9 +135,9 @@ def sources(draw: st.DrawFn, ws: Workspace, vid: str, task: str, name: str) -> S
     if complete and shape != "intervals":
         last = data["frame"].iloc[-1] if rows else -1
         x = np.where((x >= last + 1) & (x < last + 1 + TOLERANCE), last, x)  # the documented length fix
-    if base == "time" and shape == "dense":  # a time-based table's sample period is its median spacing
-        period = float(np.median(np.diff(pos["time"]))) if rows > 1 else 1 / 30
-    return Source(ann, x, period)
+    if base == "time":  # a time-based dense table's sample is its median spacing, any other's a grid frame
+        period = float(np.median(np.diff(pos["time"]))) if shape == "dense" and rows > 1 else 1 / 30
+    return Source(ann, x, period, length)
 
 
 def _said(src: Source, col: str, x: float) -> tuple[float, float] | None:
@@ -225,7 +226,17 @@ def test_every_fused_value_is_backed_by_a_source_on_that_frame(ws: Workspace, da
     for srcs in by_task.values():
         for s in srcs:
             write_annotation(ws, s.ann)
-    labels = merge(ws, drop_no_face=False).labels
+    result = merge(ws, drop_no_face=False)
+    # rows past the end by more than the tolerance are reported, per source, and counted
+    expected_warnings = {}
+    for task, srcs in by_task.items():
+        for s in srcs:
+            last = s.columns["end" if s.ann.shape == "intervals" else s.ann.position_columns()[0]]
+            beyond = int((last >= s.length + TOLERANCE * s.period - 1e-6 * s.period).sum())
+            if beyond:
+                expected_warnings[(task, s.ann.annotator)] = beyond
+    assert {(w["task"], w["annotator"]): w["outside"] for w in result.warnings} == expected_warnings
+    labels = result.labels
     lab = labels[labels["video_id"] == vid].set_index("frame")
     assert lab.index.tolist() == list(range(len(_frame_map(ws, vid))))
     fused = {c: lab[c].to_numpy(float, na_value=np.nan) for c in lab.columns if c not in ("video_id", "sources")}
