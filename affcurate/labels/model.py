@@ -12,6 +12,7 @@ is ``dense`` (one row per sample), ``keyframes`` (samples to interpolate between
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -177,16 +178,30 @@ def _meta(a: Annotation) -> dict[str, Any]:
 def write_annotation(ws: Workspace, a: Annotation, checked: bool = False) -> Path:
     """Validate and write one annotation atomically to ``annotations/<annotator>/<task>/<video>.parquet``;
     ``checked`` says that it comes from :func:`validate` already (an import validates before writing)."""
-    if not checked:
-        a = validate(a, ws.settings.labels)
-    check_annotator_name(a.annotator)
-    df = a.data.copy()
-    df.insert(0, "video_id", a.video_id)
-    df["annotator"] = a.annotator
-    df["source"] = a.source
-    path = ws.annotation_path(a.annotator, a.task, a.video_id)
-    io.write_parquet(df, path, metadata=_meta(a))
-    return path
+    return write_annotations(ws, [a], checked)[0]
+
+
+def write_annotations(ws: Workspace, annotations: list[Annotation], checked: bool = False) -> list[Path]:
+    """Write several annotations all or nothing: each goes to a temporary file beside its place, and they are
+    renamed only when every one was written, so a full disk or an unwritable folder leaves none of them."""
+    tables = []
+    for a in annotations:
+        if not checked:
+            a = validate(a, ws.settings.labels)
+        check_annotator_name(a.annotator)
+        df = a.data.copy()
+        df.insert(0, "video_id", a.video_id)
+        df["annotator"] = a.annotator
+        df["source"] = a.source
+        tables.append((ws.annotation_path(a.annotator, a.task, a.video_id), df, _meta(a)))
+    try:
+        with ExitStack() as stack:
+            for path, df, meta in tables:
+                io.write_parquet(df, stack.enter_context(io.atomic_path(path, suffix=".parquet")), metadata=meta)
+    except OSError as exc:
+        raise AffcurateError(f"{exc.filename or ws.annotations_dir}: cannot write the annotation "
+                             f"({exc.strerror or exc})") from None
+    return [path for path, _, _ in tables]
 
 
 def read_annotation(path: str | Path) -> Annotation:

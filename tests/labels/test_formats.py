@@ -343,3 +343,16 @@ def test_task_option_keeps_only_that_task_of_any_format(tmp_path: Path, small_ws
     assert "no va labels found" in err
     f.write_text("valence,arousal\n" + "0.1,0.2\n" * 60)
     assert {read_annotation(p).task for p in import_files(small_ws, "abaw", [f], task="va").written} == {"va"}
+
+
+def test_a_table_that_cannot_be_written_leaves_the_others_unwritten(tmp_path: Path, small_ws, capsys,
+                                                                    digest) -> None:
+    f = tmp_path / "clip_a.csv"
+    f.write_text("frame,AU12,valence,arousal\n0,1,0.1,0.2\n1,0,0.1,0.2\n")
+    blocker = small_ws.annotations_dir / "alice" / "va"  # a file where the va folder must go
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("")
+    err = _refused(capsys, small_ws, digest, f, "-f", "affcurate", "--annotator", "alice")
+    assert "cannot write" in err
+    assert not (small_ws.annotations_dir / "alice" / "au" / "clip_a.parquet").exists()
+    assert not list(small_ws.annotations_dir.rglob("*.parquet")) and not list(small_ws.annotations_dir.rglob(".*"))

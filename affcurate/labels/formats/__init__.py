@@ -31,7 +31,7 @@ from affcurate.labels.model import (
     Annotation,
     check_annotator_name,
     validate,
-    write_annotation,
+    write_annotations,
 )
 from affcurate.workspace import Workspace
 
@@ -198,9 +198,9 @@ def write_import(ws: Workspace, *plans: ImportPlan) -> list[ImportReport]:
                 if a.video_id not in known:
                     raise InputError(a.origin or "", f"video {a.video_id!r} left the workspace while the files "
                                                      "were read; run the import again")
+        paths = iter(write_annotations(ws, [a for plan in plans for a in plan.annotations], checked=True))
         for plan in plans:
-            for a in plan.annotations:
-                plan.report.written.append(write_annotation(ws, a, checked=True))
+            plan.report.written += [next(paths) for _ in plan.annotations]
     return [p.report for p in plans]
 
 
