@@ -26,6 +26,7 @@ from affcurate.labels.agreement import alpha, fleiss_kappa, icc_2_1, mean_pairwi
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
 from affcurate.labels.model import Annotation, list_annotations, read_annotation
 from affcurate.labels.resample import GridContext, to_grid
+from affcurate.lock import writes_workspace
 from affcurate.settings import LabelsSettings
 from affcurate.workspace import Workspace
 
@@ -235,6 +236,7 @@ def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
     return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes, "warnings": sink.warnings}
 
 
+@writes_workspace("affcurate merge")
 def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, disagreements: int = 0,
           progress: Progress | None = None, spec: ExecutorSpec | str = ExecutorSpec()) -> MergeResult:
     """Merge every annotation of the workspace into ``labels.parquet`` (and ``agreement.parquet``).
