@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.progress import Progress
 
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
-from affcurate.executor import ExecutorSpec, map_items
+from affcurate.executor import ExecutorSpec, Progress, map_items
 from affcurate.labels.agreement import alpha, fleiss_kappa, icc_2_1, mean_pairwise_ccc
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
 from affcurate.labels.model import Annotation, list_annotations, read_annotation
@@ -238,12 +237,15 @@ def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
 
 @writes_workspace("affcurate merge")
 def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, disagreements: int = 0,
-          progress: Progress | None = None, spec: ExecutorSpec | str = ExecutorSpec()) -> MergeResult:
+          progress: Progress | Any | None = None, spec: ExecutorSpec | str = ExecutorSpec()) -> MergeResult:
     """Merge every annotation of the workspace into ``labels.parquet`` (and ``agreement.parquet``).
 
     ``keep``: ``all`` frames, only ``labelled`` ones, or only ``au-positive`` ones (seed 001).
     Frames without the subject's face are left out unless ``drop_no_face`` is False (default: the setting).
     ``disagreements``: also list the N segments where annotators disagree most.
+    ``progress``: a callback ``progress(what, done, total)`` told of each merged video (default: the one of
+    :func:`affcurate.executor.reporting`, else nothing is shown); an object with rich's ``add_task``/``advance``
+    still works.
     ``spec``: where the per-video work runs: this process by default, ``"auto"`` for a local pool sized to the
     machine and the workspace (a script that asks for a pool needs the ``if __name__ == "__main__":`` guard)."""
     if keep not in KEEP:

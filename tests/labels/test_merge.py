@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +243,19 @@ def test_a_process_pool_merges_exactly_like_one_process(make_ws, tmp_path: Path)
     pd.testing.assert_frame_equal(one.agreement, two.agreement)
     pd.testing.assert_frame_equal(one.disagreements, two.disagreements)
     assert list(one.labels["video_id"].unique()) == list(videos)
+
+
+def test_merge_reports_progress_to_a_plain_callback_and_prints_nothing(small_ws, capsys) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    for vid, n in (("clip_a", 60), ("clip_b", 60)):
+        _au(small_ws, "ann", vid, {"AU6": [1] * n})
+    reports: list[tuple[str, int, int]] = []
+    merge(small_ws, progress=lambda what, done, total: reports.append((what, done, total)))
+    assert reports[0] == ("merge", 0, 2) and reports[-1] == ("merge", 2, 2)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # the library draws nothing; the command line does
+    with open(os.devnull, "w") as sink, Progress(console=Console(file=sink)) as bars:  # the old rich form
+        merge(small_ws, progress=bars)
+        assert bars.tasks[0].completed == 2
