@@ -30,19 +30,28 @@ def train_command(
     epochs: int | None = typer.Option(None, "--epochs"),
     seed: int | None = typer.Option(None, "--seed"),
     batch_size: int | None = typer.Option(None, "--batch-size"),
-    name: str | None = typer.Option(None, "--name", help="Run folder name under runs/."),
+    name: str | None = typer.Option(
+        None, "--name", help="Run folder name under runs/ (default: one derived from the settings and the data). "
+        "The same name with the same settings, labels and splits resumes that run; with anything else it is "
+        "refused, naming what differs, unless --overwrite."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run of that name with a "
+                                   "fresh one (its old results are deleted)."),
 ) -> None:
     """Train and benchmark baselines on the curated crops, labels and splits.
 
-    A killed run resumes where it stopped when it is started again with the same settings; a damaged
-    checkpoint is reported and that model starts again from scratch.
+    A killed run, started again with the same settings, resumes and ends as an uninterrupted run would.
+
+    A damaged checkpoint is reported and its model starts again from scratch.
+
+    A run folder only holds results of the settings in its config.json: see --name and --overwrite.
     """
     if name is not None:  # a run name becomes a folder under runs/: checked before anything is read or written
         check_name(name, "run name", "--name")
     from affcurate.train.runner import train_baseline  # torch loads only for this command
 
     ws = Workspace.open(workspace)
-    r = train_baseline(ws, _list(models), _list(tasks), epochs, seed, batch_size, name=name, on_note=_note)
+    r = train_baseline(ws, _list(models), _list(tasks), epochs, seed, batch_size, name=name, on_note=_note,
+                       overwrite=overwrite)
     console.print((r.run_dir / "benchmark.md").read_text(encoding="utf-8"), markup=False, highlight=False)
     console.print(f"run written to {r.run_dir}", markup=False, highlight=False)
 

@@ -21,12 +21,12 @@ from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import make_progress
 from affcurate.names import check_name
-from affcurate.train import checkpoint
+from affcurate.train import checkpoint, runs
 from affcurate.train.baselines import MODELS, Predictions, describe, make_model
 from affcurate.train.checkpoint import DamagedFile, EpochLog
 from affcurate.train.data import Index, build_index
 from affcurate.train.metrics import abaw_scores, au_metrics, expr_metrics, tune_thresholds, va_metrics
-from affcurate.workspace import Workspace, stage_key
+from affcurate.workspace import Workspace
 
 TASKS = ("au", "expr", "va")
 
@@ -65,9 +65,10 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
                    tasks: list[str] | tuple[str, ...] | None = None, epochs: int | None = None,
                    seed: int | None = None, batch_size: int | None = None, lr: float | None = None,
                    name: str | None = None, progress: Progress | None = None,
-                   on_note: Callable[[str], None] | None = None) -> TrainResult:
+                   on_note: Callable[[str], None] | None = None, overwrite: bool = False) -> TrainResult:
     """Train and benchmark baselines on the curated workspace; returns where the run was written. The same
-    arguments give the same run folder, so an interrupted run resumes.
+    arguments give the same run folder, so an interrupted run resumes. A ``name`` already used with other
+    settings, labels or splits is refused, unless ``overwrite`` replaces that run with a fresh one.
 
     Things the user should know but that do not stop the run (a task without train labels, a damaged
     checkpoint whose model starts again) are collected in ``TrainResult.notes`` and passed to ``on_note`` as
@@ -94,7 +95,8 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
     train = index.subset(parts["train"])
     val = index.subset(parts["val"]) if len(parts["val"]) else None
     test = index.subset(parts["test"]) if len(parts["test"]) else (val if val is not None else train)
-    result = TrainResult(ws.runs_dir / (name or f"baseline-{stage_key(config, _data_key(ws))[:10]}"))
+    data = runs.data_key(ws)
+    result = TrainResult(runs.run_dir(ws, name, config, data))
 
     def note(text: str) -> None:
         result.notes.append(text)
@@ -104,7 +106,6 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
             warnings.warn(text, stacklevel=3)
 
     run = result.run_dir
-    run.mkdir(parents=True, exist_ok=True)
     kept = []
     for t in tasks:
         if _has_task(train, t):
@@ -114,8 +115,9 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
             result.skipped_tasks.append(t)
     if not kept:
         raise AffcurateError(f"none of the tasks {', '.join(tasks)} has labelled train frames")
-    io.write_json(run / "config.json", {**config, "tasks_trained": kept, "frames": {k: int(len(v)) for k, v in
-                                                                                   parts.items()}})
+    runs.claim(ws, run, {**config, "data": data}, overwrite)
+    io.write_json(run / "config.json", {**config, "data": data, "tasks_trained": kept,
+                                        "frames": {k: int(len(v)) for k, v in parts.items()}})
     own = progress is None
     progress = progress or make_progress()
     if own:
@@ -124,7 +126,7 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
         job = progress.add_task("baselines", total=len(models))
         for m in models:
             out = run / m
-            out.mkdir(exist_ok=True)
+            out.mkdir(parents=True, exist_ok=True)
             if (out / "metrics.json").exists():
                 try:
                     result.metrics[m] = checkpoint.read_json(out / "metrics.json")
@@ -174,11 +176,6 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
 
 def _test_name(parts: dict[str, np.ndarray]) -> str:
     return "test" if len(parts["test"]) else "val" if len(parts["val"]) else "train (no held-out split)"
-
-
-def _data_key(ws: Workspace) -> Any:
-    files = [ws.labels_path, ws.splits_path]
-    return [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists()]
 
 
 COLUMNS = [("au", "f1_mean", "AU mean F1"), ("expr", "accuracy", "EXPR acc"), ("expr", "f1_macro", "EXPR macro-F1"),

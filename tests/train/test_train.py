@@ -71,16 +71,15 @@ def test_cnn_learns_what_the_prior_cannot_on_held_out_subjects(learnable: Callab
     assert again.metrics["cnn"]["au"] == cnn["au"] and again.metrics["cnn"]["va"] == cnn["va"]
 
 
-@pytest.mark.slow
-def test_an_interrupted_run_resumes(learnable: Callable[..., Workspace], tmp_path: Path) -> None:
-    ws = learnable(tmp_path / "ws")
-    first = train_baseline(ws, models=["cnn"], tasks=["va"], epochs=2, seed=1, name="r")
-    # simulate a kill after epoch 2 of a 3-epoch run: drop the result, keep the per-epoch checkpoint and log
-    (first.run_dir / "cnn" / "metrics.json").unlink()
-    resumed = train_baseline(ws, models=["cnn", "linear"], tasks=["va"], epochs=3, seed=1, name="r")
+def test_a_run_whose_results_were_lost_resumes_from_its_checkpoints(small_ws: Workspace) -> None:
+    first = train_baseline(small_ws, models=["cnn", "linear"], tasks=["va"], epochs=2, seed=1, name="r")
+    for m in ("cnn", "linear"):  # a kill after the last epoch's checkpoint, before the metrics
+        (first.run_dir / m / "metrics.json").unlink()
+    resumed = train_baseline(small_ws, models=["cnn", "linear"], tasks=["va"], epochs=2, seed=1, name="r")
     log = [json.loads(x) for x in (resumed.run_dir / "cnn" / "log.jsonl").read_text().splitlines()]
-    assert [row["epoch"] for row in log] == [1, 2, 3]
-    assert "linear" in resumed.metrics and "ccc_valence" in resumed.metrics["linear"]["va"]
+    assert [row["epoch"] for row in log] == [1, 2]
+    for m in ("cnn", "linear"):  # as JSON text, where NaN (no arousal labels) equals NaN
+        assert json.dumps(resumed.metrics[m]["va"]) == json.dumps(first.metrics[m]["va"])
 
 
 def test_missing_stages_name_the_command(tmp_path: Path) -> None:
