@@ -326,6 +326,8 @@ def _check(run, ws, f: Path, baseline: dict[str, str], digest, validate_rows) ->
             return f"expected one error line, got {run.err[:300]!r}"
         if str(f) not in lines[0]:
             return f"the error does not name the file: {lines[0][:300]!r}"
+        if len(lines[0]) > len(str(f)) + 400:  # a value of the file quoted whole is no readable line
+            return f"an error line of {len(lines[0])} characters: {lines[0][:300]!r}"
         if digest(ws.root) != baseline:
             return "refused, but the workspace changed"
         return None

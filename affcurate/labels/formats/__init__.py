@@ -22,6 +22,7 @@ from affcurate.labels.formats.common import (  # noqa: F401 - the format modules
     read_json,
     read_table,
     read_text,
+    shown,
     to_frame,
     to_number,
 )
@@ -182,7 +183,7 @@ def read_import(ws: Workspace, format: str, paths: Iterable[str | Path], *, anno
     if report.unmatched and not skip_unmatched:
         vid, f = report.unmatched[0]
         more = f" (and {len(report.unmatched) - 1} more)" if len(report.unmatched) > 1 else ""
-        raise InputError(f, f"video {vid!r} is not in the workspace{more}; expected one of the ingested video "
+        raise InputError(f, f"video {shown(vid)} is not in the workspace{more}; expected one of the ingested video "
                             "ids (or pass --skip-unmatched)")
     return ImportPlan(todo, report)
 

@@ -20,6 +20,7 @@ from affcurate.labels.formats import (
     read_table,
     read_text,
     register,
+    shown,
     to_frame,
     to_number,
     validated,
@@ -38,7 +39,7 @@ def _expr_map(header: list[str], ctx: ImportContext, path: Path) -> np.ndarray:
     out = []
     for name in header:
         if name.lower() not in classes:
-            raise InputError(path, f"expression {name!r} of the header is not a workspace class "
+            raise InputError(path, f"expression {shown(name)} of the header is not a workspace class "
                                    f"({', '.join(ctx.settings.expressions)})", 1)
         out.append(classes.index(name.lower()))
     return np.asarray(out)
@@ -78,13 +79,13 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     if cols and cols[0].startswith("AU"):
         unknown = [c for c in cols if c not in ctx.settings.aus]
         if unknown:
-            raise InputError(path, f"AU {unknown[0]!r} is not in the workspace setting labels.aus", 1)
+            raise InputError(path, f"AU {shown(unknown[0])} is not in the workspace setting labels.aus", 1)
         data = pd.DataFrame({"frame": frames})
         for c in cols:
             v = to_number(df, c, path, lines)
             data[c] = v.where(v != -1)
         return [validated(Annotation(vid, "au", annotator, data, **common), ctx, lines)]
-    raise InputError(path, f"header {','.join(cols)[:60]!r} is not an ABAW header, expected valence,arousal or "
+    raise InputError(path, f"header {shown(','.join(cols)[:60])} is not an ABAW header, expected valence,arousal or "
                            "the expression names or the AU names", 1)
 
 
@@ -96,7 +97,7 @@ def _read_expr(path: Path, df: pd.DataFrame, lines: np.ndarray, names: list[str]
     bad = raw.isna() | ((raw != -1) & ~raw.isin(range(len(names))))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(path, f"expression {df.iloc[i, 0]!r} is not -1 or a class 0-{len(names) - 1}", int(lines[i]))
+        raise InputError(path, f"expression {shown(df.iloc[i, 0])} is not -1 or a class 0-{len(names) - 1}", int(lines[i]))
     expr = raw.where(raw >= 0).map(lambda k: mapping[int(k)] if pd.notna(k) else np.nan)
     data = pd.DataFrame({"frame": np.arange(len(df), dtype=np.int64), "expr": expr})
     a = Annotation(vid, "expr", ctx.annotator or "abaw", data, source="abaw", clock=ctx.clock or "source",
@@ -107,12 +108,12 @@ def _read_expr(path: Path, df: pd.DataFrame, lines: np.ndarray, names: list[str]
 def _read_multitask(path: Path, df: pd.DataFrame, lines: np.ndarray, ctx: ImportContext) -> list[Annotation]:
     for need in MULTITASK:
         if need not in df.columns:
-            raise InputError(path, f"no {need!r} column, expected {','.join(MULTITASK)},AU… (ABAW multi-task)", 1)
+            raise InputError(path, f"no {shown(need)} column, expected {','.join(MULTITASK)},AU… (ABAW multi-task)", 1)
     img = df["image"].str.extract(r"^([^/]+)/[^0-9]*([0-9]+)")
     missing = img[1].isna().to_numpy()
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
-        raise InputError(path, f"image {df['image'].iloc[i]!r} must look like video/00001.jpg", int(lines[i]))
+        raise InputError(path, f"image {shown(df['image'].iloc[i])} must look like video/00001.jpg", int(lines[i]))
     df = df.assign(_video=img[0], _frame=img[1])
     out = []
     aus = [c for c in df.columns if c.startswith("AU")]

@@ -21,6 +21,7 @@ from affcurate.labels.formats import (
     read_json,
     read_text,
     register,
+    shown,
     validated,
 )
 from affcurate.labels.model import Annotation
@@ -30,8 +31,10 @@ from affcurate.workspace import Workspace
 
 
 def _order(key: str) -> list[Any]:
-    # natural order of frame keys (00002 before 00010); only ASCII digit runs count as numbers
-    return [int(p) if p.isascii() and p.isdigit() else p.lower() for p in re.split(r"([0-9]+)", key)]
+    # natural order of frame keys (00002 before 00010): ASCII digit runs compare as numbers, by their length
+    # without leading zeros and then their digits (int() of a run of thousands of digits raises)
+    parts = re.split(r"([0-9]+)", key)
+    return [(len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p.lower() for i, p in enumerate(parts)]
 
 
 def _line(text: str, key: str) -> int | None:
@@ -45,7 +48,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
         raise InputError(path, "expected an object with a 'frames' mapping (AFEW-VA clip annotation)", 1)
     given = doc.get("video_id")
     if given is not None and not isinstance(given, (str, int)):
-        raise InputError(path, f"video_id {given!r} is not a name, expected the clip's id (e.g. \"001\")")
+        raise InputError(path, f"video_id {shown(given)} is not a name, expected the clip's id (e.g. \"001\")")
     vid = str(given if given not in (None, "") else path.stem)
     check_name(vid, "video id", str(path))
     keys = sorted(doc["frames"], key=_order)
@@ -56,14 +59,14 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     for k in keys:
         line = _line(text, k)
         if k not in order:
-            raise InputError(path, f"frame {k!r} has no image {k}.png beside the JSON", line)
+            raise InputError(path, f"frame {shown(k)} has no image of that name (.png) beside the JSON", line)
         f = doc["frames"][k]
         try:
             v, a = _scaled(f["valence"]), _scaled(f["arousal"])
         except (KeyError, TypeError, ValueError, OverflowError):
-            raise InputError(path, f"frame {k!r}: expected numeric valence and arousal", line) from None
+            raise InputError(path, f"frame {shown(k)}: expected numeric valence and arousal", line) from None
         if not (-1 <= v <= 1 and -1 <= a <= 1):
-            raise InputError(path, f"frame {k!r}: valence/arousal outside [-10, 10]", line)
+            raise InputError(path, f"frame {shown(k)}: valence/arousal outside [-10, 10]", line)
         rows.append((order[k], v, a))
         lines.append(line or 1)
     data = pd.DataFrame(rows, columns=["frame", "valence", "arousal"])

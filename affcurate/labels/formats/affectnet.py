@@ -17,6 +17,7 @@ from affcurate.labels.formats import (
     labels_table,
     read_table,
     register,
+    shown,
     to_number,
     validated,
     write_csv,
@@ -40,7 +41,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     bad = code.isna() | ~code.isin(range(11))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(path, f"expression {df['expression'].iloc[i]!r} is not an AffectNet code 0-10", int(lines[i]))
+        raise InputError(path, f"expression {shown(df['expression'].iloc[i])} is not an AffectNet code 0-10", int(lines[i]))
     names = code.map(lambda k: CODES[int(k)].lower() if k < len(CODES) else None)
     expr = names.map(lambda n: classes.index(n) if n in classes else (classes.index("other")
                                                                        if n == "contempt" and "other" in classes
@@ -52,7 +53,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     if again.any():
         i = int(np.flatnonzero(again)[0])
         first = int(lines[int(np.flatnonzero((vids == vids[i]).to_numpy())[0])])
-        raise InputError(path, f"image {vids[i]!r} is listed again (first at line {first}), expected each image "
+        raise InputError(path, f"image {shown(vids[i])} is listed again (first at line {first}), expected each image "
                                "once", int(lines[i]))
     common = dict(source="affectnet", clock="grid", time_base="frame", fps=None, shape="dense", complete=True,
                   origin=str(path))

@@ -17,6 +17,7 @@ from affcurate.labels.formats import (
     read_table,
     read_text,
     register,
+    shown,
     to_number,
     validated,
 )
@@ -71,7 +72,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     tcol = df.columns[0]
     raters = list(df.columns[1:])
     if not raters:
-        raise InputError(path, f"only the column {tcol!r}, expected time;rater1;rater2… (AVEC ratings)", 1)
+        raise InputError(path, f"only the column {shown(tcol)}, expected time;rater1;rater2… (AVEC ratings)", 1)
     for rater in raters if not ctx.annotator else []:  # rater columns become annotator names, so folders
         check_annotator_name(rater, where=f"{path}:1")
     time = to_number(df, tcol, path, lines)

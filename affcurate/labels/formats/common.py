@@ -19,6 +19,12 @@ from affcurate.labels.model import MAX_POSITION
 _AU = re.compile(r"AU(\d{1,3})(?:_[rc])?", re.ASCII)
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """The repr of a value from a user's file, cut to ``limit`` characters so that an error stays readable."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def read_text(path: Path) -> str:
     """The file as text; a file that is not UTF-8 (latin-1, UTF-16, binary) is refused at its first bad line."""
     try:
@@ -76,7 +82,7 @@ def read_table(path: Path, sep: str = ",", header: bool = True, strip: bool = Tr
         seen: set[str] = set()
         for c in cols:
             if c in seen:
-                raise InputError(path, f"column {c!r} appears twice in the header, expected each once", 1)
+                raise InputError(path, f"column {shown(c)} appears twice in the header, expected each once", 1)
             seen.add(c)
     else:
         cols = names or [str(i) for i in range(len(rows[0][1]))]
@@ -86,8 +92,7 @@ def read_table(path: Path, sep: str = ",", header: bool = True, strip: bool = Tr
         if not r or all(not c.strip() for c in r):
             continue
         if len(r) != len(cols):
-            shown = sep.join(cols)[:80]
-            raise InputError(path, f"{len(r)} fields, expected {len(cols)} ({shown!r})", i)
+            raise InputError(path, f"{len(r)} fields, expected {len(cols)} ({shown(sep.join(cols), 80)})", i)
         keep.append([c.strip() for c in r] if strip else r)
         lines.append(i)
     if not keep:
@@ -104,7 +109,7 @@ def to_number(df: pd.DataFrame, col: str, path: Path, lines: np.ndarray) -> pd.S
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         what = "is not a finite number" if np.isinf(v.iloc[i]) else "is not a number"
-        raise InputError(path, f"{col} = {df[col].iloc[i]!r} {what}", int(lines[i]))
+        raise InputError(path, f"{col} = {shown(df[col].iloc[i])} {what}", int(lines[i]))
     return v
 
 
@@ -119,24 +124,24 @@ def to_frame(df: pd.DataFrame, col: str, path: Path, lines: np.ndarray, first: i
     for bad, what in checks:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(path, f"{col} {df[col].iloc[i]!r} {what}", int(lines[i]))
+            raise InputError(path, f"{col} {shown(df[col].iloc[i])} {what}", int(lines[i]))
     return (v - first).astype(np.int64)
 
 
 def parse_int(value: object, what: str, path: Path, line: int | None, first: int = 0) -> int:
     """One frame number given as text or JSON (not a bool, a float with a fraction, or out of range)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InputError(path, f"{what} {value!r} is not a frame number", line)
+        raise InputError(path, f"{what} {shown(value)} is not a frame number", line)
     try:
         x = float(value) if isinstance(value, (str, float)) else value
         ok = x == x and abs(x) != float("inf") and x == int(x)
     except (ValueError, OverflowError):
         ok = False
     if not ok:
-        raise InputError(path, f"{what} {value!r} is not a whole frame number", line)
+        raise InputError(path, f"{what} {shown(value)} is not a whole frame number", line)
     n = int(x)
     if n < first or n - first > MAX_POSITION:
-        raise InputError(path, f"{what} {value!r} is outside {first}-{MAX_POSITION}", line)
+        raise InputError(path, f"{what} {shown(value)} is outside {first}-{MAX_POSITION}", line)
     return n
 
 

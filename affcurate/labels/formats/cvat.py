@@ -13,7 +13,15 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import InputError
-from affcurate.labels.formats import Format, ImportContext, labels_table, parse_int, register, validated
+from affcurate.labels.formats import (
+    Format,
+    ImportContext,
+    labels_table,
+    parse_int,
+    register,
+    shown,
+    validated,
+)
 from affcurate.labels.model import Annotation
 from affcurate.workspace import Workspace, safe_video_id
 
@@ -49,7 +57,7 @@ def _parse(path: Path) -> tuple[ET.Element, dict[ET.Element, int]]:
     except expat.ExpatError as exc:
         raise InputError(path, f"not valid XML ({expat.ErrorString(exc.code)})", exc.lineno) from None
     except (LookupError, ValueError) as exc:  # the declared encoding is unknown or not one expat can read
-        raise InputError(path, f"not valid XML ({str(exc)[:80]!r}), expected UTF-8", parser.CurrentLineNumber) from None
+        raise InputError(path, f"not valid XML ({shown(str(exc)[:80])}), expected UTF-8", parser.CurrentLineNumber) from None
     except (AssertionError, RecursionError):  # ElementTree's builder: no or unbalanced elements
         raise InputError(path, "not valid XML (no root element)", 1) from None
     return root, line_of
@@ -67,7 +75,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
         label = item.get("label", "")
         for b in item:
             if b.get("outside", "0") not in ("0", "1"):
-                raise InputError(path, f"outside={b.get('outside')!r}, expected 0 or 1", line_of.get(b))
+                raise InputError(path, f"outside={shown(b.get('outside'))}, expected 0 or 1", line_of.get(b))
         shapes = [b for b in item if b.get("outside", "0") == "0" and b.get("frame") is not None] \
             if item.tag == "track" else [item]
         frames = np.array([parse_int(b.get("frame"), "frame", path, line_of.get(b)) for b in shapes], np.int64)
@@ -77,7 +85,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
             elif label.lower() in classes:
                 expr_rows.append({"start": s, "end": e, "expr": classes[label.lower()]})
             elif label.lower() not in ("face", "person"):
-                raise InputError(path, f"label {label!r} is neither an AU of labels.aus nor an expression class",
+                raise InputError(path, f"label {shown(label)} is neither an AU of labels.aus nor an expression class",
                                  line_of.get(item))
     out = []
     common = dict(source="cvat", clock=ctx.clock or "grid", time_base="frame", fps=ctx.fps, shape="intervals",

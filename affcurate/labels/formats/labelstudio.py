@@ -18,6 +18,7 @@ from affcurate.labels.formats import (
     parse_int,
     read_json,
     register,
+    shown,
     validated,
 )
 from affcurate.labels.formats.cvat import _segments
@@ -44,11 +45,11 @@ def _video_id(data: dict, path: Path, where: str) -> str:
     given = data.get("video_id")
     if given not in (None, ""):
         if not isinstance(given, (str, int)) or isinstance(given, bool):
-            raise InputError(path, f"{where}.data.video_id {given!r} is not a name, expected the video's id")
+            raise InputError(path, f"{where}.data.video_id {shown(given)} is not a name, expected the video's id")
         return check_name(str(given), "video id", f"{path}: {where}.data.video_id")
     video = data.get("video", path.stem)
     if not isinstance(video, str):
-        raise InputError(path, f"{where}.data.video {video!r} is not a path or URL, expected the video's file")
+        raise InputError(path, f"{where}.data.video {shown(video)} is not a path or URL, expected the video's file")
     return safe_video_id(Path(video).stem)
 
 
@@ -76,10 +77,10 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                 value = _dict(r["value"], path, f"{rt}.value")
                 for key in ("ranges", "timelinelabels"):
                     if key not in value:
-                        raise InputError(path, f"{rt}.value has no {key!r}, expected ranges and timelinelabels")
+                        raise InputError(path, f"{rt}.value has no {shown(key)}, expected ranges and timelinelabels")
                 for label in _list(value.get("timelinelabels"), path, f"{rt}.value.timelinelabels"):
                     if not isinstance(label, str):
-                        raise InputError(path, f"{rt}.value.timelinelabels: label {label!r} is not a name")
+                        raise InputError(path, f"{rt}.value.timelinelabels: label {shown(label)} is not a name")
                     for ni, rng in enumerate(_list(value.get("ranges"), path, f"{rt}.value.ranges")):
                         rw = f"{rt}.value.ranges[{ni}]"
                         rng = _dict(rng, path, rw)
@@ -89,7 +90,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                         elif label.lower() in classes:
                             expr_rows.append({"start": s, "end": e, "expr": classes[label.lower()]})
                         else:
-                            raise InputError(path, f"{rt}: label {label!r} is neither an AU nor an expression class")
+                            raise InputError(path, f"{rt}: label {shown(label)} is neither an AU nor an expression class")
         common = dict(source="labelstudio", clock=ctx.clock or "grid", time_base="frame", fps=ctx.fps,
                       shape="intervals", complete=True, origin=str(path))
         name = ctx.annotator or "labelstudio"

@@ -16,6 +16,7 @@ from affcurate.labels.formats import (
     au_from_openface_name,
     read_table,
     register,
+    shown,
     to_frame,
     to_number,
     validated,
@@ -28,7 +29,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     df.columns = [c.strip() for c in df.columns]
     for need in ("frame", "timestamp", "success"):
         if need not in df.columns:
-            raise InputError(path, f"no {need!r} column, expected an OpenFace FeatureExtraction header", 1)
+            raise InputError(path, f"no {shown(need)} column, expected an OpenFace FeatureExtraction header", 1)
     if "face_id" in df.columns:
         fid = to_number(df, "face_id", path, lines)
         first = fid == fid.min()

@@ -16,6 +16,7 @@ from affcurate.labels.formats import (
     labels_table,
     read_table,
     register,
+    shown,
     to_number,
     validated,
     write_csv,
@@ -30,18 +31,18 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     cols = list(df.columns)
     pos = "frame" if "frame" in cols else "time" if "time" in cols else None
     if pos is None:
-        raise InputError(path, f"header {','.join(cols)[:60]!r} has no 'frame' or 'time' column, expected e.g. "
+        raise InputError(path, f"header {shown(','.join(cols)[:60])} has no 'frame' or 'time' column, expected e.g. "
                                "frame,AU1,AU1_intensity,…", 1)
     aus = [c for c in cols if c.startswith("AU") and not c.endswith("_intensity")]
     known = set(ctx.settings.aus)
     unknown = [a for a in aus if a not in known]
     if unknown:
-        raise InputError(path, f"unknown AU column {unknown[0]!r}, expected AUs of the workspace setting labels.aus "
+        raise InputError(path, f"unknown AU column {shown(unknown[0])}, expected AUs of the workspace setting labels.aus "
                                f"({', '.join(ctx.settings.aus)})", 1)
     expected = {pos, "video_id", "expr", "valence", "arousal", *aus, *(f"{a}_intensity" for a in aus)}
     extra = [c for c in cols if c not in expected]
     if extra:
-        raise InputError(path, f"unexpected column {extra[0]!r}, expected {pos}, AU columns, expr, valence, "
+        raise InputError(path, f"unexpected column {shown(extra[0])}, expected {pos}, AU columns, expr, valence, "
                                "arousal", 1)
     groups = df.groupby("video_id", sort=False) if "video_id" in cols else [(path.stem, df)]
     out = []
@@ -65,7 +66,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                     bad = data[c].isna() & part[c].ne("")
                     if bad.any():
                         i = int(np.flatnonzero(bad.to_numpy())[0])
-                        raise InputError(path, f"unknown expression {part[c].iloc[i]!r}, expected one of "
+                        raise InputError(path, f"unknown expression {shown(part[c].iloc[i])}, expected one of "
                                                f"{', '.join(ctx.settings.expressions)}", int(ln[i]))
                 else:
                     data[c] = to_number(part, c, path, ln)
