@@ -356,3 +356,14 @@ def test_a_table_that_cannot_be_written_leaves_the_others_unwritten(tmp_path: Pa
     assert "cannot write" in err
     assert not (small_ws.annotations_dir / "alice" / "au" / "clip_a.parquet").exists()
     assert not list(small_ws.annotations_dir.rglob("*.parquet")) and not list(small_ws.annotations_dir.rglob(".*"))
+
+
+@pytest.mark.parametrize("option,value,message", [("--fps", "nan", "fps nan is not a frame rate"),
+                                                  ("--fps", "-30", "is not a frame rate"),
+                                                  ("--task", "emotion", "task 'emotion' is unknown"),
+                                                  ("--clock", "wall", "clock 'wall' is unknown")])
+def test_bad_options_are_refused_before_reading(option: str, value: str, message: str, tmp_path: Path, small_ws,
+                                                capsys, digest) -> None:
+    f = tmp_path / "clip_a.csv"
+    f.write_text("frame,AU12\n0,1\n")
+    assert message in _refused(capsys, small_ws, digest, f, "-f", "affcurate", option, value)
