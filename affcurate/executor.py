@@ -61,10 +61,15 @@ class _Task:
 @dataclass
 class Tasks:
     """The task calls of rich's ``Progress`` (``add_task``, ``advance``, ``update``, ``tasks``, ``start``,
-    ``stop``) over one :data:`Progress` callback, for stages that still take a progress object."""
+    ``stop``) over one :data:`Progress` callback, for stages that still take a progress object; calling it
+    is calling the callback."""
 
     report: Progress = quiet
     tasks: list[_Task] = field(default_factory=list)
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        """A :data:`Progress` itself too: a stage that takes the plain callback gets it passed on."""
+        self.report(what, done, total)
 
     def start(self) -> None:
         """Nothing to start: the callback draws (or not)."""

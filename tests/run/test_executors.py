@@ -77,7 +77,8 @@ def test_tasks_give_the_rich_task_calls_over_a_callback() -> None:
     frames = tasks.add_task("frames", total=10)
     tasks.advance(frames, 4)
     tasks.update(frames, completed=tasks.tasks[frames].total)
-    assert seen == [("frames", 0, 10), ("frames", 4, 10), ("frames", 10, 10)]
+    tasks("faces", 1, 2)  # a Progress callback itself as well
+    assert seen == [("frames", 0, 10), ("frames", 4, 10), ("frames", 10, 10), ("faces", 1, 2)]
 
 
 def test_bars_draw_each_report_and_close_when_full() -> None:
