@@ -6,32 +6,19 @@ The window holds the video, the timeline and the open session, and passes each k
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QIntValidator
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMainWindow
 
 from affcurate.errors import AffcurateError
-from affcurate.faces.stage import target_boxes
+from affcurate.faces.table import FaceTracks
 from affcurate.workspace import Workspace
+from annotator_gui import layout
 from annotator_gui.edits import Edit, Marks
 from annotator_gui.joystick import Joystick
-from annotator_gui.keys import HelpOverlay, desk_actions, install
 from annotator_gui.playback import Playback
 from annotator_gui.session import Session, progress_of
 from annotator_gui.tasks import AuTask, ExprTask, Task, VaTask
-from annotator_gui.timeline import Timeline
 from annotator_gui.video import FrameSource
-from annotator_gui.video_list import VideoList
-from annotator_gui.view import VideoView
 
 
 class Desk(QMainWindow):
@@ -72,46 +59,8 @@ class Desk(QMainWindow):
         self.set_mode(task)
         self.view.setFocus()
 
-    # ---- building -------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.video_list = VideoList(self.open_video)
-        self.view = VideoView()
-        self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.timeline = Timeline()
-        self.timeline.seek.connect(self.seek)
-        self.timeline.marked.connect(self._timeline_marked)
-        self.info = QLabel()
-        self.info.setTextFormat(Qt.TextFormat.RichText)
-        self.jump = QLineEdit()
-        self.jump.setPlaceholderText("frame (Ctrl+G)")
-        self.jump.setMaximumWidth(130)
-        self.jump.setValidator(QIntValidator(0, 10**9))
-        self.jump.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.jump.returnPressed.connect(self._jump_entered)
-        bar = QHBoxLayout()
-        bar.addWidget(self.info, 1)
-        bar.addWidget(QLabel("go to"))
-        bar.addWidget(self.jump)
-        centre = QWidget()
-        lay = QVBoxLayout(centre)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.view, 1)
-        lay.addLayout(bar)
-        lay.addWidget(self.timeline)
-        self.panels = QStackedWidget()
-        for t in self.tasks.values():
-            self.panels.addWidget(t.panel)
-        self.panels.setMinimumWidth(390)
-        self.panels.setMaximumWidth(460)
-        split = QSplitter()
-        split.addWidget(self.video_list)
-        split.addWidget(centre)
-        split.addWidget(self.panels)
-        split.setStretchFactor(1, 1)
-        self.setCentralWidget(split)
-        self.specs = desk_actions(self)
-        self.qactions = install(self, self.specs)
-        self.help = HelpOverlay(split, self.specs)
+        layout.build(self)
         self.statusBar().showMessage("F1 shows every key")
         self.video_list.fill(self.videos, progress_of(self.ws, self.annotator))
 
@@ -157,14 +106,13 @@ class Desk(QMainWindow):
         if self.source is not None:
             self.source.close()
         self.video_id, self.session, self.source = vid, session, source
-        self.boxes = {}
-        if self.ws.faces_path(vid).exists():
-            tb = target_boxes(self.ws, vid)
-            self.boxes = {int(f): (x1, y1, x2, y2) for f, x1, y1, x2, y2 in tb.itertuples(index=False)}
+        self.boxes, faces_error = self._face_boxes(vid)
         self.timeline.set_video(self.n_frames, self.fps)
         self.marks.clear()
         self.current = 0
         self.setWindowTitle(f"affcurate desk — {self.annotator} — {vid}")
+        if faces_error:
+            self.statusBar().showMessage(f"no face box on {vid}: {faces_error}")
         if self.session.recovered:
             n = self.session.recovered
             self.session.save()
@@ -173,6 +121,14 @@ class Desk(QMainWindow):
         self.au.show_counts(self.session.labels)
         self.show_frame(0)
         self._show_current_in_list()
+
+    def _face_boxes(self, vid: str) -> tuple[dict[int, tuple[float, float, float, float]], str]:
+        """The subject's box per frame, and why there is none when its faces table cannot be read."""
+        try:
+            t = FaceTracks.read_or_empty(self.ws, vid).target()
+        except AffcurateError as exc:  # the video can be labelled without its box
+            return {}, str(exc)
+        return {int(f): tuple(map(float, b)) for f, b in zip(t.frame, t.boxes, strict=True)}, ""
 
     def other_video(self, step: int) -> None:
         i = self.videos.index(self.video_id) + step

@@ -16,6 +16,8 @@ from affcurate.workspace import Workspace
 
 VIDEO = "WolfgangLanger_Pexels"  # 591 frames at 640x360, one face
 SHORT = "single_face"  # 72 frames
+CUTS = {"clip122": 122, "clip192": 192}
+"""Videos of the lengths an annotator reported timeline bugs with, cut from the start of VIDEO."""
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +36,47 @@ def ws(ingested: Path, tmp_path: Path) -> Workspace:
     root = tmp_path / "ws"
     shutil.copytree(ingested, root)
     return Workspace.open(root)
+
+
+@pytest.fixture(scope="session")
+def cut_ingested(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace of the CUTS: the first frames of VIDEO at 30 fps, encoded by the bundled ffmpeg."""
+    import imageio_ffmpeg
+
+    src = tmp_path_factory.mktemp("cut-src")
+    for name, n in CUTS.items():
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(samples / f"{VIDEO}.mp4"),
+                        "-vf", "fps=30", "-frames:v", str(n), "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                        str(src / f"{name}.mp4")], check=True)
+    root = tmp_path_factory.mktemp("cut") / "ws"
+    result = ingest(Workspace.init(root), src)
+    assert result.n_failed == 0
+    return root
+
+
+@pytest.fixture
+def cut_ws(cut_ingested: Path, tmp_path: Path) -> Workspace:
+    root = tmp_path / "cut-ws"
+    shutil.copytree(cut_ingested, root)
+    return Workspace.open(root)
+
+
+@pytest.fixture
+def desk(qtbot, ws: Workspace):
+    """Open a desk (on ``ws`` unless another workspace is given), shown and active as an annotator has it."""
+    from PySide6.QtTest import QTest
+
+    from annotator_gui.window import Desk
+
+    def _open(annotator: str = "alice", video: str = VIDEO, task: str = "au", workspace: Workspace | None = None):
+        d = Desk(workspace or ws, annotator, video=video, task=task)
+        qtbot.addWidget(d)
+        d.show()
+        d.activateWindow()
+        assert QTest.qWaitForWindowActive(d)  # keys go to the active window's shortcuts
+        return d
+
+    return _open
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from affcurate.cli import main as cli_main
-from affcurate.faces.stage import target_boxes
+from affcurate.faces.table import FaceTracks
 from affcurate.labels.formats import import_files
 from affcurate.labels.merge import merge
 from affcurate.labels.model import read_annotation
@@ -33,19 +33,6 @@ from annotator_gui.window import Desk
 VIDEO = "WolfgangLanger_Pexels"
 SHORT = "single_face"
 HERE = Path(__file__).parent
-
-
-@pytest.fixture
-def desk(qtbot, ws: Workspace):
-    def _open(annotator: str = "alice", video: str = VIDEO, task: str = "au") -> Desk:
-        d = Desk(ws, annotator, video=video, task=task)
-        qtbot.addWidget(d)
-        d.show()
-        d.activateWindow()
-        assert QTest.qWaitForWindowActive(d)  # keys go to the active window's shortcuts
-        return d
-
-    return _open
 
 
 def key(d: Desk, k, mod=Qt.KeyboardModifier.NoModifier, times: int = 1) -> None:
@@ -73,8 +60,7 @@ def test_opens_on_a_workspace_with_progress_frame_and_face_box(desk, ws: Workspa
     assert "EXPR 50%" in by_id[SHORT] and "AU 0% · EXPR 0% · VA 0%" in by_id[VIDEO]
     qtbot.waitUntil(lambda: d.view.painted_index == 0)
     assert d.view.caption.startswith("frame 0 / 590")
-    boxes = target_boxes(ws, VIDEO).set_index("frame")
-    assert d.view.box == pytest.approx(tuple(boxes.loc[0, ["x1", "y1", "x2", "y2"]]))
+    assert d.view.box == pytest.approx(tuple(FaceTracks.read(ws, VIDEO).box_at(0)))
     key(d, Qt.Key.Key_B)
     assert not d.view.show_box
 

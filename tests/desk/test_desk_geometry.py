@@ -1,0 +1,68 @@
+"""What the annotator sees where: the timeline's frames, zoom and ticks, the help over the window, the VA pad.
+
+Geometry is read from the widgets' own state (frame count, visible range, tick positions, widget sizes), not
+from pixels."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCursor
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from affcurate.faces.table import FaceTracks
+from affcurate.workspace import Workspace
+from annotator_gui.window import Desk
+
+VIDEO = "WolfgangLanger_Pexels"
+SHORT = "single_face"
+
+
+def key(d: Desk, k, times: int = 1) -> None:
+    for _ in range(times):
+        QTest.keyClick(d, k)
+
+
+def switch_to(d: Desk, vid: str) -> None:
+    """The video list's neighbour keys, as an annotator moves from one video to the next."""
+    step = Qt.Key.Key_PageDown if d.videos.index(vid) > d.videos.index(d.video_id) else Qt.Key.Key_PageUp
+    key(d, step, abs(d.videos.index(vid) - d.videos.index(d.video_id)))
+    assert d.video_id == vid
+
+
+def visible(d: Desk) -> range:
+    """The frames the timeline shows, from its left end to its right end."""
+    tl = d.timeline
+    return range(tl.frame_at(tl.HEADER), tl.frame_at(tl.HEADER + tl._px - 1e-6) + 1)
+
+
+def _pointer_at(d: Desk, v: float, a: float) -> None:
+    """The pointer rests over the pad at (v, a) without moving there (e.g. the pad appeared under it)."""
+    QCursor.setPos(d.pad.mapToGlobal(d.pad.to_point(v, a).toPoint()))
+    QApplication.processEvents()  # the move goes to what is under the pointer now
+
+
+def test_the_face_box_is_the_subject_s_box_of_the_faces_table(desk, ws: Workspace, qtbot):
+    d = desk(video=SHORT)
+    faces = FaceTracks.read(ws, SHORT)
+    shown = [f for f in range(0, d.n_frames, 7) if faces.box_at(f) is not None]
+    assert len(shown) > 5
+    for f in shown:
+        d.seek(f)
+        assert d.view.box == pytest.approx(tuple(faces.box_at(f)))
+
+
+def test_a_damaged_faces_table_opens_the_video_without_a_box(desk, ws: Workspace):
+    ws.faces_path(SHORT).write_bytes(b"not a parquet file")
+    d = desk()
+    switch_to(d, SHORT)
+    assert d.timeline.n_frames == 72 and d.view.box is None
+    msg = d.statusBar().currentMessage()
+    assert "no face box" in msg and "not a readable faces table" in msg
+    d.close()
+    d = desk(video=SHORT)  # also as the first video
+    assert d.video_id == SHORT and d.view.box is None
