@@ -61,6 +61,8 @@ class Timeline(QWidget):
     marked = Signal(int, int)
 
     HEADER = 150
+    SPAN = 600
+    """Frames a video opens with in view (all of a shorter one)."""
     ROW_H = 16
     OVERVIEW_H = 14
     RULER_H = 18
@@ -75,7 +77,7 @@ class Timeline(QWidget):
         self.current = 0
         self.mark: tuple[int, int] | None = None
         self.rows: list[Row] = []
-        self.span = 600  # frames visible
+        self.span = self.SPAN  # frames visible
         self.start = 0
         self._drag_from: int | None = None
         self.coverage: Callable[[], np.ndarray] | None = None
@@ -85,7 +87,7 @@ class Timeline(QWidget):
     # ---- model ----------------------------------------------------------------------------------------
     def set_video(self, n_frames: int, fps: float) -> None:
         self.n_frames, self.fps = max(n_frames, 1), fps
-        self.span = min(self.n_frames, max(60, self.span))
+        self.span = min(self.n_frames, self.SPAN)  # each video opens at its own length, not the last one's zoom
         self.start = 0
         self.update()
 

@@ -40,6 +40,16 @@ def visible(d: Desk) -> range:
     return range(tl.frame_at(tl.HEADER), tl.frame_at(tl.HEADER + tl._px - 1e-6) + 1)
 
 
+def test_the_timeline_shows_every_frame_of_the_video_switched_to(desk, cut_ws: Workspace):
+    d = desk(video="clip122", workspace=cut_ws)
+    assert d.timeline.n_frames == 122 and visible(d) == range(122)
+    switch_to(d, "clip192")
+    assert d.n_frames == 192
+    assert d.timeline.n_frames == 192 and visible(d) == range(192)
+    switch_to(d, "clip122")
+    assert visible(d) == range(122)
+
+
 def _pointer_at(d: Desk, v: float, a: float) -> None:
     """The pointer rests over the pad at (v, a) without moving there (e.g. the pad appeared under it)."""
     QCursor.setPos(d.pad.mapToGlobal(d.pad.to_point(v, a).toPoint()))
