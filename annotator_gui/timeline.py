@@ -21,6 +21,16 @@ def expr_colour(k: int) -> QColor:
     return QColor(EXPR_COLOURS[k % len(EXPR_COLOURS)])
 
 
+@dataclass(frozen=True)
+class Tick:
+    """A second mark of the ruler: its frame, its x, its label and where the label is drawn (ruler coordinates)."""
+
+    frame: float
+    x: float
+    label: str
+    rect: QRect
+
+
 @dataclass
 class Row:
     """One row of the timeline."""
@@ -77,7 +87,7 @@ class Timeline(QWidget):
         self.current = 0
         self.mark: tuple[int, int] | None = None
         self.rows: list[Row] = []
-        self.span = self.SPAN  # frames visible
+        self._span = float(self.SPAN)  # frames visible, unrounded so that zooming back returns to the same view
         self.start = 0
         self._drag_from: int | None = None
         self.coverage: Callable[[], np.ndarray] | None = None
@@ -87,7 +97,7 @@ class Timeline(QWidget):
     # ---- model ----------------------------------------------------------------------------------------
     def set_video(self, n_frames: int, fps: float) -> None:
         self.n_frames, self.fps = max(n_frames, 1), fps
-        self.span = min(self.n_frames, self.SPAN)  # each video opens at its own length, not the last one's zoom
+        self._span = float(min(self.n_frames, self.SPAN))  # each video opens at its own length, not the last zoom
         self.start = 0
         self.update()
 
@@ -107,10 +117,15 @@ class Timeline(QWidget):
             self.start = max(0, min(frame - self.span // 4, self.n_frames - self.span))
         self.update()
 
+    @property
+    def span(self) -> int:
+        """Frames visible."""
+        return max(1, min(self.n_frames, round(self._span)))
+
     def zoom(self, factor: float) -> None:
-        centre = self.current
-        self.span = int(min(self.n_frames, max(30, self.span * factor)))
-        self.start = max(0, min(centre - self.span // 2, self.n_frames - self.span))
+        """Show ``factor`` times as many frames around the current one (between 30 and the whole video)."""
+        self._span = min(float(self.n_frames), max(30.0, self._span * factor))
+        self.start = max(0, min(self.current - self.span // 2, self.n_frames - self.span))
         self.update()
 
     # ---- geometry -------------------------------------------------------------------------------------
@@ -125,6 +140,20 @@ class Timeline(QWidget):
     def frame_at(self, x: float) -> int:
         f = self.start + (x - self.HEADER) / self._px * self.span
         return int(min(max(math.floor(f), 0), self.n_frames - 1))
+
+    def ticks(self) -> list[Tick]:
+        """The ruler's marks over the frames in view, at a round number of seconds about 90 px apart."""
+        step = _nice_step(self.span / self.fps, max((self.width() - self.HEADER) // 90, 1))
+        fm = self.fontMetrics()
+        out = []
+        k = math.ceil(self.start / self.fps / step - 1e-9)
+        while (t := round(k * step, 3)) * self.fps < self.start + self.span:
+            x, label = self._x(t * self.fps), _clock(t)
+            w = fm.horizontalAdvance(label)
+            rect = QRect(int(x) + 2, 1, w, self.RULER_H - 4)
+            out.append(Tick(t * self.fps, x, label, rect))
+            k += 1
+        return out
 
     # ---- drawing --------------------------------------------------------------------------------------
     def _binned(self, v: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
@@ -175,16 +204,10 @@ class Timeline(QWidget):
         W = self.width()
         self._draw_overview(p)
         p.translate(0, self.OVERVIEW_H)
-        # ruler
         p.setPen(QColor("#555"))
-        step = _nice_step(self.span / self.fps, max((W - self.HEADER) // 90, 1))
-        t0 = math.ceil(self.start / self.fps / step) * step
-        t = t0
-        while t * self.fps < self.start + self.span:
-            x = self._x(t * self.fps)
-            p.drawLine(int(x), 0, int(x), 5)
-            p.drawText(int(x) + 2, 13, _clock(t))
-            t += step
+        for tick in self.ticks():
+            p.drawLine(int(tick.x), 0, int(tick.x), 5)
+            p.drawText(tick.rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, tick.label)
         y = self.RULER_H
         # marked range
         if self.mark is not None:

@@ -50,6 +50,25 @@ def test_the_timeline_shows_every_frame_of_the_video_switched_to(desk, cut_ws: W
     assert visible(d) == range(122)
 
 
+def test_zooming_in_then_out_shows_the_whole_video_again_from_0_00(desk, cut_ws: Workspace):
+    for video, at, workspace in ((VIDEO, 300, None), ("clip192", 150, cut_ws), ("clip122", 60, cut_ws)):
+        d = desk(video=video, workspace=workspace)
+        whole = visible(d)
+        d.seek(at)
+        key(d, Qt.Key.Key_Plus, 3)
+        assert len(visible(d)) < len(whole) / 2 and at in visible(d)
+        key(d, Qt.Key.Key_Minus, 3)
+        assert visible(d) == whole, video
+        ticks = d.timeline.ticks()
+        assert (ticks[0].frame, ticks[0].label) == (0, "0:00")
+        d.close()
+    d = desk()  # with the wheel's steps
+    d.seek(300)
+    for factor in (0.8, 0.8, 0.8, 1.25, 1.25, 1.25):
+        d.timeline.zoom(factor)
+    assert visible(d) == range(591)
+
+
 def _pointer_at(d: Desk, v: float, a: float) -> None:
     """The pointer rests over the pad at (v, a) without moving there (e.g. the pad appeared under it)."""
     QCursor.setPos(d.pad.mapToGlobal(d.pad.to_point(v, a).toPoint()))
