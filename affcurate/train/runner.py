@@ -87,6 +87,14 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
     config = {"models": list(models), "tasks": list(tasks), "epochs": epochs or s.epochs, "seed": s.seed if seed is
               None else seed, "batch_size": batch_size or s.batch_size, "lr": lr or s.lr, "window": s.window,
               "input_size": s.input_size, "workers": s.workers}
+    # one writer at a time: the checkpoints, runs/benchmark.md and the stale temporaries are this run's
+    with ws.writing("affcurate train-baseline"):
+        return _train(ws, config, name, progress, on_note, overwrite)
+
+
+def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Progress | None,
+           on_note: Callable[[str], None] | None, overwrite: bool) -> TrainResult:
+    models, tasks = config["models"], config["tasks"]
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     index = build_index(ws)
     parts = {p: np.flatnonzero(index.table["split"].to_numpy() == p) for p in ("train", "val", "test")}
@@ -103,7 +111,7 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
         if on_note is not None:
             on_note(text)
         else:
-            warnings.warn(text, stacklevel=3)
+            warnings.warn(text, stacklevel=4)
 
     run = result.run_dir
     kept = []

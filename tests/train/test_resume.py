@@ -10,12 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from affcurate.cli import main
+from affcurate.lock import TEMP_RE, WorkspaceBusyError
 from affcurate.train.runner import train_baseline
 from affcurate.workspace import Workspace
 
@@ -123,6 +125,9 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_uninterrupted_result(small_w
         assert proc.poll() is None, err.read_text()
         assert time.monotonic() < deadline, "no checkpoint after 300 s"
         time.sleep(0.01)
+    with pytest.raises(WorkspaceBusyError, match="being written by `affcurate train-baseline`"):
+        with small_ws.writing("affcurate merge"):  # the trainer holds the writer lock while it trains
+            pass
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run / "cnn" / "metrics.json").exists(), "the run finished before the kill: nothing was resumed"
@@ -131,6 +136,8 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_uninterrupted_result(small_w
     main(["train-baseline", str(small_ws.root), *args])
     main(["train-baseline", str(reference_ws), *args])
     reference = reference_ws / "runs" / "r"
+    # whatever temporary the killed writer left is gone once the next trainer holds the lock
+    assert not [p for p in small_ws.root.rglob("*") if TEMP_RE.match(p.name)]
     assert epochs_logged(run) == [1, 2, 3, 4]
     assert log_rows(run) == log_rows(reference)
     assert scores(run) == scores(reference)
@@ -139,3 +146,24 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_uninterrupted_result(small_w
         b = torch.load(reference / "cnn" / name, weights_only=True)
         a, b = (a["model"], b["model"]) if name == "last.pt" else (a, b)
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+
+
+def test_training_is_refused_and_writes_nothing_while_another_command_writes(
+        small_ws: Workspace, tree: Callable) -> None:
+    with small_ws.writing("affcurate merge"):
+        before = tree(small_ws.root)
+        done = subprocess.run([sys.executable, "-m", "affcurate", "train-baseline", str(small_ws.root), *CNN,
+                               "--name", "r"], capture_output=True, text=True)
+        assert done.returncode == 2
+        err = done.stderr.strip().splitlines()
+        assert len(err) == 1 and "being written by `affcurate merge`" in err[0], done.stderr
+        assert tree(small_ws.root) == before
+
+
+def test_a_temporary_left_by_a_killed_writer_is_removed_by_the_next_run(small_ws: Workspace, finished: Path
+                                                                       ) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = finished / "cnn" / f".last.pt.~{int(dead.stdout)}~abc.pt"
+    left.write_bytes(b"half a checkpoint")
+    main(["train-baseline", str(small_ws.root), *CNN, "--name", "r"])
+    assert not left.exists()
