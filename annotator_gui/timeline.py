@@ -150,7 +150,8 @@ class Timeline(QWidget):
         while (t := round(k * step, 3)) * self.fps < self.start + self.span:
             x, label = self._x(t * self.fps), _clock(t)
             w = fm.horizontalAdvance(label)
-            rect = QRect(int(x) + 2, 1, w, self.RULER_H - 4)
+            left = int(x) + 2 if int(x) + 2 + w < self.width() else int(x) - 2 - w  # no label cut at the right
+            rect = QRect(left, 1, w, self.RULER_H - 4)
             out.append(Tick(t * self.fps, x, label, rect))
             k += 1
         return out

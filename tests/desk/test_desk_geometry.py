@@ -69,6 +69,21 @@ def test_zooming_in_then_out_shows_the_whole_video_again_from_0_00(desk, cut_ws:
     assert visible(d) == range(591)
 
 
+def test_every_tick_label_lies_inside_the_timeline(desk, cut_ws: Workspace):
+    d = desk(video="clip122", workspace=cut_ws)
+    tl = d.timeline
+    moved = 0
+    for width in range(1100, 1800, 20):
+        d.resize(width, d.height())
+        QApplication.processEvents()
+        ticks = tl.ticks()
+        assert ticks
+        for t in ticks:
+            assert tl.HEADER <= t.rect.left() and t.rect.right() < tl.width(), (width, t)
+        moved += ticks[-1].rect.right() < ticks[-1].x  # a label past the right edge sits left of its tick
+    assert moved, "no width put a tick near the right edge"
+
+
 def _pointer_at(d: Desk, v: float, a: float) -> None:
     """The pointer rests over the pad at (v, a) without moving there (e.g. the pad appeared under it)."""
     QCursor.setPos(d.pad.mapToGlobal(d.pad.to_point(v, a).toPoint()))
