@@ -24,10 +24,13 @@ class ActionSpec:
 
 
 class HelpOverlay(QWidget):
-    """Every action and its keys, over the video; F1 or ? shows and hides it."""
+    """Every action and its keys, over ``cover`` (a child of ``window``); F1 or ? shows and hides it.
 
-    def __init__(self, parent: QWidget, specs: list[ActionSpec]):
-        super().__init__(parent)
+    It is a child of the window, not of ``cover``: a splitter would take it for one more pane."""
+
+    def __init__(self, window: QWidget, cover: QWidget, specs: list[ActionSpec]):
+        super().__init__(window)
+        self.cover = cover
         self.setAutoFillBackground(True)
         pal = self.palette()
         pal.setColor(QPalette.ColorRole.Window, QColor(20, 20, 20, 225))
@@ -62,7 +65,7 @@ class HelpOverlay(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(24, 12, 24, 12)
         lay.addWidget(self.label)
-        parent.installEventFilter(self)
+        cover.installEventFilter(self)
         self.hide()
 
     def text(self) -> str:
@@ -72,14 +75,14 @@ class HelpOverlay(QWidget):
         if self.isVisible():
             self.hide()
         else:
-            self.setGeometry(self.parentWidget().rect())
+            self.setGeometry(self.cover.geometry())
             self.raise_()
             self.show()
 
     def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802
-        # over the whole of its parent, as that is resized
-        if e.type() == QEvent.Type.Resize and self.isVisible():
-            self.setGeometry(self.parentWidget().rect())
+        # over the whole of what it covers, as that is moved or resized
+        if e.type() in (QEvent.Type.Resize, QEvent.Type.Move) and self.isVisible():
+            self.setGeometry(self.cover.geometry())
         return False
 
 

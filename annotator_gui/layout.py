@@ -58,4 +58,4 @@ def build(desk: Desk) -> None:
     desk.setCentralWidget(split)
     desk.specs = desk_actions(desk)
     desk.qactions = install(desk, desk.specs)
-    desk.help = HelpOverlay(split, desk.specs)
+    desk.help = HelpOverlay(desk, split, desk.specs)

@@ -84,6 +84,27 @@ def test_every_tick_label_lies_inside_the_timeline(desk, cut_ws: Workspace):
     assert moved, "no width put a tick near the right edge"
 
 
+def test_the_help_lies_over_the_window_and_leaves_its_layout_alone(desk, qtbot):
+    d = desk()
+    QApplication.processEvents()
+    split = d.centralWidget()
+    window, view, panes = d.size(), d.view.size(), split.sizes()
+    key(d, Qt.Key.Key_F1)
+    QApplication.processEvents()
+    assert d.help.isVisible()
+    assert split.count() == 3 and split.sizes() == panes  # not a pane of the splitter
+    assert d.help.geometry() == split.geometry()  # over the video list, the video and the panel
+    assert d.view.size() == view and d.size() == window
+    key(d, Qt.Key.Key_F1)
+    QApplication.processEvents()
+    assert not d.help.isVisible()
+    assert d.size() == window and d.view.size() == view and split.sizes() == panes
+    key(d, Qt.Key.Key_F1)  # open, it follows the window
+    d.resize(window.width() + 100, window.height() + 50)
+    QApplication.processEvents()
+    assert d.help.geometry() == split.geometry() and split.width() > view.width() + 100
+
+
 def _pointer_at(d: Desk, v: float, a: float) -> None:
     """The pointer rests over the pad at (v, a) without moving there (e.g. the pad appeared under it)."""
     QCursor.setPos(d.pad.mapToGlobal(d.pad.to_point(v, a).toPoint()))
