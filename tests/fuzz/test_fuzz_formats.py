@@ -4,8 +4,8 @@ run through ``affcurate import`` as a user would.
 
 Every input must end in exit 2 with one line on stderr that names the file and an unchanged workspace (the
 digest of every file), or in exit 0 with tables that validate. The generator is seeded: a failure names its
-case, which ``AFFCURATE_FUZZ_SEED`` / ``AFFCURATE_FUZZ_CASES`` reproduce or widen. Inputs per run:
-``len(FORMATS) * (CASES + seeds)`` — 10 × 60 mutated inputs and 15 valid ones with the defaults.
+case, which ``AFFCURATE_FUZZ_SEED`` / ``AFFCURATE_FUZZ_CASES`` reproduce or widen. Inputs per run: ``CASES``
+mutated files per format and the valid seeds themselves, 10 × 60 + 16 = 616 with the defaults.
 """
 
 from __future__ import annotations
