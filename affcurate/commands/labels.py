@@ -80,6 +80,8 @@ def merge_command(
     for fix in r.length_fixes:
         console.print(f"[yellow]{escape(fix['video_id'])}[/] {escape(fix['task'])} ({escape(fix['annotator'])}): "
                       f"length differed by {fix['samples']:+d} samples, fixed")
+    for w in r.warnings:
+        console.print(f"[yellow]warning:[/] {escape(str(w['message']))}")
     if r.unmatched:
         console.print(f"[yellow]annotations of videos not in the workspace:[/] {escape(', '.join(r.unmatched))}")
     if r.disagreements is not None and len(r.disagreements):

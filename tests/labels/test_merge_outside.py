@@ -52,3 +52,14 @@ def test_seconds_and_intervals_past_the_end_are_reported_too(small_ws) -> None:
     assert by["c"]["outside"] == 2 and "intervals" in by["c"]["message"]
     b = r.labels[r.labels["video_id"] == "clip_b"].set_index("frame")
     assert len(b) == 60 and b.loc[50:, "AU4"].eq(1).all() and b.loc[11:49, "AU4"].eq(0).all()
+
+
+def test_the_merge_command_prints_the_warning(small_ws, tmp_path: Path, capsys) -> None:
+    from affcurate.cli import main
+
+    f = tmp_path / "clip_a.csv"
+    f.write_text("frame,AU12\n" + "".join(f"{i},1\n" for i in [*range(60), 5000]))
+    import_files(small_ws, "affcurate", [f], annotator="alice")
+    main(["merge", str(small_ws.root), "--jobs", "1"])  # returns normally: a warning is no failure
+    out = " ".join(capsys.readouterr().out.split())
+    assert "warning:" in out and "clip_a" in out and "past" in out
