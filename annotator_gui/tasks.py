@@ -244,6 +244,12 @@ class VaTask(Task):
         self.samples.append((elapsed, frame))
         self.pad.note_sample(v, a)
 
+    def new_video(self) -> None:
+        """Another video is open: the trail and samples of the last one's pass are not its own."""
+        self.samples = []
+        self.pad.trail.clear()
+        self.pad.update()
+
     def cycle_pad_mode(self) -> None:
         order = self.PAD_MODES
         self.pad.mode = order[(order.index(self.pad.mode) + 1) % 3]

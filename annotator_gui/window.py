@@ -109,6 +109,7 @@ class Desk(QMainWindow):
         self.boxes, faces_error = self._face_boxes(vid)
         self.timeline.set_video(self.n_frames, self.fps)
         self.marks.clear()
+        self.va.new_video()
         self.current = 0
         self.setWindowTitle(f"affcurate desk — {self.annotator} — {vid}")
         if faces_error:

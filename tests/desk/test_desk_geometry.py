@@ -111,6 +111,17 @@ def _pointer_at(d: Desk, v: float, a: float) -> None:
     QApplication.processEvents()  # the move goes to what is under the pointer now
 
 
+def test_switching_video_leaves_the_previous_video_s_trail_behind(desk, qtbot):
+    d = desk(task="va")
+    QTest.mouseMove(d.pad, d.pad.to_point(0.4, 0.4).toPoint())
+    key(d, Qt.Key.Key_R)
+    key(d, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: len(d.pad.trail) >= 5)
+    key(d, Qt.Key.Key_Space)
+    switch_to(d, SHORT)
+    assert d.pad.trail == []
+
+
 def test_the_face_box_is_the_subject_s_box_of_the_faces_table(desk, ws: Workspace, qtbot):
     d = desk(video=SHORT)
     faces = FaceTracks.read(ws, SHORT)
