@@ -25,7 +25,9 @@ def check_name(value: object, kind: str = "name", where: str | None = None) -> s
     if is_safe_name(value):
         return value  # type: ignore[return-value]
     prefix = f"{where}: " if where else ""
-    raise AffcurateError(f"{prefix}invalid {kind} {value!r}: expected {RULE}")
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else f"{shown[:57]}..."  # a huge value must not flood the error line
+    raise AffcurateError(f"{prefix}invalid {kind} {shown}: expected {RULE}")
 
 
 def safe_name(text: str, default: str = "video") -> str:

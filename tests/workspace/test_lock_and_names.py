@@ -86,3 +86,9 @@ def test_atomic_temporaries_carry_the_writer_pid(tmp_path: Path):
         assert f".~{os.getpid()}~" in tmp.name
         tmp.write_text("{}")
     assert (tmp_path / "t.json").read_text() == "{}"
+
+
+def test_a_huge_name_is_quoted_short():
+    with pytest.raises(AffcurateError) as info:
+        check_name("x/" * 50_000, "annotator name")
+    assert len(str(info.value)) < 200 and "..." in str(info.value)
