@@ -224,15 +224,14 @@ def _stage_ingest(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: Stage
 
 
 def _stage_import(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
-    from affcurate.labels.formats import import_files
+    from affcurate.labels.formats import read_import, write_import
 
-    reports = []
+    plans = []  # every source read and checked before any is written
     for i, src in enumerate(cfg["sources"]):
         paths = [resolve(recipe, p, ctx.variables, recipe.where("import", "sources", i, "paths"))
                  for p in src["paths"]]
-        reports.append(import_files(ws, src["format"], paths, annotator=src.get("annotator"),
-                                    task=src.get("task")))
-    return reports
+        plans.append(read_import(ws, src["format"], paths, annotator=src.get("annotator"), task=src.get("task")))
+    return write_import(ws, *plans)
 
 
 def _stage_merge(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:

@@ -84,6 +84,17 @@ def test_a_bad_second_import_source_writes_nothing(tmp_path: Path, ws: Workspace
     assert sorted(p.parent.parent.name for p in ws.annotations_dir.rglob("*.parquet")) == ["alice", "bob"]
 
 
+def test_a_second_source_with_a_bad_value_writes_nothing(tmp_path: Path, ws: Workspace, va_files,
+                                                         capsys) -> None:
+    a, b = va_files
+    (b / "v00000.csv").write_text("frame,valence,arousal\n0,0.1,0.2\n1,7,0.3\n")  # valence out of range
+    recipe = write_recipe(tmp_path, two_sources(a, b, "bob"))
+    before = tree(ws.root)
+    code, _, err = cli(["run", str(recipe), str(ws.root)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "v00000.csv:3" in err
+    assert tree(ws.root) == before and not ws.annotations_dir.exists()
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
