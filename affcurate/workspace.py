@@ -104,6 +104,11 @@ class Workspace:
         return self.root / "annotations"
 
     @property
+    def faces_status_path(self) -> Path:
+        """The faces stage's own table: one row per video (outcome, subject track, the subject picked by hand)."""
+        return self.root / "faces.parquet"
+
+    @property
     def state_dir(self) -> Path:
         return self.root / ".affcurate"
 
@@ -126,17 +131,25 @@ class Workspace:
     def has_manifest(self) -> bool:
         return self.manifest_path.exists()
 
-    def manifest(self) -> pd.DataFrame:
+    def manifest(self, with_faces: bool = True) -> pd.DataFrame:
+        """One row per source video. ``with_faces`` (what users read) joins each video's outcome from the faces
+        stage's own table: ``faces_status``, ``faces_error``, and ``target_track`` as picked by hand. The media
+        stage reads and writes the manifest as stored (``with_faces=False``)."""
         if not self.manifest_path.exists():
             raise StageMissingError(f"{self.manifest_path}", f"affcurate ingest {self.root} --videos DIR")
-        return io.read_parquet(self.manifest_path)
+        manifest = io.read_parquet(self.manifest_path)
+        if not with_faces:
+            return manifest
+        from affcurate.faces.status import with_faces_status  # a later stage's table, joined for reading only
+
+        return with_faces_status(self, manifest)
 
     def write_manifest(self, df: pd.DataFrame) -> None:
         io.write_parquet(df, self.manifest_path)
 
     def video_ids(self, status: str | None = "ok") -> list[str]:
         """Ids of the videos in the manifest, by default only those that were ingested successfully."""
-        df = self.manifest()
+        df = self.manifest(with_faces=False)
         if status is not None:
             df = df[df["status"] == status]
         return df["video_id"].tolist()
@@ -151,19 +164,20 @@ class Workspace:
     def _ledger_path(self, stage: str, video_id: str) -> Path:
         return self.state_dir / "done" / stage / f"{validate_video_id(video_id)}.json"
 
-    def ledger(self, stage: str, video_id: str) -> dict[str, Any] | None:
-        """What a finished per-video stage recorded, or None if it has not finished."""
+    def ledger(self, stage: str, video_id: str, key: str | None = None) -> dict[str, Any] | None:
+        """What a finished per-video stage recorded, or None if it has not finished (or, given ``key``, if it
+        finished with other inputs or settings)."""
         path = self._ledger_path(stage, video_id)
         if not path.exists():
             return None
         try:
-            return io.read_json(path)
+            entry = io.read_json(path)
         except ValueError:
             return None
+        return entry if key is None or entry.get("key") == key else None
 
     def is_done(self, stage: str, video_id: str, key: str) -> bool:
-        entry = self.ledger(stage, video_id)
-        return entry is not None and entry.get("key") == key
+        return self.ledger(stage, video_id, key) is not None
 
     def mark_done(self, stage: str, video_id: str, key: str, **info: Any) -> None:
         io.write_json(self._ledger_path(stage, video_id), {"key": key, **info})

@@ -34,7 +34,7 @@ from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from affcurate.media.ingest import ingest  # noqa: E402
+from affcurate.flow import ingest  # noqa: E402
 from affcurate.samples import fetch  # noqa: E402
 from affcurate.workspace import Workspace  # noqa: E402
 from annotator_gui.window import Desk  # noqa: E402

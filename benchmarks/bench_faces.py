@@ -25,7 +25,7 @@ from affcurate.errors import AffcurateError
 from affcurate.faces.detectors import make_detector
 from affcurate.faces.stage import process_video
 from affcurate.faces.types import iou_matrix
-from affcurate.media.ingest import ingest
+from affcurate.flow import ingest
 from affcurate.samples import fetch
 from affcurate.workspace import Workspace
 

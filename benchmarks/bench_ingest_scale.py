@@ -19,7 +19,7 @@ import imageio_ffmpeg
 from _table import print_table
 
 from affcurate.executor import ExecutorSpec
-from affcurate.media.ingest import ingest
+from affcurate.flow import ingest
 from affcurate.media.probe import probe_video
 from affcurate.samples import fetch
 from affcurate.workspace import Workspace

@@ -1,4 +1,4 @@
-"""`affcurate ingest`: sources → manifest → 30 fps videos and frame maps → faces."""
+"""`affcurate ingest`: sources → manifest → 30 fps videos and frame maps, then faces (see affcurate.flow)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from affcurate.executor import ExecutorSpec
+from affcurate.flow import IngestResult, ingest
 from affcurate.lock import writer_lock
-from affcurate.media.ingest import IngestResult, ingest
 from affcurate.workspace import Workspace
 
 console = Console()

@@ -1,5 +1,6 @@
-"""The first pass of the faces stage: decode, detect every k frames (carrying boxes between keyframes that agree),
-track, and keep every face's aligned crop until the subject is known."""
+"""The detection pass of the faces stage: decode, detect on keyframes every k frames (carrying boxes between
+keyframes that agree), track, and keep every face's aligned crop until the subject is known. Its output is the
+video's :class:`~affcurate.faces.table.FaceTracks` in the order the crops were kept."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import av
 import cv2
-import h5py
 import numpy as np
 
 from affcurate.faces.align import aligned_crop
+from affcurate.faces.crops import CropSink
 from affcurate.faces.detectors import Detector
+from affcurate.faces.table import FaceTracks
 from affcurate.faces.tracker import Tracker, appearance, frame_signature, is_cut
 from affcurate.faces.types import Detections, iou_matrix
 from affcurate.settings import FacesSettings
@@ -73,52 +75,32 @@ def _interpolate(a: Detections, b: Detections, match: np.ndarray, t: float) -> D
                       (1 - t) * a.landmarks + t * bb.landmarks)
 
 
-class CropSink:
-    """Aligned crops of every face row, streamed to a temporary HDF5 file beside the final one."""
-
-    def __init__(self, path: Path, size: int):
-        self.path = path
-        self.h5 = h5py.File(path, "w")
-        self.data = self.h5.create_dataset("crops", shape=(0, size, size, 3), maxshape=(None, size, size, 3),
-                                           dtype=np.uint8, chunks=(16, size, size, 3), compression="lzf")
-        self.buf: list[np.ndarray] = []
-        self.n = 0
-
-    def add(self, crop: np.ndarray) -> None:
-        self.buf.append(crop)
-        if len(self.buf) >= 64:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.buf:
-            self.data.resize(self.n + len(self.buf), axis=0)
-            self.data[self.n:] = np.stack(self.buf)
-            self.n += len(self.buf)
-            self.buf = []
-
-    def close(self) -> None:
-        self.flush()
-        self.h5.close()
-
-
-class Pass1:
-    """Detection with carrying between keyframes, fed into the tracker frame by frame."""
+class DetectionPass:
+    """Detection with carrying between keyframes, fed into the tracker frame by frame: :meth:`push` every decoded
+    frame in order, then :meth:`finish`; :meth:`faces` is every face of every frame with its track."""
 
     def __init__(self, detector: Detector, settings: FacesSettings, crops: CropSink):
         self.detector = detector
         self.crops = crops
         self.s = settings
         self.tracker = Tracker(max_gap=settings.max_gap)
-        self.rows: list[tuple] = []
+        self.frames: list[tuple[int, Detections, np.ndarray]] = []
+        self.latest: dict[int, tuple[np.ndarray, np.floating, np.ndarray]] = {}  # per track: box, score, landmarks
         self.prev_sig: np.ndarray | None = None
         self.key: tuple[int, Detections] | None = None
         self.buffer: list[tuple[int, np.ndarray, bool]] = []
         self.n_detector_calls = 0
         self.n_frames = 0
+        self.k = 5
+
+    def faces(self, video_id: str) -> FaceTracks:
+        """The faces in the order their crops were kept (frame by frame), nobody the subject yet."""
+        return FaceTracks.from_detections(video_id, self.frames, self.k)
 
     def detect(self, rgb: np.ndarray) -> Detections:
         self.n_detector_calls += 1
         dets = _filter(self.detector(rgb), self.s.min_face)
+        self.k = dets.landmarks.shape[1]
         if self.s.refine and dets.landmarks.shape[1] == 5:
             # landmarks again at a larger scale: carried frames interpolate between refined keyframes
             for i in range(len(dets)):
@@ -168,20 +150,25 @@ class Pass1:
             self.tracker.cut(idx)
         descs = [appearance(rgb, b) if d else None for b, d in zip(dets.boxes, detected, strict=True)]
         ids = self.tracker.update(idx, dets, detected, descs)
-        for i, tid in enumerate(ids):
-            b = dets.boxes[i]
-            self._row(rgb, (idx, tid, *map(float, b), float(dets.scores[i]), dets.landmarks[i].copy(),
-                            bool(detected[i])))
-        # tracks the detector missed coast on their predicted box for a few frames
-        for tid, box in self.tracker.coasting(idx):
-            last = next(r for r in reversed(self.rows) if r[1] == tid)
-            shift = np.array([(box[0] + box[2] - last[2] - last[4]) / 2, (box[1] + box[3] - last[3] - last[5]) / 2])
-            self._row(rgb, (idx, tid, *map(float, box), 0.5 * last[6], last[7] + shift, False))
-
-    def _row(self, rgb: np.ndarray, row: tuple) -> None:
-        """Keep the row and the aligned crop of that face (the subject is only known at the end)."""
-        self.crops.add(aligned_crop(rgb, np.asarray(row[7], np.float64), self.s.crop_size, self.s.align))
-        self.rows.append(row)
+        boxes, scores, landmarks = list(dets.boxes), list(dets.scores), [lm.copy() for lm in dets.landmarks]
+        # tracks the detector missed coast on their predicted box for a few frames, their landmarks shifted along
+        coasting = self.tracker.coasting(idx)
+        for tid, box in coasting:
+            last_box, last_score, last_lm = self.latest[tid]  # a coasting track has no face in this frame
+            shift = np.array([(box[0] + box[2] - last_box[0] - last_box[2]) / 2,
+                              (box[1] + box[3] - last_box[1] - last_box[3]) / 2])
+            boxes.append(box)
+            scores.append(0.5 * last_score)
+            landmarks.append(last_lm + shift)
+        track_ids = ids + [tid for tid, _ in coasting]
+        for tid, box, score, lm in zip(track_ids, boxes, scores, landmarks, strict=True):
+            # the subject is only known at the end: keep every face's aligned crop
+            self.crops.add(aligned_crop(rgb, np.asarray(lm, np.float64), self.s.crop_size, self.s.align))
+            self.latest[tid] = (box, score, lm)
+        if track_ids:
+            frame = Detections(np.asarray(boxes, np.float32), np.asarray(scores, np.float32),
+                               np.asarray(landmarks, np.float32), np.asarray(track_ids, np.int64))
+            self.frames.append((idx, frame, np.concatenate([detected, np.zeros(len(coasting), bool)])))
 
 
 def refine_landmarks(detector: Detector, rgb: np.ndarray, box: np.ndarray, landmarks: np.ndarray,

@@ -9,6 +9,7 @@ re-derives them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 
 from affcurate import io
 from affcurate.errors import AffcurateError, InputError
+from affcurate.faces.types import Detections, check_array
 
 if TYPE_CHECKING:
     from affcurate.workspace import Workspace
@@ -44,16 +46,12 @@ class FaceTracks:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        n = len(self.frame)
-        arrays = {"frame": (self.frame, (n,)), "track_id": (self.track_id, (n,)), "boxes": (self.boxes, (n, 4)),
-                  "scores": (self.scores, (n,)), "is_target": (self.is_target, (n,)),
-                  "detected": (self.detected, (n,))}
-        for name, (arr, shape) in arrays.items():
-            if not isinstance(arr, np.ndarray) or arr.shape != shape:
-                got = getattr(arr, "shape", type(arr).__name__)
-                raise ValueError(f"FaceTracks.{name}: expected an array of shape {shape}, got {got}")
-        if self.landmarks.ndim != 3 or self.landmarks.shape[0] != n or self.landmarks.shape[2] != 2:
-            raise ValueError(f"FaceTracks.landmarks: expected shape ({n}, K, 2), got {self.landmarks.shape}")
+        ok = isinstance(self.frame, np.ndarray) and self.frame.ndim == 1
+        n = self.frame.shape[0] if ok else None  # a bad frame array is refused first
+        for name, shape, kind in (("frame", (n,), "iu"), ("track_id", (n,), "iu"), ("boxes", (n, 4), "f"),
+                                  ("scores", (n,), "f"), ("landmarks", (n, None, 2), "f"),
+                                  ("is_target", (n,), "b"), ("detected", (n,), "b")):
+            check_array("FaceTracks", name, getattr(self, name), shape, kind)
 
     # ---- construction -------------------------------------------------------------------------------------
     @classmethod
@@ -61,6 +59,24 @@ class FaceTracks:
         return cls(video_id, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4), np.float32),
                    np.zeros(0, np.float32), np.zeros((0, k, 2), np.float32), np.zeros(0, bool),
                    np.zeros(0, bool), dict(meta or {}))
+
+    @classmethod
+    def from_detections(cls, video_id: str, frames: Iterable[tuple[int, Detections, np.ndarray]], k: int = 5,
+                        meta: dict[str, Any] | None = None) -> FaceTracks:
+        """Rows in the order given from ``(frame, tracked detections, detected)`` per frame, where ``detected``
+        (N,) says which faces the detector found (the others were carried); nobody is the subject yet."""
+        parts = [(np.full(len(d), f, np.int64), d, np.asarray(det, bool)) for f, d, det in frames if len(d)]
+        if not parts:
+            return cls.empty(video_id, k, meta)
+        if any(d.track_ids is None for _, d, _ in parts):
+            raise ValueError("FaceTracks.from_detections: every frame's detections need their track ids")
+        n = sum(len(d) for _, d, _ in parts)
+        return cls(video_id, np.concatenate([f for f, _, _ in parts]),
+                   np.concatenate([d.track_ids for _, d, _ in parts]).astype(np.int64),
+                   np.concatenate([d.boxes for _, d, _ in parts]).astype(np.float32, copy=False),
+                   np.concatenate([d.scores for _, d, _ in parts]).astype(np.float32, copy=False),
+                   np.concatenate([d.landmarks for _, d, _ in parts]).astype(np.float32, copy=False),
+                   np.zeros(n, bool), np.concatenate([det for _, _, det in parts]), dict(meta or {}))
 
     @classmethod
     def from_frame(cls, video_id: str, df: pd.DataFrame, meta: dict[str, Any] | None = None) -> FaceTracks:
@@ -123,7 +139,8 @@ class FaceTracks:
             "frame": self.frame, "track_id": self.track_id,
             "x1": self.boxes[:, 0], "y1": self.boxes[:, 1], "x2": self.boxes[:, 2], "y2": self.boxes[:, 3],
             "score": self.scores,
-            "landmarks": [np.round(p, 2).tolist() for p in self.landmarks],
+            # object, also when empty: the stage has always stored an empty table's landmarks with a null type
+            "landmarks": pd.Series([np.round(p, 2).tolist() for p in self.landmarks], dtype=object),
             "is_target": self.is_target, "detected": self.detected,
         }, columns=list(COLUMNS))
 
@@ -164,12 +181,16 @@ class FaceTracks:
         return FaceTracks(self.video_id, self.frame, self.track_id, self.boxes, self.scores, self.landmarks,
                           np.asarray(is_target, bool), self.detected, {**self.meta, **meta})
 
-    def target(self) -> FaceTracks:
-        """The subject's faces: one row per frame where it is present, in frame order."""
+    def target_rows(self) -> np.ndarray:
+        """Indices of the subject's faces: one row per frame where it is present, in frame order."""
         idx = np.flatnonzero(self.is_target)
         idx = idx[np.argsort(self.frame[idx], kind="stable")]
         _, first = np.unique(self.frame[idx], return_index=True)
-        return self.select(idx[first])
+        return idx[first]
+
+    def target(self) -> FaceTracks:
+        """The subject's faces: one row per frame where it is present, in frame order."""
+        return self.select(self.target_rows())
 
     def box_at(self, frame: int) -> np.ndarray | None:
         """The subject's box (x1, y1, x2, y2) on ``frame``, or None when it is not there."""

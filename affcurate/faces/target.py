@@ -6,20 +6,21 @@ import numpy as np
 import pandas as pd
 
 from affcurate.errors import AffcurateError
+from affcurate.faces.table import FaceTracks
 
 TARGET_METHODS = ("score", "nearest-centre")
 
 
-def track_scores(faces: pd.DataFrame, width: int, height: int, n_frames: int) -> pd.DataFrame:
+def track_scores(tracks: FaceTracks, width: int, height: int, n_frames: int) -> pd.DataFrame:
     """Per track: share of frames present × typical face size × closeness to the frame centre."""
-    if faces.empty:
+    if len(tracks) == 0:
         return pd.DataFrame(columns=["track_id", "presence", "size", "centrality", "score"])
-    cx = (faces["x1"] + faces["x2"]) / 2
-    cy = (faces["y1"] + faces["y2"]) / 2
-    size = np.sqrt((faces["x2"] - faces["x1"]).clip(lower=1) * (faces["y2"] - faces["y1"]).clip(lower=1))
+    x1, y1, x2, y2 = tracks.boxes.T
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    size = np.sqrt(np.maximum(x2 - x1, 1) * np.maximum(y2 - y1, 1))
     half_diag = 0.5 * np.hypot(width, height)
     df = pd.DataFrame({
-        "track_id": faces["track_id"], "frame": faces["frame"],
+        "track_id": tracks.track_id, "frame": tracks.frame,
         "size": size / max(height, 1),
         "centrality": 1 - np.hypot(cx - width / 2, cy - height / 2) / half_diag,
     })
@@ -33,35 +34,34 @@ def track_scores(faces: pd.DataFrame, width: int, height: int, n_frames: int) ->
     return out.reset_index()
 
 
-def choose_target(faces: pd.DataFrame, width: int, height: int, n_frames: int, method: str = "score",
+def choose_target(tracks: FaceTracks, width: int, height: int, n_frames: int, method: str = "score",
                   override: int | None = None) -> tuple[np.ndarray, int | None]:
-    """``is_target`` for every row of the faces table, and the target track (None for nearest-centre, whose
-    choice may move between tracks, or when there are no faces)."""
-    if faces.empty:
+    """``is_target`` for every face of ``tracks``, and the target track (None for nearest-centre, whose choice
+    may move between tracks, or when there are no faces). ``override`` is a track chosen by hand."""
+    if len(tracks) == 0:
         return np.zeros(0, bool), None
     if override is not None:
-        tracks = sorted(int(t) for t in faces["track_id"].unique())
-        if override not in tracks:
-            raise AffcurateError(f"track {override} is not in this video; its tracks are {tracks}")
-        return (faces["track_id"] == override).to_numpy(), int(override)
+        if override not in tracks.track_ids:
+            raise AffcurateError(f"track {override} is not in this video; its tracks are {tracks.track_ids}")
+        return tracks.track_id == override, int(override)
     if method == "score":
-        scores = track_scores(faces, width, height, n_frames)
+        scores = track_scores(tracks, width, height, n_frames)
         best = int(scores.loc[scores["score"].idxmax(), "track_id"])
-        return (faces["track_id"] == best).to_numpy(), best
+        return tracks.track_id == best, best
     if method == "nearest-centre":
-        return _nearest_centre(faces), None
+        return _nearest_centre(tracks), None
     raise AffcurateError(f"unknown target method {method!r}: expected one of {', '.join(TARGET_METHODS)}")
 
 
-def _nearest_centre(faces: pd.DataFrame) -> np.ndarray:
+def _nearest_centre(tracks: FaceTracks) -> np.ndarray:
     """Seed 001: start with the largest face; then, in each frame, the face whose centre is nearest the
     previous target's centre."""
-    cx = ((faces["x1"] + faces["x2"]) / 2).to_numpy()
-    cy = ((faces["y1"] + faces["y2"]) / 2).to_numpy()
-    area = ((faces["x2"] - faces["x1"]) * (faces["y2"] - faces["y1"])).to_numpy()
-    frames = faces["frame"].to_numpy()
+    x1, y1, x2, y2 = tracks.boxes.T
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    area = (x2 - x1) * (y2 - y1)
+    frames = tracks.frame
     order = np.argsort(frames, kind="stable")
-    is_target = np.zeros(len(faces), bool)
+    is_target = np.zeros(len(tracks), bool)
     prev = None
     bounds = np.flatnonzero(np.diff(frames[order])) + 1
     for group in np.split(order, bounds):

@@ -9,12 +9,13 @@ size and an appearance descriptor (a colour histogram of the face).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from affcurate.faces.table import FaceTracks
 from affcurate.faces.types import Detections, iou_matrix
 
 
@@ -55,18 +56,6 @@ class _Track:
 
     def predicted(self, frame: int) -> np.ndarray:
         return self.box + self.velocity * (frame - self.last_frame)
-
-
-@dataclass
-class TrackedFace:
-    """One detection (or carried box) with its track."""
-
-    frame: int
-    track_id: int
-    box: np.ndarray
-    score: float
-    landmarks: np.ndarray
-    detected: bool
 
 
 class Tracker:
@@ -192,3 +181,27 @@ def _mean_unit(vs: list[np.ndarray] | None) -> np.ndarray | None:
         return None
     m = np.mean(vs, axis=0)
     return m / max(float(np.linalg.norm(m)), 1e-6)
+
+
+def link_tracks(raw: FaceTracks, tracker: Tracker) -> tuple[FaceTracks, np.ndarray]:
+    """``raw`` (the detection pass's faces, in the order their crops were kept) in frame order, with the pieces
+    of one person re-linked by ``tracker`` and the tracks numbered 0..n-1 in order of appearance (small and stable
+    for the same video and settings); and, per face, its row in ``raw``."""
+    order = np.lexsort((raw.track_id, raw.frame))
+    if len(order) == 0:
+        return raw, order
+    tid, boxes = raw.track_id[order], raw.boxes[order]
+    pieces, first = np.unique(tid, return_index=True)
+    last = len(tid) - 1 - np.unique(tid[::-1], return_index=True)[1]
+    mapping = tracker.relink({int(t): (boxes[a], boxes[b]) for t, a, b in zip(pieces, first, last, strict=True)})
+    linked = np.array([mapping[int(t)] for t in pieces], np.int64)[np.searchsorted(pieces, tid)]
+    _, appears, which = np.unique(linked, return_index=True, return_inverse=True)
+    renumbered = np.argsort(np.argsort(appears, kind="stable"), kind="stable")[which]
+    # a carried box of one piece may overlap the start of the next: keep the detected face
+    frame, detected = raw.frame[order], raw.detected[order]
+    again = np.lexsort((~detected, renumbered, frame))
+    f, t = frame[again], renumbered[again]
+    keep = np.ones(len(again), bool)
+    keep[1:] = (f[1:] != f[:-1]) | (t[1:] != t[:-1])
+    rows = order[again][keep]
+    return replace(raw.select(rows), track_id=t[keep].astype(np.int64)), rows

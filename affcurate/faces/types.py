@@ -1,4 +1,4 @@
-"""The one detection type every backend produces and every later step consumes."""
+"""The one detection type every backend produces and the tracker, the detection pass and the faces table consume."""
 
 from __future__ import annotations
 
@@ -7,14 +7,36 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def check_array(owner: str, name: str, arr: object, shape: tuple[int | None, ...], kind: str) -> None:
+    """Raise ``ValueError`` unless ``arr`` is an ndarray of ``shape`` (None: any length there) whose dtype kind is
+    one of ``kind`` (numpy's codes: ``f`` float, ``i``/``u`` integer, ``b`` bool)."""
+    got = getattr(arr, "shape", None)
+    if (not isinstance(arr, np.ndarray) or len(got) != len(shape)
+            or any(want is not None and want != have for want, have in zip(shape, got, strict=True))):
+        want = "(" + ", ".join("K" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{owner}.{name}: expected an array of shape {want}, got {got or type(arr).__name__}")
+    if arr.dtype.kind not in kind:
+        raise ValueError(f"{owner}.{name}: expected dtype kind {kind!r}, got {arr.dtype}")
+
+
 @dataclass
 class Detections:
-    """Faces found in one frame: boxes ``(N, 4)`` as x1, y1, x2, y2 pixels, ``scores (N,)`` and ``landmarks
-    (N, K, 2)`` (K = 5: left eye, right eye, nose, left and right mouth corner, left meaning smaller x; or 68)."""
+    """Faces found in one frame: ``boxes (N, 4)`` as x1, y1, x2, y2 pixels, ``scores (N,)``, ``landmarks
+    (N, K, 2)`` (K = 5: left eye, right eye, nose, left and right mouth corner, left meaning smaller x; or 68)
+    and, once tracked, ``track_ids (N,)``. The arrays are checked once, here."""
 
     boxes: np.ndarray
     scores: np.ndarray
     landmarks: np.ndarray
+    track_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.boxes) if isinstance(self.boxes, np.ndarray) and self.boxes.ndim else 0
+        check_array("Detections", "boxes", self.boxes, (n, 4), "f")
+        check_array("Detections", "scores", self.scores, (n,), "f")
+        check_array("Detections", "landmarks", self.landmarks, (n, None, 2), "f")
+        if self.track_ids is not None:
+            check_array("Detections", "track_ids", self.track_ids, (n,), "iu")
 
     @classmethod
     def empty(cls, k: int = 5) -> Detections:
@@ -24,7 +46,12 @@ class Detections:
         return int(self.boxes.shape[0])
 
     def select(self, keep: np.ndarray) -> Detections:
-        return Detections(self.boxes[keep], self.scores[keep], self.landmarks[keep])
+        return Detections(self.boxes[keep], self.scores[keep], self.landmarks[keep],
+                          None if self.track_ids is None else self.track_ids[keep])
+
+    def with_tracks(self, track_ids: np.ndarray | list[int]) -> Detections:
+        """The same faces with their track ids."""
+        return Detections(self.boxes, self.scores, self.landmarks, np.asarray(track_ids, np.int64).reshape(-1))
 
     @property
     def centres(self) -> np.ndarray:

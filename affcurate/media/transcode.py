@@ -22,18 +22,29 @@ from av.video.frame import PictureType
 from affcurate.errors import AffcurateError
 from affcurate.io import atomic_path
 from affcurate.media.probe import image_files
+from affcurate.settings import IngestSettings
+
+_DEFAULTS = IngestSettings()
 
 
 @dataclass(frozen=True)
 class TranscodeOptions:
-    fps: float = 30.0
-    max_height: int = 0
-    keep_audio: bool = False
-    crf: int = 18
-    preset: str = "veryfast"
-    threads: int = 2
+    """The encoder's knobs; the workspace's are :meth:`from_settings` (its repr is part of the transcode key)."""
+
+    fps: float = _DEFAULTS.fps
+    max_height: int = _DEFAULTS.max_height
+    keep_audio: bool = _DEFAULTS.keep_audio
+    crf: int = _DEFAULTS.crf
+    preset: str = _DEFAULTS.preset
+    threads: int = _DEFAULTS.encoder_threads
     gop: int = 60
     """Frames between keyframes: 2 s at 30 fps keeps a backward step in the desk to one short decode."""
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> TranscodeOptions:
+        """The options of a workspace's ``[ingest]`` settings: the one place where they become encoder options."""
+        return cls(fps=settings.fps, max_height=settings.max_height, keep_audio=settings.keep_audio,
+                   crf=settings.crf, preset=settings.preset, threads=settings.encoder_threads)
 
 
 @dataclass

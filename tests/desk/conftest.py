@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from affcurate.media.ingest import ingest
+from affcurate.flow import ingest
 from affcurate.workspace import Workspace
 
 VIDEO = "WolfgangLanger_Pexels"  # 591 frames at 640x360, one face

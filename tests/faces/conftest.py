@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from affcurate.media.ingest import ingest
+from affcurate.flow import ingest
 from affcurate.workspace import Workspace
 
 

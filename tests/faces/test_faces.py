@@ -19,10 +19,12 @@ from affcurate.cli import main
 from affcurate.errors import AffcurateError
 from affcurate.faces.align import TEMPLATE_112, align_matrix, aligned_crop, transform_points
 from affcurate.faces.detectors import make_detector
-from affcurate.faces.stage import pick, run_faces, target_boxes, target_mask
+from affcurate.faces.stage import pick, run_faces, target_boxes
+from affcurate.faces.status import read_status
+from affcurate.faces.table import FaceTracks
 from affcurate.faces.target import choose_target
+from affcurate.flow import ingest
 from affcurate.io import parquet_metadata
-from affcurate.media.ingest import ingest
 from affcurate.workspace import Workspace
 
 
@@ -73,7 +75,7 @@ def test_no_face_video_is_an_outcome_not_an_error(faces_ws: Workspace) -> None:
 
 
 def test_face_then_sky(faces_ws: Workspace) -> None:
-    mask = target_mask(faces_ws, "face_noface", 192)
+    mask = FaceTracks.read(faces_ws, "face_noface").mask(192)
     # the man is there for the first 2.4 s (72 frames at 30 fps), then sky
     assert mask[:68].mean() >= 0.95
     assert not mask[80:].any()
@@ -147,7 +149,7 @@ def test_picture_in_picture_the_full_frame_person_is_the_subject(samples: Path, 
     assert not corner["is_target"].any()
     assert main_face["is_target"].mean() >= 0.99
     # the subject's track covers the whole clip
-    assert target_mask(ws, "reaction", 90).mean() >= 0.99
+    assert FaceTracks.read(ws, "reaction").mask(90).mean() >= 0.99
 
 
 def test_nearest_centre_follows_the_previous_target() -> None:
@@ -156,9 +158,11 @@ def test_nearest_centre_follows_the_previous_target() -> None:
     for f in range(5):
         rows.append((f, 0, 100 + f, 100, 160 + f, 160))   # A, slowly moving
         rows.append((f, 1, 400, 100, 400 + 50 + 10 * f, 160 + 10 * f))  # B grows
-    faces = pd.DataFrame(rows, columns=["frame", "track_id", "x1", "y1", "x2", "y2"])
+    faces = pd.DataFrame(rows, columns=["frame", "track_id", "x1", "y1", "x2", "y2"]).assign(score=0.9)
+    faces["landmarks"] = [[[0.0, 0.0]] * 5] * len(faces)
+    faces = FaceTracks.from_frame("v", faces)
     is_t, _ = choose_target(faces, 640, 360, 5, "nearest-centre")
-    assert faces.loc[is_t, "track_id"].tolist() == [0] * 5
+    assert faces.track_id[is_t].tolist() == [0] * 5
     is_t, track = choose_target(faces, 640, 360, 5, "score")
     assert track == 1  # bigger, equally present
     with pytest.raises(AffcurateError, match=r"track 7 is not in this video; its tracks are \[0, 1\]"):
@@ -174,6 +178,10 @@ def test_pick_overrides_the_subject_and_reruns_are_skipped(faces_ws: Workspace, 
     out = pick(ws, "single_face", 0)
     assert out["target_track"] == 0 and not out["skipped"]
     assert ws.manifest().set_index("video_id").loc["single_face", "target_track"] == 0
+    # the choice lives with the faces stage: the manifest on disk is the media stage's, untouched
+    assert read_status(ws).set_index("video_id").loc["single_face", "picked_track"] == 0
+    assert ws.manifest(with_faces=False)["target_track"].isna().all()
+    assert FaceTracks.read(ws, "single_face").meta["target_method"] == "manual"
     with pytest.raises(AffcurateError, match="track 5 does not exist"):
         pick(ws, "single_face", 5)
     # a changed setting redoes the videos, with crops of the new size

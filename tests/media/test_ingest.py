@@ -21,8 +21,12 @@ from rich.console import Console
 import affcurate.commands.ingest as ingest_command
 from affcurate.cli import main
 from affcurate.errors import AffcurateError, InputError
-from affcurate.media.ingest import ingest
+from affcurate.executor import reporting
+from affcurate.flow import ingest
+from affcurate.media.ingest import ingest_media
 from affcurate.media.probe import probe_video
+from affcurate.media.transcode import TranscodeOptions
+from affcurate.settings import IngestSettings
 from affcurate.workspace import Workspace
 
 VIDEOS = ["single_face.mp4", "WolfgangLanger_Pexels.mp4", "face_noface.mov"]
@@ -387,3 +391,41 @@ def test_a_transcode_error_is_listed_once_with_its_brackets(samples: Path, tmp_p
     error = ws.manifest().set_index("video_id").loc["blocked", "error"]
     assert error.startswith("transcode failed:") and "ws[b]/videos" in error
     assert "ws[b]/videos" in out
+
+
+def test_the_media_stage_runs_no_faces_and_reports_through_one_callback(samples: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "v"
+    src.mkdir()
+    shutil.copy(samples / "single_face.mp4", src)
+    ws = Workspace.init(tmp_path / "ws")
+    reports: list[tuple[str, int, int]] = []
+    result = ingest_media(ws, src, progress=lambda what, done, total: reports.append((what, done, total)))
+    assert result.n_failed == 0 and (result.manifest["status"] == "ok").all()
+    assert capsys.readouterr().out == ""  # the library draws nothing
+    assert not ws.faces_path("single_face").exists() and not ws.faces_status_path.exists()
+    assert not {"faces_status", "faces_error"} & set(ws.manifest().columns)
+    frames = [r for r in reports if r[0] == "frames"]
+    assert frames[0] == ("frames", 0, 72) and frames[-1] == ("frames", 72, 72)
+    assert len(frames) > 72  # frame by frame, as they are written
+    assert {r[0] for r in reports} == {"probe", "frames", "transcode"}
+    # the flow runs the faces stage after it; progress reaches it through `reporting`
+    reports.clear()
+    with reporting(lambda what, done, total: reports.append((what, done, total))):
+        again = ingest(ws)
+    assert again.summary["skipped"].all() and again.summary["faces_status"].tolist() == ["ok"]
+    assert ("faces", 1, 1) in reports
+    # the stages are peers: the media stage loads no module of the faces stage
+    out = subprocess.run([sys.executable, "-c", "import sys, affcurate.media.ingest; "
+                          "print([m for m in sys.modules if m.startswith('affcurate.faces')])"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_transcode_options_come_from_the_settings_in_one_place() -> None:
+    s = IngestSettings(fps=25.0, max_height=480, keep_audio=True, crf=20, preset="fast", encoder_threads=3)
+    o = TranscodeOptions.from_settings(s)
+    assert (o.fps, o.max_height, o.keep_audio, o.crf, o.preset, o.threads) == (25.0, 480, True, 20, "fast", 3)
+    # part of the transcode key: unchanged, so the videos of an existing workspace are not transcoded again
+    assert repr(TranscodeOptions.from_settings(IngestSettings())) == repr(TranscodeOptions()) == (
+        "TranscodeOptions(fps=30.0, max_height=0, keep_audio=False, crf=18, preset='veryfast', threads=2, gop=60)")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from affcurate.executor import ExecutorSpec
-from affcurate.media.ingest import ingest
+from affcurate.flow import ingest
 from affcurate.workspace import Workspace
 
 VIDEOS = ["single_face.mp4", "face_noface.mov", "no_face.mp4"]

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from affcurate import io
-from affcurate.media.ingest import ingest
+from affcurate.lock import LOCK_NAME
+from affcurate.flow import ingest
 from affcurate.workspace import Workspace
 
 
@@ -88,6 +89,7 @@ def small_ws(_small_template: Path, tmp_path: Path) -> Workspace:
 
 @pytest.fixture
 def tree() -> Callable[[Path], dict[str, tuple[int, int]]]:
-    """``tree(root)``: every file and folder under ``root`` with its size and modification time."""
+    """``tree(root)``: every file and folder under ``root`` with its size and modification time, but the
+    writer lock file, which every writing command (refused or not) stamps with its name and then clears."""
     return lambda root: {str(p.relative_to(root)): (p.stat().st_size if p.is_file() else -1, p.stat().st_mtime_ns)
-                         for p in sorted(Path(root).rglob("*"))}
+                         for p in sorted(Path(root).rglob("*")) if p.name != LOCK_NAME}

@@ -17,8 +17,8 @@ import pytest
 from affcurate.cli import main
 from affcurate.errors import AffcurateError
 from affcurate.faces.stage import pick, run_faces
+from affcurate.flow import ingest
 from affcurate.lock import WorkspaceBusyError
-from affcurate.media.ingest import ingest
 from affcurate.report import report
 from affcurate.split import split
 from affcurate.workspace import Workspace
@@ -150,3 +150,12 @@ def test_read_only_workspace_is_one_line(samples: Path, tmp_path: Path) -> None:
     assert "\n" not in err and "Traceback" not in err
     assert f"{ws.root}: cannot write manifest.parquet here (Permission denied)" in err
     assert not ws.manifest_path.exists()
+
+
+def test_the_done_ledger_answers_for_a_key(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    assert ws.ledger("faces", "v") is None and not ws.is_done("faces", "v", "k1")
+    ws.mark_done("faces", "v", "k1", n_frames=3)
+    assert ws.ledger("faces", "v", "k1") == {"key": "k1", "n_frames": 3} and ws.is_done("faces", "v", "k1")
+    assert ws.ledger("faces", "v", "k2") is None and not ws.is_done("faces", "v", "k2")
+    assert ws.ledger("faces", "v")["n_frames"] == 3

@@ -1,0 +1,71 @@
+"""The stages in the order of the flow, called from above: each stage is a peer that never runs another.
+
+``affcurate ingest`` is :func:`ingest`: the media stage (sources → manifest → 30 fps videos and frame maps), then
+the faces stage on the videos that came through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from affcurate.executor import ExecutorSpec, Progress, current_progress
+from affcurate.faces.stage import run_faces
+from affcurate.lock import writes_workspace
+from affcurate.media.ingest import ingest_media
+from affcurate.workspace import Workspace
+
+# what the ingest summary shows of the faces stage's summary
+FACES_COLUMNS = {"status": "faces_status", "error": "faces_error", "target_frames": "target_frames"}
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did: the manifest after it (with each video's faces status) and one summary row per
+    video: video_id, status, out_frames, seconds, skipped, error, and faces_status, faces_error, target_frames
+    when the faces stage ran."""
+
+    manifest: pd.DataFrame
+    summary: pd.DataFrame
+    skipped: list[str] = field(default_factory=list)  # entries of --videos not followed, each with its reason
+
+    @property
+    def failed(self) -> pd.Series:
+        """Per summary row: did the video fail, in probing, transcoding or the faces stage."""
+        s = self.summary
+        faces_error = s["faces_status"] == "error" if "faces_status" in s.columns else False
+        return (s["status"] == "error") | faces_error
+
+    @property
+    def n_failed(self) -> int:
+        return int(self.failed.sum())
+
+
+@writes_workspace("affcurate ingest")
+def ingest(
+    ws: Workspace,
+    videos: str | Path | None = None,
+    list_csv: str | Path | None = None,
+    *,
+    subject_from: str | None = None,
+    label_from_folder: bool = False,
+    image_fps: float | None = None,
+    spec: ExecutorSpec | None = None,
+    faces: bool = True,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Add sources to the manifest, probe them, transcode them to constant fps (:func:`ingest_media`) and, with
+    ``faces``, run the faces stage on the videos that are ready (:func:`run_faces`). With neither ``videos`` nor
+    ``list_csv``, resume or redo the videos already in the manifest."""
+    progress = progress or current_progress()
+    media = ingest_media(ws, videos, list_csv, subject_from=subject_from, label_from_folder=label_from_folder,
+                         image_fps=image_fps, spec=spec, progress=progress)
+    summary = media.summary
+    ready = media.manifest.loc[media.manifest["status"] == "ok", "video_id"].tolist()
+    if faces and ready:
+        face_summary = run_faces(ws, ready, spec=spec, progress=progress)
+        shown = face_summary[["video_id", *FACES_COLUMNS]].rename(columns=FACES_COLUMNS)
+        summary = summary.merge(shown, on="video_id", how="left")
+    return IngestResult(ws.manifest(), summary, media.skipped)
