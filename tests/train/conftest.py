@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from affcurate import io
-from affcurate.lock import LOCK_NAME
 from affcurate.flow import ingest
+from affcurate.lock import LOCK_NAME
 from affcurate.workspace import Workspace
 
 
