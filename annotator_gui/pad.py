@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 # The circumplex words around the disc: (angle in degrees from +valence, counter-clockwise; word).
@@ -30,6 +30,8 @@ class VAPad(QWidget):
         self.arousal = 0.0
         self.recording = False
         self.trail: list[tuple[float, float]] = []
+        self._pointer: QPoint | None = None
+        """Where the pointer was (globally) when the pad last took its position."""
 
     def _geometry(self) -> tuple[QPointF, float]:
         r = min(self.width() - 126, self.height() - 60) / 2
@@ -57,10 +59,27 @@ class VAPad(QWidget):
         self.moved.emit(v, a)
         self.update()
 
+    def follow_pointer(self) -> None:
+        """Take the pointer's position if it rests over the pad and has moved since the pad last took it: the pad
+        may have appeared under it, and no move event comes until it moves (a joystick's value stays otherwise)."""
+        where = QCursor.pos()
+        if where == self._pointer:
+            return
+        self._pointer = where
+        local = self.mapFromGlobal(where)
+        if self.isVisible() and self.rect().contains(local):
+            self.set_value(*self.to_value(QPointF(local)))
+
+    def showEvent(self, e) -> None:  # noqa: N802
+        super().showEvent(e)
+        QTimer.singleShot(0, self, self.follow_pointer)  # once the layout has placed the pad
+
     def mouseMoveEvent(self, e) -> None:  # noqa: N802
+        self._pointer = e.globalPosition().toPoint()
         self.set_value(*self.to_value(e.position()))
 
     def mousePressEvent(self, e) -> None:  # noqa: N802
+        self._pointer = e.globalPosition().toPoint()
         self.set_value(*self.to_value(e.position()))
 
     def note_sample(self, v: float, a: float) -> None:

@@ -228,10 +228,13 @@ class VaTask(Task):
         self.recording = self.pad.recording = on
         self.pad.update()
 
-    def begin(self, session: Session) -> None:
-        """A pass starts: its samples undo as one edit."""
+    def begin(self, session: Session, frame: int, elapsed: float) -> None:
+        """A pass starts on ``frame``: its samples undo as one edit. The frame is rated at once, from where the
+        pointer is now (the first tick may come late, and the pad may not have seen the pointer move yet)."""
         session.begin()
         self.samples = []
+        self.pad.follow_pointer()
+        self.sample(session, frame, elapsed)
 
     def end(self, session: Session | None) -> None:
         if session is not None:

@@ -201,9 +201,9 @@ class Desk(QMainWindow):
         if self.current >= self.n_frames - 1:
             self.show_frame(0)
         self.va.samples = []
-        if self.va.recording:
-            self.va.begin(self.session)
         self.playback.start(self.current)
+        if self.va.recording:
+            self.va.begin(self.session, self.current, self.playback.elapsed())
 
     def pause(self) -> None:
         if not self.playing:
@@ -298,7 +298,10 @@ class Desk(QMainWindow):
         if self.va.recording and self.task is not self.va:
             self.set_mode("va")
         if self.playing:
-            self.va.begin(self.session) if self.va.recording else self.va.end(self.session)
+            if self.va.recording:
+                self.va.begin(self.session, self.current, self.playback.elapsed())
+            else:
+                self.va.end(self.session)
         self._info()
 
     def cycle_pad_mode(self) -> None:

@@ -187,6 +187,7 @@ def _circle(d: Desk, t: float) -> QPoint:
 
 def test_va_pad_records_while_playing_each_sample_on_the_frame_shown(desk, ws: Workspace, qtbot, shots: Path):
     d = desk(task="va")
+    QTest.mouseMove(d.pad, _circle(d, 0))  # where the pass starts: its first sample is taken there at once
     key(d, Qt.Key.Key_R)
     key(d, Qt.Key.Key_Space)
     t0 = time.monotonic()
@@ -197,6 +198,7 @@ def test_va_pad_records_while_playing_each_sample_on_the_frame_shown(desk, ws: W
     d.grab().save(str(shots / "desk-va.png"))
     samples = d.va_samples
     frames = [f for _, f in samples]
+    assert frames[0] == 0  # the frame the pass started on, however late the first tick came
     played = range(frames[0], frames[-1] + 1)
     assert set(frames) == set(played)  # no frame of the pass without a sample
     assert len(samples) / (samples[-1][0] - samples[0][0]) >= 30

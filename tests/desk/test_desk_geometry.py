@@ -111,6 +111,41 @@ def _pointer_at(d: Desk, v: float, a: float) -> None:
     QApplication.processEvents()  # the move goes to what is under the pointer now
 
 
+def test_a_pass_starts_from_where_the_pointer_is(desk, qtbot):
+    d = desk(task="va")
+    key(d, Qt.Key.Key_F2)
+    assert not d.pad.isVisible()
+    _pointer_at(d, 0.5, -0.4)  # moves over the AU panel, which is where the pad will be
+    key(d, Qt.Key.Key_F4)
+    qtbot.waitUntil(lambda: (d.pad.valence, d.pad.arousal) == pytest.approx((0.5, -0.4), abs=0.02))
+    # the pad hidden again, the pointer goes elsewhere on it; then a pass starts without a move
+    key(d, Qt.Key.Key_F2)
+    _pointer_at(d, -0.3, 0.6)
+    key(d, Qt.Key.Key_F4)
+    key(d, Qt.Key.Key_R)
+    key(d, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: d.current >= 3)
+    key(d, Qt.Key.Key_Space)
+    va = d.session.labels.va
+    rated = np.flatnonzero(~np.isnan(va[:, 0]))
+    assert rated[0] == 0 and np.allclose(va[rated], [-0.3, 0.6], atol=0.02)
+
+
+def test_the_first_frame_of_a_pass_is_rated_when_the_first_tick_comes_late(desk, qtbot):
+    d = desk(task="va")
+    d.seek(40)
+    QTest.mouseMove(d.pad, d.pad.to_point(0.7, 0.2).toPoint())
+    key(d, Qt.Key.Key_R)
+    key(d, Qt.Key.Key_Space)
+    time.sleep(0.25)  # the desk is busy: the first tick comes more than a frame late
+    qtbot.waitUntil(lambda: d.current >= 44)
+    key(d, Qt.Key.Key_Space)
+    frames = [f for _, f in d.va_samples]
+    assert frames[0] == 40 and set(frames) == set(range(40, frames[-1] + 1))
+    va = d.session.labels.va
+    assert np.allclose(va[40:frames[-1] + 1], [0.7, 0.2], atol=0.02)
+
+
 def test_switching_video_leaves_the_previous_video_s_trail_behind(desk, qtbot):
     d = desk(task="va")
     QTest.mouseMove(d.pad, d.pad.to_point(0.4, 0.4).toPoint())
