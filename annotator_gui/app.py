@@ -10,6 +10,12 @@ from affcurate.workspace import Workspace
 
 def run(workspace: Path, annotator: str, video: str | None = None, task: str = "au",
         joystick: str | None = "auto") -> int:
+    from PySide6.QtCore import QCoreApplication
+
+    from annotator_gui.display import check_qt_libraries
+
+    if QCoreApplication.instance() is None:
+        check_qt_libraries()  # before Qt loads its platform plugin, which stops the process when it cannot
     from PySide6.QtWidgets import QApplication
 
     from annotator_gui.window import Desk

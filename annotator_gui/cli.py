@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import typer
@@ -28,12 +26,10 @@ def annotate_command(
         import PySide6  # noqa: F401
     except ImportError:
         raise AffcurateError("the annotation desk needs Qt: pip install 'affcurate[desk]'") from None
-    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
-            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
-        raise AffcurateError("no display to open the desk on (DISPLAY and WAYLAND_DISPLAY are unset): run it on a "
-                             "desktop, or set QT_QPA_PLATFORM=offscreen to try it without one")
     from annotator_gui.app import run
+    from annotator_gui.display import check_display
 
+    check_display()
     raise typer.Exit(run(workspace, annotator, video, task, joystick))
 
 
