@@ -327,7 +327,8 @@ class Desk(QMainWindow):
                                          f"{self.session.journal.path}")
             return
         self.setWindowTitle(f"affcurate desk — {self.annotator} — {self.video_id}")
-        self.statusBar().showMessage(f"saved {len(paths)} tables of {self.video_id}")
+        n = len(paths)
+        self.statusBar().showMessage(f"saved {n} table{'s' if n != 1 else ''} of {self.video_id}")
         self._show_current_in_list()
         self._info()
 
