@@ -208,7 +208,7 @@ def check_inputs(recipe: Recipe, variables: dict[str, str], settings: Settings) 
 # ---- the stages ----------------------------------------------------------------------------------------
 
 def _stage_ingest(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
-    from affcurate.media.ingest import ingest
+    from affcurate.flow import ingest
 
     videos = list_csv = None
     if "videos" in cfg:
@@ -220,7 +220,7 @@ def _stage_ingest(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: Stage
             _write_rows(tmp, rows)
     return ingest(ws, videos, list_csv, subject_from=cfg.get("subject_from"),
                   label_from_folder=cfg.get("label_from_folder", False), image_fps=cfg.get("image_fps"),
-                  spec=ctx.spec, faces=cfg.get("faces", True), progress=Tasks(ctx.progress))
+                  spec=ctx.spec, faces=cfg.get("faces", True), progress=ctx.progress)
 
 
 def _stage_import(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
