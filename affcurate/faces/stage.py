@@ -143,8 +143,3 @@ def pick(ws: Workspace, vid: str, track: int) -> dict[str, Any]:
         raise AffcurateError(f"{vid}: {row['error']}")
     return row
 
-
-def target_boxes(ws: Workspace, vid: str) -> pd.DataFrame:
-    """The subject's box in every frame where it is present: frame, x1, y1, x2, y2 (for the desk's overlay)."""
-    t = FaceTracks.read(ws, vid).target()
-    return pd.DataFrame({"frame": t.frame, **dict(zip(("x1", "y1", "x2", "y2"), t.boxes.T, strict=True))})

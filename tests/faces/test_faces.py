@@ -19,7 +19,7 @@ from affcurate.cli import main
 from affcurate.errors import AffcurateError
 from affcurate.faces.align import TEMPLATE_112, align_matrix, aligned_crop, transform_points
 from affcurate.faces.detectors import make_detector
-from affcurate.faces.stage import pick, run_faces, target_boxes
+from affcurate.faces.stage import pick, run_faces
 from affcurate.faces.status import read_status
 from affcurate.faces.table import FaceTracks
 from affcurate.faces.target import choose_target
@@ -193,8 +193,8 @@ def test_pick_overrides_the_subject_and_reruns_are_skipped(faces_ws: Workspace, 
         assert h5["crops"].shape[1:] == (96, 96, 3)
         first = int(h5["frames"][0])
     assert (ws.root / "cropped_aligned" / "single_face" / f"{first + 1:05d}.jpg").exists()
-    boxes = target_boxes(ws, "single_face")
-    assert list(boxes.columns) == ["frame", "x1", "y1", "x2", "y2"] and len(boxes) >= 68
+    subject = FaceTracks.read(ws, "single_face").target()
+    assert subject.boxes.shape == (len(subject), 4) and len(subject) >= 68
 
 
 def _corrupt_middle_packet(src: Path, dst: Path) -> None:
