@@ -17,8 +17,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-# the stages that still draw their own bars import it from here
-from affcurate.commands._progress import make_progress  # noqa: F401
 from affcurate.errors import AffcurateError
 
 Progress = Callable[[str, int, int], None]

@@ -32,7 +32,8 @@ class WorkspaceBusyError(AffcurateError):
     """Another command is writing the workspace."""
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is process ``pid`` running on this host (ours counts)?"""
     if pid == os.getpid():
         return True
     try:
@@ -66,7 +67,7 @@ def clean_stale_temporaries(root: Path) -> list[Path]:
     for dirpath, _dirs, files in os.walk(root, onerror=lambda _e: None):
         for name in files:
             m = TEMP_RE.match(name)
-            if m and not _pid_alive(int(m.group(1))):
+            if m and not pid_alive(int(m.group(1))):
                 p = Path(dirpath) / name
                 try:
                     p.unlink()

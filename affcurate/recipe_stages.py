@@ -15,7 +15,7 @@ from typing import Any
 
 from affcurate import io
 from affcurate.errors import AffcurateError, InputError
-from affcurate.executor import ExecutorSpec, Progress, Tasks
+from affcurate.executor import ExecutorSpec, Progress
 from affcurate.names import check_name
 from affcurate.samples import samples_dir
 from affcurate.settings import Settings, read_text, toml_line
@@ -257,7 +257,7 @@ def _stage_report(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: Stage
 def _stage_train(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
     from affcurate.train.runner import train_baseline
 
-    return train_baseline(ws, **cfg, progress=Tasks(ctx.progress))
+    return train_baseline(ws, **cfg, progress=ctx.progress)
 
 
 STAGE_FUNCTIONS: dict[str, Callable[[Workspace, Recipe, dict[str, Any], StageContext], Any]] = {

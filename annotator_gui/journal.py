@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from affcurate.errors import AffcurateError, InputError
+from affcurate.lock import pid_alive
 from affcurate.workspace import Workspace
 
 JOURNAL_VERSION = 1
@@ -102,7 +103,7 @@ def claim(path: Path, what: str) -> None:
                 pid = int(path.read_text().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            alive = pid > 0 and pid != os.getpid() and _alive(pid)
+            alive = pid > 0 and pid != os.getpid() and pid_alive(pid)
             if alive:
                 raise AffcurateError(f"{what} is already open in another desk (process {pid}); "
                                      f"close that one first, or delete {path} if it is gone") from None
@@ -112,12 +113,3 @@ def claim(path: Path, what: str) -> None:
         os.close(fd)
         return
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

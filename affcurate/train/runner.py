@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from rich.progress import Progress
 
 from affcurate import io
 from affcurate.errors import AffcurateError
-from affcurate.executor import make_progress
+from affcurate.executor import Progress, current_progress
 from affcurate.names import check_name
 from affcurate.train import checkpoint, runs
 from affcurate.train.baselines import MODELS, Predictions, describe, make_model
@@ -126,54 +125,47 @@ def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Pr
     runs.claim(ws, run, {**config, "data": data}, overwrite)
     io.write_json(run / "config.json", {**config, "data": data, "tasks_trained": kept,
                                         "frames": {k: int(len(v)) for k, v in parts.items()}})
-    own = progress is None
-    progress = progress or make_progress()
-    if own:
-        progress.start()
-    try:
-        job = progress.add_task("baselines", total=len(models))
-        for m in models:
-            out = run / m
-            out.mkdir(parents=True, exist_ok=True)
-            if (out / "metrics.json").exists():
-                try:
-                    result.metrics[m] = checkpoint.read_json(out / "metrics.json")
-                    progress.advance(job)
-                    continue
-                except DamagedFile as exc:
-                    note(f"{exc}: {m} is trained (or resumed) and scored again")
-            model = make_model(m, tuple(kept), epochs=config["epochs"], batch_size=config["batch_size"],
-                               lr=config["lr"], seed=config["seed"], input_size=config["input_size"],
-                               workers=config["workers"], window=config["window"])
-            epoch_log = EpochLog(out / "log.jsonl")
-            t0 = time.perf_counter()
+    report = progress or current_progress()
+    report("baselines", 0, len(models))
+    for i, m in enumerate(models, 1):
+        out = run / m
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / "metrics.json").exists():
+            try:
+                result.metrics[m] = checkpoint.read_json(out / "metrics.json")
+                report("baselines", i, len(models))
+                continue
+            except DamagedFile as exc:
+                note(f"{exc}: {m} is trained (or resumed) and scored again")
+        model = make_model(m, tuple(kept), epochs=config["epochs"], batch_size=config["batch_size"],
+                           lr=config["lr"], seed=config["seed"], input_size=config["input_size"],
+                           workers=config["workers"], window=config["window"])
+        epoch_log = EpochLog(out / "log.jsonl")
+        t0 = time.perf_counter()
 
-            def log(epoch_log: EpochLog = epoch_log, t0: float = t0, **row: Any) -> None:
-                epoch_log(time=round(time.perf_counter() - t0, 3), **row)
+        def log(epoch_log: EpochLog = epoch_log, t0: float = t0, **row: Any) -> None:
+            epoch_log(time=round(time.perf_counter() - t0, 3), **row)
 
-            model.fit(ws, train, val, out, log, note)
-            thresholds = None
-            if "au" in kept and val is not None and val.au_mask.any():
-                vp = model.predict(ws, val)
-                if vp.au is not None:
-                    thresholds = tune_thresholds(val.au, vp.au, val.au_mask)
-            metrics = evaluate(test, model.predict(ws, test), tuple(kept), thresholds)
-            metrics["abaw"] = abaw_scores(metrics)
-            metrics["model"] = describe(model)
-            metrics["seconds"] = round(time.perf_counter() - t0, 2)
-            if thresholds is not None:
-                metrics["au_thresholds"] = dict(zip(index.aus, thresholds.tolist(), strict=True))
-            if hasattr(model, "timing") and model.timing["images"]:
-                tm = model.timing
-                metrics["throughput"] = {"images_per_s": tm["images"] / max(tm["load"] + tm["step"], 1e-9),
-                                         "load_share": tm["load"] / max(tm["load"] + tm["step"], 1e-9)}
-                result.timing[m] = metrics["throughput"]
-            io.write_json(out / "metrics.json", metrics)
-            result.metrics[m] = metrics
-            progress.advance(job)
-    finally:
-        if own:
-            progress.stop()
+        model.fit(ws, train, val, out, log, note)
+        thresholds = None
+        if "au" in kept and val is not None and val.au_mask.any():
+            vp = model.predict(ws, val)
+            if vp.au is not None:
+                thresholds = tune_thresholds(val.au, vp.au, val.au_mask)
+        metrics = evaluate(test, model.predict(ws, test), tuple(kept), thresholds)
+        metrics["abaw"] = abaw_scores(metrics)
+        metrics["model"] = describe(model)
+        metrics["seconds"] = round(time.perf_counter() - t0, 2)
+        if thresholds is not None:
+            metrics["au_thresholds"] = dict(zip(index.aus, thresholds.tolist(), strict=True))
+        if hasattr(model, "timing") and model.timing["images"]:
+            tm = model.timing
+            metrics["throughput"] = {"images_per_s": tm["images"] / max(tm["load"] + tm["step"], 1e-9),
+                                     "load_share": tm["load"] / max(tm["load"] + tm["step"], 1e-9)}
+            result.timing[m] = metrics["throughput"]
+        io.write_json(out / "metrics.json", metrics)
+        result.metrics[m] = metrics
+        report("baselines", i, len(models))
     table = benchmark_table(result.metrics)
     io.write_text(run / "benchmark.md", _markdown(table, config, test_split=_test_name(parts)))
     io.write_json(run / "benchmark.json", {"config": config, "rows": table.to_dict("records")})
