@@ -7,6 +7,10 @@ from PySide6.QtCore import QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from affcurate.errors import AffcurateError
+from affcurate.faces.table import FaceTracks
+from affcurate.workspace import Workspace
+
 
 class VideoView(QWidget):
     """Shows one RGB frame, letterboxed, with the subject's box and the frame number and time."""
@@ -70,3 +74,12 @@ class VideoView(QWidget):
         self.painted_index = self.index
         self.paints += 1
         self.painted.emit(self.index)
+
+
+def subject_boxes(ws: Workspace, vid: str) -> tuple[dict[int, tuple[float, float, float, float]], str]:
+    """The subject's box per frame, and why there is none when its faces table cannot be read."""
+    try:
+        t = FaceTracks.read_or_empty(ws, vid).target()
+    except AffcurateError as exc:  # the video can be labelled without its box
+        return {}, str(exc)
+    return {int(f): tuple(map(float, b)) for f, b in zip(t.frame, t.boxes, strict=True)}, ""

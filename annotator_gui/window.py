@@ -10,7 +10,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMainWindow
 
 from affcurate.errors import AffcurateError
-from affcurate.faces.table import FaceTracks
 from affcurate.workspace import Workspace
 from annotator_gui import layout
 from annotator_gui.edits import Edit, Marks
@@ -19,6 +18,7 @@ from annotator_gui.playback import Playback
 from annotator_gui.session import Session, progress_of
 from annotator_gui.tasks import AuTask, ExprTask, Task, VaTask
 from annotator_gui.video import FrameSource
+from annotator_gui.view import subject_boxes
 
 
 class Desk(QMainWindow):
@@ -106,7 +106,7 @@ class Desk(QMainWindow):
         if self.source is not None:
             self.source.close()
         self.video_id, self.session, self.source = vid, session, source
-        self.boxes, faces_error = self._face_boxes(vid)
+        self.boxes, faces_error = subject_boxes(self.ws, vid)
         self.timeline.set_video(self.n_frames, self.fps)
         self.marks.clear()
         self.va.new_video()
@@ -122,14 +122,6 @@ class Desk(QMainWindow):
         self.au.show_counts(self.session.labels)
         self.show_frame(0)
         self._show_current_in_list()
-
-    def _face_boxes(self, vid: str) -> tuple[dict[int, tuple[float, float, float, float]], str]:
-        """The subject's box per frame, and why there is none when its faces table cannot be read."""
-        try:
-            t = FaceTracks.read_or_empty(self.ws, vid).target()
-        except AffcurateError as exc:  # the video can be labelled without its box
-            return {}, str(exc)
-        return {int(f): tuple(map(float, b)) for f, b in zip(t.frame, t.boxes, strict=True)}, ""
 
     def other_video(self, step: int) -> None:
         i = self.videos.index(self.video_id) + step

@@ -79,3 +79,31 @@ def validate_rows():
             jsonschema.validate(clean, schema)
 
     return _check
+
+
+@pytest.fixture
+def hold_lock():
+    """``with hold_lock(root, command) as holder:`` another process holds the workspace's writer lock."""
+    import subprocess
+    import sys
+    import textwrap
+    from contextlib import contextmanager
+
+    @contextmanager
+    def _hold(root, command: str):
+        holder = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(f"""
+                import time
+                from affcurate.lock import writer_lock
+                with writer_lock({str(root)!r}, {command!r}):
+                    print("held", flush=True)
+                    time.sleep(60)
+            """)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            yield holder
+        finally:
+            holder.kill()
+            holder.wait()
+
+    return _hold

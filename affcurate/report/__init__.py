@@ -21,7 +21,7 @@ from affcurate import io  # noqa: E402
 from affcurate.errors import StageMissingError  # noqa: E402
 from affcurate.labels.model import list_annotations  # noqa: E402
 from affcurate.lock import writes_workspace  # noqa: E402
-from affcurate.split import summary_tables  # noqa: E402
+from affcurate.report.tables import summary_tables  # noqa: E402
 from affcurate.workspace import Workspace  # noqa: E402
 
 

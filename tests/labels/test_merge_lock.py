@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 
 import numpy as np
@@ -19,24 +16,12 @@ from affcurate.workspace import Workspace
 
 
 @pytest.fixture
-def held(small_ws: Workspace) -> Iterator[Workspace]:
+def held(small_ws: Workspace, hold_lock) -> Iterator[Workspace]:
     """The small workspace with labels, its writer lock held by another process as `affcurate split`."""
     write_annotation(small_ws, Annotation("clip_a", "au", "ann", pd.DataFrame(
         {"frame": np.arange(60), "AU12": np.ones(60, int)})))
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import time
-            from affcurate.lock import writer_lock
-            with writer_lock({str(small_ws.root)!r}, "affcurate split"):
-                print("held", flush=True)
-                time.sleep(60)
-        """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with hold_lock(small_ws.root, "affcurate split"):
         yield small_ws
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_merge_refuses_while_another_command_writes(held: Workspace, capsys: pytest.CaptureFixture) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -30,26 +29,14 @@ def test_safe_names_pass():
         assert check_name(good) == good
 
 
-def test_second_writer_is_refused_naming_the_holder(tmp_path: Path):
+def test_second_writer_is_refused_naming_the_holder(tmp_path: Path, hold_lock):
     ws = Workspace.init(tmp_path / "ws")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys, time
-            from affcurate.lock import writer_lock
-            with writer_lock({str(ws.root)!r}, "affcurate merge ws"):
-                print("held", flush=True)
-                time.sleep(30)
-        """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with hold_lock(ws.root, "affcurate merge ws") as holder:
         with pytest.raises(WorkspaceBusyError) as info:
             with ws.writing("affcurate split ws"):
                 pass
         msg = str(info.value)
         assert "affcurate merge ws" in msg and f"pid {holder.pid}" in msg and "\n" not in msg
-    finally:
-        holder.kill()
-        holder.wait()
     with ws.writing("affcurate split ws"):  # the holder is gone: the lock is free again
         pass
 

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,23 +24,11 @@ from affcurate.workspace import Workspace
 
 
 @pytest.fixture
-def held(tmp_path: Path) -> Iterator[Workspace]:
+def held(tmp_path: Path, hold_lock) -> Iterator[Workspace]:
     """A workspace whose writer lock another process holds as `affcurate merge`."""
     ws = Workspace.init(tmp_path / "ws")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import time
-            from affcurate.lock import writer_lock
-            with writer_lock({str(ws.root)!r}, "affcurate merge"):
-                print("held", flush=True)
-                time.sleep(60)
-        """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with hold_lock(ws.root, "affcurate merge"):
         yield ws
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 STAGES = {
