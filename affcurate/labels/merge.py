@@ -25,6 +25,7 @@ from affcurate.labels.agreement import alpha, fleiss_kappa, icc_2_1, mean_pairwi
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
 from affcurate.labels.model import Annotation, list_annotations, read_annotation
 from affcurate.labels.resample import GridContext, to_grid
+from affcurate.labels.table import nullable_int8
 from affcurate.lock import writes_workspace
 from affcurate.settings import LabelsSettings
 from affcurate.workspace import Workspace
@@ -187,11 +188,6 @@ def _provenance(names: list[str], said_by: list[np.ndarray], n: int) -> np.ndarr
     return labels_of[inverse.reshape(-1)]
 
 
-def _nullable_int8(v: np.ndarray) -> pd.arrays.IntegerArray:
-    missing = np.isnan(v)
-    return pd.arrays.IntegerArray(np.where(missing, 0, v).astype(np.int8), missing)
-
-
 def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsSettings) -> pd.DataFrame:
     """One table from the videos' columns: concatenated column by column, missing ones filled, typed."""
     names: dict[str, None] = {}
@@ -212,7 +208,7 @@ def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsS
                 chunks.append(np.full(n, np.nan))
         col = np.concatenate(chunks)
         if name in s.aus or name == "expr":
-            col = _nullable_int8(col.astype(np.float64))
+            col = nullable_int8(col.astype(np.float64))
         elif name.endswith("_intensity") or name in ("valence", "arousal"):
             col = col.astype(np.float32)
         elif name.endswith("_n"):

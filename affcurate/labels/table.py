@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 KEY_COLUMNS = ("video_id", "frame")
 
 
-def _nullable_int8(values: np.ndarray) -> pd.arrays.IntegerArray:
+def nullable_int8(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Presence or class values with NaN for not labelled, as the nullable Int8 stored on disk."""
     v = np.asarray(values, np.float64)
     missing = np.isnan(v)
     return pd.arrays.IntegerArray(np.where(missing, 0, v).astype(np.int8), missing)
@@ -54,7 +55,7 @@ class LabelTable:
         df = df.copy()
         for c in [a for a in aus if a in df.columns] + (["expr"] if "expr" in df.columns else []):
             if not isinstance(df[c].dtype, pd.Int8Dtype):
-                df[c] = _nullable_int8(pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64, na_value=np.nan))
+                df[c] = nullable_int8(pd.to_numeric(df[c], errors="coerce").to_numpy(np.float64, na_value=np.nan))
         for c in [f"{a}_intensity" for a in aus] + ["valence", "arousal"]:
             if c in df.columns:
                 df[c] = pd.to_numeric(df[c], errors="coerce").astype(np.float32)
