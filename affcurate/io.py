@@ -87,8 +87,12 @@ def write_parquet(df: pd.DataFrame, path: str | Path, metadata: dict[str, Any] |
         pq.write_table(table, tmp, compression="zstd")
 
 
-def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    return pq.read_table(path, columns=columns).to_pandas()
+def read_parquet(path: str | Path, columns: list[str] | None = None,
+                 where: tuple[str, list[Any]] | None = None) -> pd.DataFrame:
+    """The table (or some ``columns`` of it); ``where=(column, values)`` reads only the rows whose column is one
+    of ``values`` (row groups that hold none are skipped)."""
+    filters = [(where[0], "in", list(where[1]))] if where is not None else None
+    return pq.read_table(path, columns=columns, filters=filters).to_pandas()
 
 
 def _affcurate_meta(schema: pa.Schema) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 
 from affcurate import io
 from affcurate.errors import InputError
-from affcurate.labels.merge import grid_context
 from affcurate.labels.model import (
     Annotation,
     check_annotator_name,
@@ -24,11 +23,15 @@ from affcurate.labels.model import (
     read_annotation,
     write_annotation,
 )
-from affcurate.labels.resample import to_grid
+from affcurate.labels.resample import grid_context, to_grid
+from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 from annotator_gui.edits import machine_edit
 from annotator_gui.journal import JOURNAL_VERSION, Journal, claim, journal_path
 from annotator_gui.labels import DESK_SOURCE, Labels, Overlay
+
+MERGED = "merged"
+"""The name the fused labels of ``affcurate merge`` are shown under."""
 
 
 class Session:
@@ -55,6 +58,9 @@ class Session:
                 self.labels.load(ann, values)
             else:
                 self.overlays.append(Overlay(row.annotator, ann.task, ann.source, values))
+        if ws.labels_path.exists():  # the last merge's fused labels, beside the annotators' for review
+            merged = LabelTable.read(ws, videos=[video_id]).on_grid(video_id, self.grid.n)
+            self.overlays += [Overlay(MERGED, task, "merge", values) for task, values in merged.items()]
         self._undo: list[list[tuple[dict, dict]]] = []
         self._redo: list[list[tuple[dict, dict]]] = []
         self._group: list[tuple[dict, dict]] | None = None

@@ -21,11 +21,12 @@ import pandas as pd
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
 from affcurate.executor import ExecutorSpec, Progress, map_items
+from affcurate.faces.table import FaceTracks
 from affcurate.labels.agreement import alpha, fleiss_kappa, icc_2_1, mean_pairwise_ccc
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
-from affcurate.labels.model import Annotation, list_annotations, read_annotation
-from affcurate.labels.resample import GridContext, to_grid
-from affcurate.labels.table import nullable_int8
+from affcurate.labels.model import Annotation, list_annotations, read_annotation, task_columns
+from affcurate.labels.resample import grid_of, to_grid
+from affcurate.labels.table import LabelTable, nullable_int8
 from affcurate.lock import writes_workspace
 from affcurate.settings import LabelsSettings
 from affcurate.workspace import Workspace
@@ -46,47 +47,15 @@ class MergeResult:
     beyond the tolerance, left out) and ``message`` (one line to show)."""
 
 
-def _grid(ws: Workspace, row: pd.Series) -> GridContext:
-    fm = ws.frame_map(row["video_id"])
-    src_fps = row.get("avg_fps")
-    return GridContext(fm, ws.settings.ingest.fps, None if pd.isna(src_fps) else float(src_fps),
-                       int(row["n_frames"]) if not pd.isna(row["n_frames"]) else len(fm),
-                       float(row["duration"]) if not pd.isna(row["duration"]) else len(fm) / ws.settings.fps)
-
-
-def grid_context(ws: Workspace, video_id: str) -> GridContext:
-    """The 30 fps grid of one ingested video, for putting any annotation onto it with ``to_grid``."""
-    m = ws.manifest()
-    rows = m[m["video_id"] == video_id]
-    if rows.empty:
-        raise AffcurateError(f"{video_id}: no such video in {ws.manifest_path}")
-    return _grid(ws, rows.iloc[0])
-
-
 def _face_mask(ws: Workspace, vid: str, n: int) -> np.ndarray | None:
-    path = ws.faces_path(vid)
-    if not path.exists():
-        return None
-    faces = io.read_parquet(path, columns=["frame", "is_target"])
-    mask = np.zeros(n, bool)
-    f = faces.loc[faces["is_target"], "frame"].to_numpy()
-    mask[f[(f >= 0) & (f < n)]] = True
-    return mask
-
-
-def _task_columns(task: str, s: LabelsSettings) -> tuple[list[str], list[str]]:
-    """(discrete columns, continuous columns) of a task."""
-    if task == "au":
-        return list(s.aus), [f"{a}_intensity" for a in s.aus]
-    if task == "expr":
-        return ["expr"], []
-    return [], ["valence", "arousal"]
+    """Frames with the subject's face, or None when the faces stage has not run for this video."""
+    return FaceTracks.read(ws, vid).mask(n) if ws.faces_path(vid).exists() else None
 
 
 def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: LabelsSettings,
                  result: MergeResult) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], dict[str, np.ndarray]] | None:
     vid = row["video_id"]
-    g = _grid(ws, row)
+    g = grid_of(ws, row)
     n = g.n
     out: dict[str, Any] = {"frame": np.arange(n, dtype=np.int64)}
     stats: list[dict[str, Any]] = []
@@ -94,7 +63,7 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
     names: list[str] = []  # task:annotator, in the order they are joined in `sources`
     said_by: list[np.ndarray] = []
     for task in ("au", "expr", "va"):
-        discrete, continuous = _task_columns(task, s)
+        discrete, continuous = task_columns(task, s.aus)
         task_anns = [a for a in anns if a.task == task]
         if not task_anns:
             continue
@@ -299,7 +268,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
                                 .head(disagreements).reset_index(drop=True))
     meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "length_fixes": result.length_fixes,
             "errors": result.errors, "warnings": result.warnings}
-    io.write_parquet(result.labels, ws.labels_path, metadata=meta)
+    LabelTable(result.labels, tuple(s.aus), len(s.expressions), meta).write(ws)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
     return result
 

@@ -34,15 +34,21 @@ SHAPES = ("dense", "keyframes", "intervals")
 MAX_POSITION = 2**31 - 1
 
 
-def value_columns(task: str, settings: LabelsSettings, intensity: bool = True) -> list[str]:
+def task_columns(task: str, aus: list[str] | tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The one definition of a task's value columns: (discrete, continuous). AUs: presence ``AU12`` and
+    intensity ``AU12_intensity``; expressions: ``expr``; VA: ``valence`` and ``arousal``."""
     if task == "au":
-        cols = list(settings.aus)
-        return cols + [f"{a}_intensity" for a in settings.aus] if intensity else cols
+        return list(aus), [f"{a}_intensity" for a in aus]
     if task == "expr":
-        return ["expr"]
+        return ["expr"], []
     if task == "va":
-        return ["valence", "arousal"]
+        return [], ["valence", "arousal"]
     raise AffcurateError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
+
+
+def value_columns(task: str, settings: LabelsSettings, intensity: bool = True) -> list[str]:
+    discrete, continuous = task_columns(task, settings.aus)
+    return discrete + continuous if intensity or task != "au" else discrete
 
 
 @dataclass

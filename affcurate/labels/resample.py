@@ -22,12 +22,16 @@ and reported; they never reach the grid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from affcurate.errors import AffcurateError
 from affcurate.labels.model import Annotation
+
+if TYPE_CHECKING:
+    from affcurate.workspace import Workspace
 
 CONTINUOUS_SUFFIX = "_intensity"
 # how far two rows of a dense table may be apart (in sample periods) and still be neighbours
@@ -47,6 +51,24 @@ class GridContext:
     @property
     def n(self) -> int:
         return len(self.frame_map)
+
+
+def grid_of(ws: Workspace, row: pd.Series | dict) -> GridContext:
+    """The grid of the video of one manifest row: its frame map and the source's facts."""
+    fm = ws.frame_map(row["video_id"])
+    src_fps, n_src, duration = row.get("avg_fps"), row.get("n_frames"), row.get("duration")
+    return GridContext(fm, ws.settings.ingest.fps, None if pd.isna(src_fps) else float(src_fps),
+                       int(n_src) if not pd.isna(n_src) else len(fm),
+                       float(duration) if not pd.isna(duration) else len(fm) / ws.settings.fps)
+
+
+def grid_context(ws: Workspace, video_id: str) -> GridContext:
+    """The 30 fps grid of one ingested video, for putting any annotation onto it with :func:`to_grid`."""
+    m = ws.manifest(with_faces=False)
+    rows = m[m["video_id"] == video_id]
+    if rows.empty:
+        raise AffcurateError(f"{video_id}: no such video in {ws.manifest_path}")
+    return grid_of(ws, rows.iloc[0])
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """``LabelTable``: the one type for labels on the 30 fps grid, written by merge and read by everything after it.
 
-One row per kept frame of a video. The task columns are those of :func:`affcurate.labels.model.value_columns`
+One row per kept frame of a video. The task columns are those of :func:`affcurate.labels.model.task_columns`
 (``AU12``/``AU12_intensity``, ``expr``, ``valence``/``arousal``); merge adds agreement (``*_agree``, ``*_std``),
 counts (``*_n``), ``has_face`` and ``sources``. On disk presence and expression are nullable Int8, the rest
 float32. Read through this type, "not labelled" has one encoding: NaN in the float arrays its accessors return,
@@ -18,7 +18,7 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import AffcurateError, InputError, StageMissingError
-from affcurate.labels.model import TASKS
+from affcurate.labels.model import TASKS, task_columns
 
 if TYPE_CHECKING:
     from affcurate.workspace import Workspace
@@ -64,21 +64,23 @@ class LabelTable:
         return cls(df.reset_index(drop=True), tuple(aus), int(n_classes), dict(meta or {}))
 
     @classmethod
-    def read(cls, ws: Workspace, columns: list[str] | None = None) -> LabelTable:
-        """The workspace's merged labels; the one "run merge first" message when there are none."""
+    def read(cls, ws: Workspace, columns: list[str] | None = None,
+             videos: list[str] | None = None) -> LabelTable:
+        """The workspace's merged labels (of ``videos`` only, if given); the one "run merge first" message when
+        there are none."""
         path = ws.labels_path
         if not path.exists():
             raise StageMissingError(str(path), f"affcurate merge {ws.root}")
         s = ws.settings.labels
-        return cls.read_path(path, s.aus, len(s.expressions), columns)
+        return cls.read_path(path, s.aus, len(s.expressions), columns, videos)
 
     @classmethod
     def read_path(cls, path: str | Path, aus: list[str] | tuple[str, ...], n_classes: int,
-                  columns: list[str] | None = None) -> LabelTable:
+                  columns: list[str] | None = None, videos: list[str] | None = None) -> LabelTable:
         if columns is not None:
             columns = list(dict.fromkeys([*KEY_COLUMNS, *columns]))
         try:
-            df = io.read_parquet(path, columns=columns)
+            df = io.read_parquet(path, columns=columns, where=None if videos is None else ("video_id", videos))
             meta = io.parquet_metadata(path)
         except (OSError, ValueError) as exc:
             raise InputError(path, f"not a readable labels table ({exc})") from None
@@ -111,14 +113,8 @@ class LabelTable:
     # ---- tasks ------------------------------------------------------------------------------------------------
     def task_columns(self, task: str, intensity: bool = True) -> list[str]:
         """The value columns of ``task`` that this table holds."""
-        if task == "au":
-            cols = list(self.aus) + ([f"{a}_intensity" for a in self.aus] if intensity else [])
-        elif task == "expr":
-            cols = ["expr"]
-        elif task == "va":
-            cols = ["valence", "arousal"]
-        else:
-            raise AffcurateError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
+        discrete, continuous = task_columns(task, self.aus)
+        cols = discrete + (continuous if intensity or task != "au" else [])
         return [c for c in cols if c in self.frame.columns]
 
     def has_task(self, task: str) -> bool:
@@ -164,3 +160,18 @@ class LabelTable:
         if task not in values:
             raise AffcurateError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
         return ~np.isnan(values[task]())
+
+    def on_grid(self, video_id: str, n_frames: int) -> dict[str, dict[str, np.ndarray]]:
+        """One video's values on all ``n_frames`` frames of its grid (NaN where a frame was left out or not
+        labelled), by task and column."""
+        t = self.for_video(video_id)
+        frames = t.frame["frame"].to_numpy(np.int64)
+        inside = (frames >= 0) & (frames < n_frames)
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for task in t.tasks:
+            out[task] = {}
+            for c in t.task_columns(task):
+                v = np.full(n_frames, np.nan, np.float32)
+                v[frames[inside]] = t.frame[c].to_numpy(np.float32, na_value=np.nan)[inside]
+                out[task][c] = v
+        return out

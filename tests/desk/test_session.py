@@ -167,6 +167,22 @@ def test_other_annotators_are_overlays_not_own_labels(ws: Workspace):
     assert isinstance(pd.Series(o.values["arousal"]).iloc[0], float)
 
 
+def test_the_last_merge_is_shown_beside_the_annotators(ws: Workspace):
+    for who, v in (("alice", 0.2), ("bob", 0.6)):
+        s = Session(ws, VIDEO, who)
+        s.edit({"k": "va", "s": 10, "e": 39, "v": v, "a": -v})
+        s.save()
+        s.close()
+    merge(ws, drop_no_face=False)
+    c = Session(ws, VIDEO, "carol")
+    merged = [o for o in c.overlays if o.annotator == "merged"]
+    assert [(o.task, o.machine) for o in merged] == [("va", False)]  # shown, never accepted with A
+    val = merged[0].values["valence"]
+    assert len(val) == c.n_frames
+    assert np.allclose(val[10:40], 0.4) and np.isnan(val[:10]).all() and np.isnan(val[40:]).all()
+    c.close()
+
+
 def test_a_video_open_in_another_desk_is_refused(ws: Workspace, other_desk):
     with other_desk(VIDEO, "alice") as pid:
         with pytest.raises(Exception, match=rf"{VIDEO} for alice is already open in another desk \(process {pid}\)"):
