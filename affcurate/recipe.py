@@ -161,6 +161,7 @@ def _read_done(ws: Workspace, recipe: Recipe, stage: str) -> dict[str, Any] | No
 def _outputs_exist(ws: Workspace, stage: str) -> bool:
     return {
         "ingest": ws.manifest_path.exists(),
+        "faces": ws.faces_status_path.exists(),
         "import": ws.annotations_dir.exists(),
         "merge": ws.labels_path.exists(),
         "split": ws.splits_path.exists(),
@@ -217,6 +218,8 @@ def run(
             result.ran.append(stage.name)
             if stage.name == "ingest":
                 result.failed_videos = out.n_failed
+            elif stage.name == "faces":
+                result.failed_videos += int((out["status"] == "error").sum())
             io.write_json(_done_path(ws, recipe, stage.name),
                           {"key": stage.key, "seconds": result.seconds[stage.name]})
             on_stage(stage, "finished")

@@ -21,7 +21,7 @@ from affcurate.samples import samples_dir
 from affcurate.settings import Settings, read_text, toml_line
 from affcurate.workspace import Workspace
 
-STAGES = ("ingest", "import", "merge", "split", "report", "train")
+STAGES = ("ingest", "faces", "import", "merge", "split", "report", "train")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -220,7 +220,15 @@ def _stage_ingest(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: Stage
             _write_rows(tmp, rows)
     return ingest(ws, videos, list_csv, subject_from=cfg.get("subject_from"),
                   label_from_folder=cfg.get("label_from_folder", False), image_fps=cfg.get("image_fps"),
-                  spec=ctx.spec, faces=cfg.get("faces", True), progress=ctx.progress)
+                  spec=ctx.spec, faces=cfg.get("faces", True) and "faces" not in recipe.stages,
+                  progress=ctx.progress)
+
+
+def _stage_faces(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
+    """The faces stage on its own (a recipe with a ``[faces]`` table: ``[ingest]`` then runs the media only)."""
+    from affcurate.faces.stage import run_faces
+
+    return run_faces(ws, spec=ctx.spec, progress=ctx.progress)
 
 
 def _stage_import(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
@@ -262,6 +270,7 @@ def _stage_train(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageC
 
 STAGE_FUNCTIONS: dict[str, Callable[[Workspace, Recipe, dict[str, Any], StageContext], Any]] = {
     "ingest": _stage_ingest,
+    "faces": _stage_faces,
     "import": _stage_import,
     "merge": _stage_merge,
     "split": _stage_split,

@@ -20,6 +20,7 @@ def test_demo_recipe_end_to_end_and_resume(samples: Path, tmp_path: Path, capsys
     main(["run", str(DEMO), str(ws_dir)])
     out = capsys.readouterr().out
     assert "report:" in out and "benchmark table:" in out
+    assert re.search(r"─+ faces ─+", out)  # the faces stage runs as a stage of its own, after the media
     ws = Workspace.open(ws_dir)
     m = ws.manifest().set_index("video_id")
     assert (m["status"] == "ok").all() and m.loc["no_face", "faces_status"] == "no_face"
@@ -45,7 +46,7 @@ def test_demo_recipe_end_to_end_and_resume(samples: Path, tmp_path: Path, capsys
     # a second run skips every finished stage
     main(["run", str(DEMO), str(ws_dir)])
     again = capsys.readouterr().out
-    assert again.count("done before, skipped") == 6
+    assert again.count("done before, skipped") == 7
 
 
 def test_report_without_splits_or_faces(tmp_path: Path) -> None:
