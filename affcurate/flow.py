@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from affcurate.executor import ExecutorSpec, Progress, current_progress
-from affcurate.faces.stage import run_faces
+from affcurate.faces.stage import find_faces
 from affcurate.lock import writes_workspace
 from affcurate.media.ingest import ingest_media
 from affcurate.workspace import Workspace
@@ -57,7 +57,7 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestResult:
     """Add sources to the manifest, probe them, transcode them to constant fps (:func:`ingest_media`) and, with
-    ``faces``, run the faces stage on the videos that are ready (:func:`run_faces`). With neither ``videos`` nor
+    ``faces``, run the faces stage on the videos that are ready (:func:`find_faces`). With neither ``videos`` nor
     ``list_csv``, resume or redo the videos already in the manifest."""
     progress = progress or current_progress()
     media = ingest_media(ws, videos, list_csv, subject_from=subject_from, label_from_folder=label_from_folder,
@@ -65,7 +65,7 @@ def ingest(
     summary = media.summary
     ready = media.manifest.loc[media.manifest["status"] == "ok", "video_id"].tolist()
     if faces and ready:
-        face_summary = run_faces(ws, ready, spec=spec, progress=progress)
+        face_summary = find_faces(ws, ready, spec=spec, progress=progress)
         shown = face_summary[["video_id", *FACES_COLUMNS]].rename(columns=FACES_COLUMNS)
         summary = summary.merge(shown, on="video_id", how="left")
     return IngestResult(ws.manifest(), summary, media.skipped)

@@ -226,9 +226,9 @@ def _stage_ingest(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: Stage
 
 def _stage_faces(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
     """The faces stage on its own (a recipe with a ``[faces]`` table: ``[ingest]`` then runs the media only)."""
-    from affcurate.faces.stage import run_faces
+    from affcurate.faces.stage import find_faces
 
-    return run_faces(ws, spec=ctx.spec, progress=ctx.progress)
+    return find_faces(ws, spec=ctx.spec, progress=ctx.progress)
 
 
 def _stage_import(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:

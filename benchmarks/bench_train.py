@@ -14,7 +14,7 @@ from pathlib import Path
 from _table import print_table
 from rich.console import Console
 
-from affcurate.run import run
+from affcurate.recipe import run
 from affcurate.train.runner import train_baseline
 from affcurate.workspace import Workspace
 

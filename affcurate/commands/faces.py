@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from affcurate.executor import ExecutorSpec
-from affcurate.faces.stage import pick, run_faces
+from affcurate.faces.stage import find_faces, pick
 from affcurate.workspace import Workspace
 
 console = Console()
@@ -34,7 +34,7 @@ def faces_command(
     overrides = {k: v for k, v in {"detector": detector, "target": target, "detect_every": every,
                                    "crop_size": crop_size, "align": align,
                                    "export_jpeg": export_jpeg or None}.items() if v is not None}
-    summary = run_faces(ws, spec=ExecutorSpec(jobs=jobs), overrides=overrides or None)
+    summary = find_faces(ws, spec=ExecutorSpec(jobs=jobs), overrides=overrides or None)
     render(summary)
     if (summary["status"] == "error").any():
         raise typer.Exit(1)

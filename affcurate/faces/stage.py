@@ -106,7 +106,7 @@ def faces_for_video(item: tuple[str, str, dict[str, Any] | None]) -> dict[str, A
 
 
 @writes_workspace("affcurate faces run")
-def run_faces(ws: Workspace, video_ids: list[str] | None = None, spec: ExecutorSpec | None = None,
+def find_faces(ws: Workspace, video_ids: list[str] | None = None, spec: ExecutorSpec | None = None,
               progress: Progress | None = None, overrides: dict[str, Any] | None = None) -> pd.DataFrame:
     """The faces stage over the ingested videos: one summary row per video (a failure never stops the rest),
     also kept in the stage's own table."""
@@ -138,7 +138,7 @@ def pick(ws: Workspace, vid: str, track: int) -> dict[str, Any]:
         raise AffcurateError(f"{vid}: track {track} does not exist; its tracks are {tracks}")
     status.record_pick(ws, vid, track)
     # tracks are deterministic for the same video and settings, so the id means the same person on rerun
-    row = run_faces(ws, [vid]).iloc[0].to_dict()
+    row = find_faces(ws, [vid]).iloc[0].to_dict()
     if row["status"] == "error":
         raise AffcurateError(f"{vid}: {row['error']}")
     return row

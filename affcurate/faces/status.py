@@ -42,7 +42,7 @@ def read_status(ws: Workspace) -> pd.DataFrame:
 
 
 def record(ws: Workspace, rows: Iterable[dict[str, Any]]) -> None:
-    """Store the stage's outcome of these videos (a summary row of :func:`affcurate.faces.stage.run_faces` each);
+    """Store the stage's outcome of these videos (a summary row of :func:`affcurate.faces.stage.find_faces` each);
     the other videos' rows and every pick stay."""
     figures = ("n_frames", "n_detections", "n_tracks", "target_track", "target_frames", "bad_frames")
     # a failed video's figures would be those of an older run: none are kept

@@ -19,7 +19,7 @@ from affcurate.cli import main
 from affcurate.errors import AffcurateError
 from affcurate.faces.align import TEMPLATE_112, align_matrix, aligned_crop, transform_points
 from affcurate.faces.detectors import make_detector
-from affcurate.faces.stage import pick, run_faces
+from affcurate.faces.stage import find_faces, pick
 from affcurate.faces.status import read_status
 from affcurate.faces.table import FaceTracks
 from affcurate.faces.target import choose_target
@@ -173,7 +173,7 @@ def test_pick_overrides_the_subject_and_reruns_are_skipped(faces_ws: Workspace, 
     ws = Workspace.init(tmp_path / "ws")
     shutil.copytree(faces_ws.root, ws.root, dirs_exist_ok=True)
     ws = Workspace.open(ws.root)
-    again = run_faces(ws)
+    again = find_faces(ws)
     assert again["skipped"].all()
     out = pick(ws, "single_face", 0)
     assert out["target_track"] == 0 and not out["skipped"]
@@ -187,7 +187,7 @@ def test_pick_overrides_the_subject_and_reruns_are_skipped(faces_ws: Workspace, 
     # a changed setting redoes the videos, with crops of the new size
     ws.save_settings(ws.settings.replace("faces", crop_size=96, export_jpeg=True))
     ws = Workspace.open(ws.root)
-    redo = run_faces(ws, ["single_face"])
+    redo = find_faces(ws, ["single_face"])
     assert not redo["skipped"].any()
     with h5py.File(ws.crops_path("single_face")) as h5:
         assert h5["crops"].shape[1:] == (96, 96, 3)
@@ -214,7 +214,7 @@ def test_a_corrupt_frame_in_the_middle_is_skipped_and_counted(faces_ws: Workspac
     _corrupt_middle_packet(good, tmp_path / "bad.mp4")
     shutil.copy(tmp_path / "bad.mp4", good)
     ws.clear_done("faces", "single_face")
-    summary = run_faces(ws, ["single_face"])
+    summary = find_faces(ws, ["single_face"])
     row = summary.iloc[0]
     assert row["status"] == "ok" and row["error"] is None
     assert row["target_frames"] >= 60
@@ -248,7 +248,7 @@ def test_blazeface_backend_gives_the_same_detection_type(samples: Path, faces_ws
     ws = Workspace.init(tmp_path / "ws")
     shutil.copytree(faces_ws.root, ws.root, dirs_exist_ok=True)
     ws = Workspace.open(ws.root)
-    summary = run_faces(ws, ["single_face"], overrides={"detector": "blazeface"})
+    summary = find_faces(ws, ["single_face"], overrides={"detector": "blazeface"})
     assert summary.iloc[0]["status"] == "ok" and summary.iloc[0]["target_frames"] >= 68
     meta = parquet_metadata(ws.faces_path("single_face"))
     assert meta["detector"] == "blazeface"

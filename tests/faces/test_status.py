@@ -12,7 +12,7 @@ import pytest
 
 from affcurate import io
 from affcurate.cli import main
-from affcurate.faces.stage import run_faces
+from affcurate.faces.stage import find_faces
 from affcurate.faces.status import read_status
 from affcurate.faces.table import FaceTracks
 from affcurate.flow import ingest
@@ -48,7 +48,7 @@ def test_a_workspace_of_the_previous_version_keeps_working(faces_ws: Workspace, 
     # the media stage carries the old columns as they are; the faces stage honours the old pick
     ingest(ws, faces=False)
     assert ws.manifest().set_index("video_id").loc["no_face", "faces_status"] == "no_face"
-    summary = run_faces(ws, ["single_face"])
+    summary = find_faces(ws, ["single_face"])
     assert not summary["skipped"].any()
     assert FaceTracks.read(ws, "single_face").meta["target_method"] == "manual"
     shown = ws.manifest().set_index("video_id")
@@ -72,4 +72,4 @@ def test_a_subject_from_the_list_is_honoured_and_a_pick_overrides_it(faces_ws: W
     shown = ws.manifest().set_index("video_id").loc["single_face"]
     assert shown["faces_status"] == "ok" and shown["target_track"] == 0 and pd.isna(shown["faces_error"])
     # a rerun keeps the pick and has nothing to redo
-    assert run_faces(ws, ["single_face"])["skipped"].all()
+    assert find_faces(ws, ["single_face"])["skipped"].all()

@@ -15,7 +15,7 @@ import pytest
 
 from affcurate.cli import main
 from affcurate.errors import AffcurateError
-from affcurate.faces.stage import pick, run_faces
+from affcurate.faces.stage import find_faces, pick
 from affcurate.flow import ingest
 from affcurate.lock import WorkspaceBusyError
 from affcurate.report import report
@@ -33,7 +33,7 @@ def held(tmp_path: Path, hold_lock) -> Iterator[Workspace]:
 
 STAGES = {
     "ingest": lambda ws: ingest(ws),
-    "faces run": lambda ws: run_faces(ws),
+    "faces run": lambda ws: find_faces(ws),
     "faces pick": lambda ws: pick(ws, "v", 0),
     "split": lambda ws: split(ws),
     "report": lambda ws: report(ws),
