@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from affcurate import io
-from affcurate.errors import AffcurateError, StageMissingError
+from affcurate.errors import AffcurateError
+from affcurate.labels.table import LabelTable
 from affcurate.lock import writes_workspace
 from affcurate.split_check import check  # noqa: F401  (affcurate.split.check, as before)
 from affcurate.split_search import Features, Objective, closest_fractions, greedy, local_search, random_draw
@@ -48,45 +49,44 @@ def _groups(manifest: pd.DataFrame, labelled: list[str]) -> tuple[pd.Series, lis
     return subject.fillna(pd.Series({v: f"video:{v}" for v in lonely}, dtype="string")), lonely
 
 
-def features(labels: pd.DataFrame, manifest: pd.DataFrame, aus: list[str], n_expr: int,
-             balance_columns: tuple[str, ...] = ()) -> Features:
+def _video_sums(table: LabelTable, vids: list[str], values: np.ndarray) -> np.ndarray:
+    """(N, K) per-frame values summed per video, rows in the order of ``vids``; float64 keeps counts exact."""
+    by_video = pd.DataFrame(np.asarray(values, np.float64)).groupby(table.frame["video_id"].to_numpy(), sort=False)
+    return by_video.sum().loc[vids].to_numpy(float)
+
+
+def features(table: LabelTable, manifest: pd.DataFrame, balance_columns: tuple[str, ...] = ()) -> Features:
     """Aggregate the frame labels per video, then per subject (vectorised)."""
-    vids = pd.unique(labels["video_id"]).tolist()
+    vids = table.video_ids
     subject, _ = _groups(manifest, vids)
-    per_video = labels.groupby("video_id", sort=False)
     parts_num, parts_den, kinds = [], [], {}
     col = 0
-    aus = [a for a in aus if a in labels.columns]
+    aus = list(table.aus)
     if aus:
-        au = labels[aus].astype("Float64")
-        parts_num.append(au.fillna(0).groupby(labels["video_id"], sort=False).sum().loc[vids].to_numpy(float))
-        parts_den.append(au.notna().groupby(labels["video_id"], sort=False).sum().loc[vids].to_numpy(float))
+        parts_num.append(_video_sums(table, vids, np.nan_to_num(table.au_presence(), nan=0.0)))
+        parts_den.append(_video_sums(table, vids, table.labelled("au")))
         kinds["au"] = slice(col, col + len(aus))
         col += len(aus)
-    if "expr" in labels.columns and labels["expr"].notna().any():
-        e = labels["expr"].astype("Float64")
-        onehot = np.stack([(e == k).fillna(False).to_numpy(bool) for k in range(n_expr)], 1).astype(float)
-        num = pd.DataFrame(onehot).groupby(labels["video_id"].to_numpy(), sort=False).sum().loc[vids].to_numpy()
-        den = np.repeat(num.sum(1, keepdims=True), n_expr, 1)
+    if table.labelled("expr").any():
+        e = table.expr()
+        num = _video_sums(table, vids, np.stack([e == k for k in range(table.n_classes)], 1))
         parts_num.append(num)
-        parts_den.append(den)
-        kinds["expr"] = slice(col, col + n_expr)
-        col += n_expr
-    if "valence" in labels.columns and labels["valence"].notna().any():
-        v = labels["valence"].to_numpy(float)
-        a = labels["arousal"].to_numpy(float)
-        ok = ~(np.isnan(v) | np.isnan(a))
-        vb = np.clip((np.nan_to_num((v + 1) / 2) * VA_BINS).astype(int), 0, VA_BINS - 1)
-        ab = np.clip((np.nan_to_num((a + 1) / 2) * VA_BINS).astype(int), 0, VA_BINS - 1)
+        parts_den.append(np.repeat(num.sum(1, keepdims=True), table.n_classes, 1))
+        kinds["expr"] = slice(col, col + table.n_classes)
+        col += table.n_classes
+    if table.labelled("va")[:, 0].any():
+        va = table.va().astype(np.float64)  # float32 on disk: the bins are those of the stored values
+        ok = table.labelled("va").all(1)
+        vb, ab = np.clip((np.nan_to_num((va + 1) / 2) * VA_BINS).astype(int), 0, VA_BINS - 1).T
         bins = vb * VA_BINS + ab
-        codes = pd.Categorical(labels["video_id"], categories=vids).codes
+        codes = pd.Categorical(table.frame["video_id"], categories=vids).codes
         num = np.zeros((len(vids), VA_BINS * VA_BINS))
         np.add.at(num, (codes[ok], bins[ok]), 1)
         parts_num.append(num)
         parts_den.append(np.repeat(num.sum(1, keepdims=True), VA_BINS * VA_BINS, 1))
         kinds["va"] = slice(col, col + VA_BINS * VA_BINS)
         col += VA_BINS * VA_BINS
-    frames_v = per_video.size().loc[vids].to_numpy(float)
+    frames_v = table.frame["video_id"].value_counts().loc[vids].to_numpy(float)
     extra_cols = []
     m = manifest.set_index("video_id")
     for c in balance_columns:
@@ -158,13 +158,10 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
     if method not in ("optimise", "random"):
         raise AffcurateError(f"unknown split method {method!r}: expected optimise or random")
     targets, names = _targets(train, val, test, folds)
-    if not ws.labels_path.exists():
-        raise StageMissingError(str(ws.labels_path), f"affcurate merge {ws.root}")
-    labels = io.read_parquet(ws.labels_path)
-    if labels.empty:
+    table = LabelTable.read(ws)
+    if not len(table):
         raise AffcurateError(f"{ws.labels_path} has no frames: nothing to split")
-    f = features(labels, ws.manifest(), list(ws.settings.labels.aus), len(ws.settings.labels.expressions),
-                 balance_columns)
+    f = features(table, ws.manifest(), balance_columns)
     share = f.frames / f.frames.sum()
     if len(f.groups) < len(targets):
         raise AffcurateError(f"{len(f.groups)} subjects cannot fill {len(targets)} splits; each split needs at "
@@ -197,7 +194,7 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
             if sc < best_score:
                 assign, best_score = a, sc
     assert assign is not None
-    result = _result(ws, f, assign, names, obj, method, seed, folds > 0)
+    result = _result(ws, table, f, assign, names, obj, method, seed, folds > 0)
     if write:
         meta = {"method": method, "seed": seed, "draws": draws if method == "random" else None,
                 "targets": dict(zip(names, targets.tolist(), strict=True)), "score": result.score,
@@ -207,8 +204,8 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
     return result
 
 
-def _result(ws: Workspace, f: Features, assign: np.ndarray, names: list[str], obj: Objective, method: str,
-            seed: int, is_folds: bool) -> SplitResult:
+def _result(ws: Workspace, table: LabelTable, f: Features, assign: np.ndarray, names: list[str],
+            obj: Objective, method: str, seed: int, is_folds: bool) -> SplitResult:
     rows = []
     for gi, g in enumerate(f.groups):
         for vid in f.videos[g]:
@@ -225,5 +222,5 @@ def _result(ws: Workspace, f: Features, assign: np.ndarray, names: list[str], ob
                          dict(zip(names, np.round(share, 4).tolist(), strict=True)), method=method, seed=seed)
     from affcurate.report.tables import summary_tables  # the report's tables (and its plotting) on demand
 
-    result.summary = summary_tables(ws, df)
+    result.summary = summary_tables(ws, df, table)
     return result

@@ -8,6 +8,7 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import InputError, StageMissingError
+from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 
 
@@ -41,8 +42,8 @@ def check(ws: Workspace, path: str | Path | None = None) -> list[str]:
             where = " and ".join(sorted(parts.unique()))
             listed = _few([f"{v} ({p})" for v, p in sorted(zip(vids[parts.index], parts, strict=True))])
             problems.append(f"subject {s_} is in {where} (leakage): {listed}")
-    if ws.labels_path.exists():
-        labelled = set(io.read_parquet(ws.labels_path, columns=["video_id"])["video_id"])
+    if ws.labels_path.exists():  # before merge there is nothing labelled to miss
+        labelled = set(LabelTable.read(ws, columns=["video_id"]).video_ids)
         missing = sorted(labelled - set(vids))
         if missing:
             problems.append(f"{len(missing)} labelled videos are in no split: {_few(missing)}")

@@ -18,10 +18,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from affcurate import io  # noqa: E402
-from affcurate.errors import StageMissingError  # noqa: E402
 from affcurate.labels.model import list_annotations  # noqa: E402
+from affcurate.labels.table import LabelTable  # noqa: E402
 from affcurate.lock import writes_workspace  # noqa: E402
 from affcurate.report.tables import summary_tables  # noqa: E402
+from affcurate.split_check import part_column  # noqa: E402
 from affcurate.workspace import Workspace  # noqa: E402
 
 
@@ -33,20 +34,22 @@ class ReportPaths:
     figures: list[Path]
 
 
-def dataset_summary(labels: pd.DataFrame, aus: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def dataset_summary(table: LabelTable) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seed 001 Tables 3.1 and 3.2: videos, frames, frames with at least one AU, AUs annotated; per-AU counts."""
-    aus = [a for a in aus if a in labels.columns]
-    au = labels[aus].astype("Float64").fillna(0).astype(int) if aus else pd.DataFrame(index=labels.index)
-    any_au = int((au.sum(1) > 0).sum()) if aus else 0
+    aus = list(table.aus)
+    # a frame whose AU is not labelled counts as without that AU in these counts
+    au = pd.DataFrame(np.nan_to_num(table.au_presence(), nan=0.0).astype(int), columns=aus,
+                      index=table.frame.index)
+    any_au = int((au.sum(axis=1) > 0).sum()) if aus else 0
     general = pd.DataFrame({"value": {
-        "videos": labels["video_id"].nunique(),
-        "frames": len(labels),
-        "frames with at least one AU": f"{any_au} ({100 * any_au / max(len(labels), 1):.1f}%)",
+        "videos": table.frame["video_id"].nunique(),
+        "frames": len(table),
+        "frames with at least one AU": f"{any_au} ({100 * any_au / max(len(table), 1):.1f}%)",
         "AUs annotated (frame × AU)": int(au.to_numpy().sum()) if aus else 0,
-        "frames with an expression": int(labels["expr"].notna().sum()) if "expr" in labels else 0,
-        "frames with valence-arousal": int(labels["valence"].notna().sum()) if "valence" in labels else 0,
+        "frames with an expression": int(table.labelled("expr").sum()),
+        "frames with valence-arousal": int(table.labelled("va")[:, 0].sum()),
     }})
-    per_au = pd.DataFrame({"frames": au.sum(0), "% of frames": (100 * au.mean(0)).round(2)}) if aus else \
+    per_au = pd.DataFrame({"frames": au.sum(axis=0), "% of frames": (100 * au.mean(axis=0)).round(2)}) if aus else \
         pd.DataFrame(columns=["frames", "% of frames"])
     per_au.index.name = "AU"
     return general, per_au
@@ -61,19 +64,21 @@ def _fig_to_png(fig: plt.Figure, path: Path) -> bytes:
     return data
 
 
-def _plots(ws: Workspace, labels: pd.DataFrame, splits: pd.DataFrame | None, out: Path) -> list[tuple[str, Path, bytes]]:
+def _plots(ws: Workspace, table: LabelTable, splits: pd.DataFrame | None, out: Path) -> list[tuple[str, Path, bytes]]:
     s = ws.settings.labels
     figs: list[tuple[str, Path, bytes]] = []
-    aus = [a for a in s.aus if a in labels.columns]
+    labels = table.frame
+    aus = list(table.aus)
+    presence = table.au_presence().astype(np.float64)  # NaN (not labelled) stays out of the means
     part = None
     if splits is not None:
-        col = "split" if "split" in splits.columns else "fold"
-        part = labels["video_id"].map(splits.set_index("video_id")[col]).astype(str)
+        part = labels["video_id"].map(splits.set_index("video_id")[part_column(splits)]).astype(str)
     if aus:
-        rates = 100 * labels[aus].astype("Float64").mean().astype(float)
+        au = pd.DataFrame(presence, columns=aus, index=labels.index)
+        rates = 100 * au.mean()
         fig, ax = plt.subplots(figsize=(7, 3))
         if part is not None:
-            per = 100 * labels[aus].astype("Float64").groupby(part).mean().astype(float)
+            per = 100 * au.groupby(part).mean()
             per.T.plot.bar(ax=ax, width=0.8)
             ax.legend(title="split")
         else:
@@ -81,8 +86,9 @@ def _plots(ws: Workspace, labels: pd.DataFrame, splits: pd.DataFrame | None, out
         ax.set_ylabel("% of frames")
         ax.set_title("Action Units")
         figs.append(("AU occurrence", out / "au_rates.png", _fig_to_png(fig, out / "au_rates.png")))
-    if "expr" in labels.columns and labels["expr"].notna().any():
-        e = labels["expr"].astype("Float64").dropna().astype(int)
+    expr_ok = table.labelled("expr")[:, 0]
+    if expr_ok.any():
+        e = pd.Series(table.expr()[expr_ok].astype(int))
         counts = e.value_counts().reindex(range(len(s.expressions)), fill_value=0)
         fig, ax = plt.subplots(figsize=(7, 3))
         ax.bar(s.expressions, counts.to_numpy(), color="#55A868")
@@ -90,7 +96,7 @@ def _plots(ws: Workspace, labels: pd.DataFrame, splits: pd.DataFrame | None, out
         ax.set_title("Expressions")
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
         figs.append(("Expression distribution", out / "expressions.png", _fig_to_png(fig, out / "expressions.png")))
-    if "valence" in labels.columns and labels["valence"].notna().any():
+    if table.labelled("va")[:, 0].any():
         groups = [("all", labels)] + ([(p, labels[part == p]) for p in sorted(part.dropna().unique())]
                                       if part is not None else [])
         fig, axes = plt.subplots(len(groups), 2, figsize=(8, 2.2 * len(groups)), squeeze=False)
@@ -107,7 +113,7 @@ def _plots(ws: Workspace, labels: pd.DataFrame, splits: pd.DataFrame | None, out
             fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
             for i, a in enumerate(aus):
                 ax = axes[i // cols, i % cols]
-                on = labels[labels[a].astype("Float64").fillna(0) == 1]
+                on = labels[presence[:, i] == 1]
                 if len(on) > 2000:
                     on = on.sample(2000, random_state=0)
                 ax.scatter(on["valence"], on["arousal"], s=2, alpha=0.4)
@@ -149,15 +155,13 @@ def _md(df: pd.DataFrame) -> str:
 @writes_workspace("affcurate report")
 def report(ws: Workspace) -> ReportPaths:
     """Write ``reports/report.html`` (self-contained), ``reports/report.md`` and ``reports/datacard.md``."""
-    if not ws.labels_path.exists():
-        raise StageMissingError(str(ws.labels_path), f"affcurate merge {ws.root}")
+    table = LabelTable.read(ws)
     out = ws.reports_dir
-    labels = io.read_parquet(ws.labels_path)
     splits = io.read_parquet(ws.splits_path) if ws.splits_path.exists() else None
-    general, per_au = dataset_summary(labels, list(ws.settings.labels.aus))
+    general, per_au = dataset_summary(table)
     sections: list[tuple[str, pd.DataFrame]] = [("Dataset", general), ("Action Units", per_au)]
     if splits is not None:
-        for name, t in summary_tables(ws, splits, labels).items():
+        for name, t in summary_tables(ws, splits, table).items():
             sections.append((f"Split — {name}", t))
     agreement_path = ws.root / "agreement.parquet"
     if agreement_path.exists():
@@ -168,12 +172,12 @@ def report(ws: Workspace) -> ReportPaths:
     cov = face_coverage(ws)
     if len(cov):
         sections.append(("Face coverage", cov))
-    figs = _plots(ws, labels, splits, out)
+    figs = _plots(ws, table, splits, out)
     md = ["# Dataset report", ""]
     body = []
-    for title, table in sections:
-        md += [f"## {title}", "", _md(table), ""]
-        body.append(f"<h2>{html.escape(title)}</h2>{table.to_html(border=0, classes='t', na_rep='')}")
+    for title, shown in sections:
+        md += [f"## {title}", "", _md(shown), ""]
+        body.append(f"<h2>{html.escape(title)}</h2>{shown.to_html(border=0, classes='t', na_rep='')}")
     for title, path, data in figs:
         md += [f"## {title}", "", f"![{title}]({path.name})", ""]
         b64 = base64.b64encode(data).decode()
@@ -186,11 +190,11 @@ def report(ws: Workspace) -> ReportPaths:
     html_path, md_path, card = out / "report.html", out / "report.md", out / "datacard.md"
     io.write_text(html_path, page)
     io.write_text(md_path, "\n".join(md))
-    io.write_text(card, datacard(ws, labels, splits, general))
+    io.write_text(card, datacard(ws, splits, general))
     return ReportPaths(html_path, md_path, card, [p for _, p, _ in figs])
 
 
-def datacard(ws: Workspace, labels: pd.DataFrame, splits: pd.DataFrame | None, general: pd.DataFrame) -> str:
+def datacard(ws: Workspace, splits: pd.DataFrame | None, general: pd.DataFrame) -> str:
     """A datasheet: sources, collection, annotation protocol, annotators, agreement, splits, licences."""
     m = ws.manifest()
     ok = m[m["status"] == "ok"]
