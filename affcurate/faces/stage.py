@@ -35,13 +35,15 @@ SUMMARY = ("n_frames", "n_detections", "n_tracks", "target_track", "target_frame
            "skipped")
 
 
-def _faces_key(ws: Workspace, vid: str, settings: FacesSettings, override: int | None) -> str:
+def _faces_key(ws: Workspace, vid: str, settings: FacesSettings, override: int | None,
+               side: str | None = None) -> str:
     transcode = ws.ledger("transcode", vid) or {}
-    return stage_key(transcode.get("key"), json.dumps(settings.__dict__, sort_keys=True, default=list), override)
+    parts = [transcode.get("key"), json.dumps(settings.__dict__, sort_keys=True, default=list), override]
+    return stage_key(*parts, side) if side is not None else stage_key(*parts)  # keys made before sides stay
 
 
 def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: int | None = None,
-                  detector: Detector | None = None) -> dict[str, Any]:
+                  detector: Detector | None = None, side: str | None = None) -> dict[str, Any]:
     """Run the faces stage on one ingested video and write its faces table and crops (atomically)."""
     t0 = time.perf_counter()
     path = ws.video_path(vid)
@@ -63,10 +65,11 @@ def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: in
             sink.close()
         n_frames = detection.n_frames
         tracks, crop_rows = link_tracks(detection.faces(vid), detection.tracker)
-        is_target, target_track = choose_target(tracks, width, height, n_frames, settings.target, override)
+        is_target, target_track = choose_target(tracks, width, height, n_frames, settings.target, override, side)
+        method = "manual" if override is not None else f"side:{side}" if side is not None else settings.target
         tracks = tracks.with_target(
             is_target, video_id=vid, detector=settings.detector, n_frames=n_frames, target_track=target_track,
-            target_method="manual" if override is not None else settings.target, settings=settings.__dict__,
+            target_method=method, settings=settings.__dict__,
             width=width, height=height)
         n_crops = write_subject_crops(ws, tracks, crop_rows, all_crops, settings)
     tracks.write(ws)
@@ -95,12 +98,13 @@ def faces_for_video(item: tuple[str, str, dict[str, Any] | None]) -> dict[str, A
     if overrides:
         settings = ws.settings.replace("faces", **overrides).faces
     override = status.subject_override(ws, vid)
-    key = _faces_key(ws, vid, settings, override)
+    side = status.subject_side(ws, vid) if override is None else None
+    key = _faces_key(ws, vid, settings, override, side)
     entry = ws.ledger("faces", vid, key)
     if entry is not None and ws.faces_path(vid).exists() and ws.crops_path(vid).exists():
         return {**entry, "skipped": True}
     ws.clear_done("faces", vid)
-    out = process_video(ws, vid, settings, override)
+    out = process_video(ws, vid, settings, override, side=side)
     ws.mark_done("faces", vid, key, **out)
     return {**out, "key": key, "skipped": False}
 

@@ -79,6 +79,15 @@ def subject_override(ws: Workspace, video_id: str) -> int | None:
     return int(row["target_track"].iloc[0])
 
 
+def subject_side(ws: Workspace, video_id: str) -> str | None:
+    """The side of the frame the subject is on, when the list names one (a video with several subjects)."""
+    m = ws.manifest(with_faces=False)
+    row = m.loc[m["video_id"] == video_id]
+    if row.empty or "target_side" not in row or pd.isna(row["target_side"].iloc[0]):
+        return None
+    return str(row["target_side"].iloc[0])
+
+
 def with_faces_status(ws: Workspace, manifest: pd.DataFrame) -> pd.DataFrame:
     """``manifest`` with each video's ``faces_status`` and ``faces_error`` from this table, and ``target_track``
     as picked by hand (the manifest's own where nothing was picked); a video the table lacks keeps what an older

@@ -34,16 +34,23 @@ def track_scores(tracks: FaceTracks, width: int, height: int, n_frames: int) -> 
     return out.reset_index()
 
 
+# a track counts as one of the video's people (for a side) when it scores at least this share of the best one
+MAIN_TRACK_SHARE = 0.2
+
+
 def choose_target(tracks: FaceTracks, width: int, height: int, n_frames: int, method: str = "score",
-                  override: int | None = None) -> tuple[np.ndarray, int | None]:
+                  override: int | None = None, side: str | None = None) -> tuple[np.ndarray, int | None]:
     """``is_target`` for every face of ``tracks``, and the target track (None for nearest-centre, whose choice
-    may move between tracks, or when there are no faces). ``override`` is a track chosen by hand."""
+    may move between tracks, for a side, or when there are no faces). ``override`` is a track chosen by hand;
+    ``side`` (left or right) names the person on that side of the frame in a video with several subjects."""
     if len(tracks) == 0:
         return np.zeros(0, bool), None
     if override is not None:
         if override not in tracks.track_ids:
             raise AffcurateError(f"track {override} is not in this video; its tracks are {tracks.track_ids}")
         return tracks.track_id == override, int(override)
+    if side is not None:
+        return _on_side(tracks, width, height, n_frames, side), None
     if method == "score":
         scores = track_scores(tracks, width, height, n_frames)
         best = int(scores.loc[scores["score"].idxmax(), "track_id"])
@@ -72,4 +79,25 @@ def _nearest_centre(tracks: FaceTracks) -> np.ndarray:
             pick = group[np.argmin(d)]
         is_target[pick] = True
         prev = (cx[pick], cy[pick])
+    return is_target
+
+
+def _on_side(tracks: FaceTracks, width: int, height: int, n_frames: int, side: str) -> np.ndarray:
+    """The faces of the main tracks (those scoring at least ``MAIN_TRACK_SHARE`` of the best) whose median
+    centre is on ``side`` of the frame; in a frame with two of them, the one nearest that edge."""
+    if side not in ("left", "right"):
+        raise AffcurateError(f"unknown side {side!r}: expected left or right")
+    scores = track_scores(tracks, width, height, n_frames)
+    main = scores.loc[scores["score"] >= MAIN_TRACK_SHARE * scores["score"].max(), "track_id"].to_numpy()
+    cx = (tracks.boxes[:, 0] + tracks.boxes[:, 2]) / 2
+    centre = pd.Series(cx).groupby(tracks.track_id).median()
+    on_side = [t for t in main if (centre[t] < width / 2) == (side == "left")]
+    if not on_side:  # everyone is on one side: the one nearest the named edge
+        on_side = [min(main, key=lambda t: centre[t] if side == "left" else -centre[t])]
+    rows = np.flatnonzero(np.isin(tracks.track_id, on_side))
+    key = cx[rows] if side == "left" else -cx[rows]
+    order = rows[np.lexsort((key, tracks.frame[rows]))]  # per frame, nearest the edge first
+    _, first = np.unique(tracks.frame[order], return_index=True)
+    is_target = np.zeros(len(tracks), bool)
+    is_target[order[first]] = True
     return is_target

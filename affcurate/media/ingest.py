@@ -172,7 +172,7 @@ def _add_sources(ws: Workspace, manifest: pd.DataFrame, videos: str | Path | Non
         known = manifest.set_index("video_id")
         for _, r in new_rows.iterrows():
             if r["video_id"] in known.index:
-                for col in ("subject", "label", "source", "target_track", "meta"):
+                for col in ("subject", "label", "source", "target_track", "target_side", "meta"):
                     if pd.notna(r[col]):
                         known.loc[r["video_id"], col] = r[col]
             else:
@@ -238,12 +238,14 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mark_duplicates(manifest: pd.DataFrame) -> pd.DataFrame:
-    """Same content twice: the later row is a ``duplicate`` of the first and is not processed again."""
-    first: dict[str, str] = {}
+    """Same content twice for the same subject: the later row is a ``duplicate`` of the first and is not
+    processed again. Rows of one video that name different subjects (``target_side``, ``target_track``) are
+    each a sample of their own."""
+    first: dict[tuple, str] = {}
     for idx, r in manifest.iterrows():
         if r["status"] == "error" or pd.isna(r["sha256"]):
             continue
-        sha = r["sha256"]
+        sha = (r["sha256"], *(None if pd.isna(r[c]) else r[c] for c in ("target_side", "target_track")))
         if sha in first and first[sha] != r["video_id"]:
             manifest.loc[idx, ["status", "duplicate_of", "error"]] = ["duplicate", first[sha], None]
         else:

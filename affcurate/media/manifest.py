@@ -20,9 +20,12 @@ from affcurate.workspace import safe_video_id, validate_video_id
 MANIFEST_COLUMNS = [
     "video_id", "path", "kind", "sha256", "size", "subject", "label", "source", "status", "error",
     "duplicate_of", "container", "codec", "width", "height", "rotation", "avg_fps", "real_fps", "duration",
-    "n_frames", "vfr", "has_audio", "out_width", "out_height", "out_frames", "target_track", "meta",
+    "n_frames", "vfr", "has_audio", "out_width", "out_height", "out_frames", "target_track", "target_side",
+    "meta",
 ]
-KNOWN_LIST_COLUMNS = {"path", "video_id", "subject", "label", "source", "target_track"}
+KNOWN_LIST_COLUMNS = {"path", "video_id", "subject", "label", "source", "target_track", "target"}
+SIDES = ("left", "right")
+"""Where the subject is when a video has several (Aff-Wild2's ``NAME_left``/``NAME_right``)."""
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Candidate:
     label: str | None = None
     source: str | None = None
     target_track: int | None = None
+    target_side: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     line: int | None = None  # line of the list file it came from
 
@@ -89,8 +93,10 @@ def scan_folder(root: Path, skipped: list[str] | None = None) -> list[Candidate]
 
 
 def read_list(path: Path) -> list[Candidate]:
-    """Candidates from a CSV list: ``path`` required; ``video_id, subject, label, source, target_track``
-    optional; any other column is kept as metadata. Relative paths are relative to the list's folder."""
+    """Candidates from a CSV list: ``path`` required; ``video_id, subject, label, source, target`` (``left``,
+    ``right`` or a track id; ``target_track`` is the older name of a track id) optional; any other column is kept
+    as metadata. Relative paths are relative to the list's folder. One path may be listed several times, once
+    per subject, with a ``target`` each."""
     path = Path(path)
     if not path.exists():
         raise AffcurateError(f"{path}: list file not found")
@@ -119,18 +125,31 @@ def read_list(path: Path) -> list[Candidate]:
                     validate_video_id(vid)
                 except AffcurateError as exc:
                     raise InputError(path, str(exc), lineno) from None
-            tt = row.get("target_track") or None
-            if tt is not None:
-                try:
-                    tt = int(tt)
-                except ValueError:
-                    raise InputError(path, f"target_track {tt!r} is not a whole number", lineno) from None
+            tt, side = _target(path, lineno, row.get("target_track") or None, row.get("target") or None)
             meta = {k: v for k, v in row.items() if k not in KNOWN_LIST_COLUMNS and v not in (None, "")}
             out.append(
                 Candidate(p, kind, vid, row.get("subject") or None, row.get("label") or None,
-                          row.get("source") or None, tt, meta, lineno)
+                          row.get("source") or None, tt, side, meta, lineno)
             )
     return out
+
+
+def _target(path: Path, line: int, track: str | None, target: str | None) -> tuple[int | None, str | None]:
+    """(track id, side) of a list row's subject: ``target`` is a side or a track id."""
+    if target is not None and target.lower() in SIDES:
+        if track is not None:
+            raise InputError(path, f"target {target!r} and target_track {track!r} both name the subject, "
+                                   "expected one of them", line)
+        return None, target.lower()
+    value = target if target is not None else track
+    if value is None:
+        return None, None
+    try:
+        return int(value), None
+    except ValueError:
+        name = "target" if target is not None else "target_track"
+        raise InputError(path, f"{name} {value!r} is neither a side nor a track id, expected left, right or a "
+                               "whole number", line) from None
 
 
 def apply_path_rules(
@@ -203,6 +222,7 @@ def candidate_row(c: Candidate) -> dict[str, Any]:
         "label": c.label,
         "source": c.source,
         "target_track": c.target_track,
+        "target_side": c.target_side,
         "meta": json.dumps(c.meta, sort_keys=True) if c.meta else None,
         "status": "pending",
     }
@@ -216,7 +236,7 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in df.columns if c not in MANIFEST_COLUMNS]
     df = df[MANIFEST_COLUMNS + extra].copy()
     for c in ("video_id", "path", "kind", "sha256", "subject", "label", "source", "status", "error",
-              "duplicate_of", "container", "codec", "meta"):
+              "duplicate_of", "container", "codec", "target_side", "meta"):
         df[c] = df[c].astype("string")
     for c in ("size", "width", "height", "rotation", "n_frames", "out_width", "out_height", "out_frames",
               "target_track"):

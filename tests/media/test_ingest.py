@@ -188,7 +188,7 @@ def test_list_csv_with_subjects_labels_and_metadata(samples: Path, tmp_path: Pat
         ("file,subject\nx.mp4,1\n", "list.csv:1: header file,subject has no 'path' column"),
         ("path,video_id\nx.mp4,../evil\n", "list.csv:2: invalid video id '../evil'"),
         ("path,subject\nx.mp4,S1,extra\n", "list.csv:2: 3 fields, expected 2"),
-        ("path,target_track\nx.mp4,first\n", "list.csv:2: target_track 'first' is not a whole number"),
+        ("path,target_track\nx.mp4,first\n", "list.csv:2: target_track 'first' is neither a side nor a track id, expected left, right or a whole number"),
     ],
 )
 def test_bad_list_files(tmp_path: Path, content: str, message: str) -> None:
