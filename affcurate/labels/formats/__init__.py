@@ -1,6 +1,7 @@
 """External label formats: one module per format, each registering a reader and (most) a writer.
 
-``affcurate formats`` lists the registry; ``affcurate import`` and ``affcurate export`` go through it.
+A format is a pair: ``read(path, ImportContext) -> [Annotation]`` and ``write(LabelTable, out, ExportContext)
+-> [paths]``. ``affcurate formats`` lists the registry; ``affcurate import`` and ``affcurate export`` go through it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,22 @@ from affcurate.errors import AffcurateError, InputError
 from affcurate.labels.formats.common import (  # noqa: F401 - the format modules import them from here
     MAX_POSITION,
     au_from_openface_name,
+    natural_order,
+    numbered_images,
     parse_int,
     read_json,
     read_table,
     read_text,
+    segments,
     shown,
     to_frame,
     to_number,
+)
+from affcurate.labels.formats.context import (  # noqa: F401 - the writers import them from here
+    ExportContext,
+    VideoFacts,
+    by_video,
+    label_frames,
 )
 from affcurate.labels.model import (
     CLOCKS,
@@ -34,6 +44,7 @@ from affcurate.labels.model import (
     validate,
     write_annotations,
 )
+from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 
 MODULES = ("own", "abaw", "afewva", "disfa", "openface", "pyfeat", "cvat", "labelstudio", "affectnet", "avec")
@@ -75,12 +86,13 @@ def _known(manifest: pd.DataFrame) -> set[str]:
 
 @dataclass(frozen=True)
 class Format:
-    """A format: ``read`` returns the file's annotations validated (``validated``), with file:line errors."""
+    """A format: ``read`` returns the file's annotations validated (``validated``), with file:line errors;
+    ``write`` (None for a read-only format) writes a label table under a folder and returns the files."""
 
     name: str
     description: str
     read: Callable[[Path, ImportContext], list[Annotation]]
-    write: Callable[[Workspace, Path], list[Path]] | None = None
+    write: Callable[[LabelTable, Path, ExportContext], list[Path]] | None = None
     suffixes: tuple[str, ...] = ()
 
 
@@ -245,13 +257,12 @@ def _combine(annotations: list[Annotation], ws: Workspace) -> list[Annotation]:
 
 
 def export(ws: Workspace, format: str, out: str | Path) -> list[Path]:
+    """Write the workspace's merged labels in ``format`` under ``out``."""
     fmt = get_format(format)
     if fmt.write is None:
         raise AffcurateError(f"format {format!r} is read-only; writable formats: "
                              f"{', '.join(f.name for f in formats() if f.write)}")
-    if not ws.labels_path.exists():
-        raise AffcurateError(f"{ws.labels_path} is missing: run `affcurate merge {ws.root}` first")
-    return fmt.write(ws, Path(out))
+    return fmt.write(LabelTable.read(ws), Path(out), ExportContext.of(ws))
 
 
 # ---- helpers shared by the format modules ----------------------------------------------------------------
@@ -262,12 +273,6 @@ def validated(a: Annotation, ctx: ImportContext, lines: np.ndarray) -> Annotatio
     if len(a.data) == 0:
         raise InputError(a.origin or "", f"no rows of {a.task} labels for {a.video_id!r}, expected at least one")
     return validate(a, ctx.settings, lines)
-
-
-def labels_table(ws: Workspace) -> pd.DataFrame:
-    from affcurate import io
-
-    return io.read_parquet(ws.labels_path)
 
 
 def write_csv(path: Path, df: pd.DataFrame, sep: str = ",") -> Path:

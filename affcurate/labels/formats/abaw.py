@@ -14,9 +14,10 @@ import pandas as pd
 from affcurate import io
 from affcurate.errors import InputError
 from affcurate.labels.formats import (
+    ExportContext,
     Format,
     ImportContext,
-    labels_table,
+    by_video,
     read_table,
     read_text,
     register,
@@ -26,12 +27,13 @@ from affcurate.labels.formats import (
     validated,
 )
 from affcurate.labels.model import Annotation
+from affcurate.labels.table import LabelTable
 from affcurate.names import check_name
-from affcurate.workspace import Workspace
 
 EXPR_2022 = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other"]
 MULTITASK = ("image", "valence", "arousal", "expression")
 TASK_FOLDERS = {"va": "VA_Estimation_Challenge", "expr": "EXPR_Recognition_Challenge", "au": "AU_Detection_Challenge"}
+SPLIT_FOLDERS = {"train": "Train_Set", "val": "Validation_Set", "test": "Test_Set"}
 
 
 def _expr_map(header: list[str], ctx: ImportContext, path: Path) -> np.ndarray:
@@ -141,44 +143,51 @@ def _read_multitask(path: Path, df: pd.DataFrame, lines: np.ndarray, ctx: Import
     return out
 
 
-def write(ws: Workspace, out: Path) -> list[Path]:
+def write(table: LabelTable, out: Path, ctx: ExportContext) -> list[Path]:
     """One file per video and task in the challenge layout (line i = frame i of the 30 fps video, sentinels
-    where unlabelled), split folders from splits.parquet, and ``cropped_aligned/<video>/{i:05d}.jpg``."""
-    labels = labels_table(ws)
-    s = ws.settings.labels
-    split_of: dict[str, str] = {}
-    if ws.splits_path.exists():
-        sp = io.read_parquet(ws.splits_path)
-        if "split" in sp.columns:
-            names = {"train": "Train_Set", "val": "Validation_Set", "test": "Test_Set"}
-            split_of = {r.video_id: names.get(r.split, "Train_Set") for r in sp.itertuples()}
+    where unlabelled), in the folder of the video's split (Train_Set without one), and
+    ``cropped_aligned/<video>/{i:05d}.jpg``."""
     paths = []
-    manifest = ws.manifest().set_index("video_id")
-    for vid, part in labels.groupby("video_id", sort=False):
-        n = int(manifest.loc[vid, "out_frames"]) if vid in manifest.index else int(part["frame"].max()) + 1
-        grid = part.set_index("frame").reindex(range(n))
-        folder = split_of.get(vid, "Train_Set")
-        if "valence" in grid.columns and grid["valence"].notna().any():
-            va = grid[["valence", "arousal"]].astype(float).fillna(-5)
-            paths.append(_write(out / TASK_FOLDERS["va"] / folder / f"{vid}.txt", "valence,arousal",
-                                (f"{a:.3f},{b:.3f}" if a != -5 else "-5,-5" for a, b in va.to_numpy())))
-        if "expr" in grid.columns and grid["expr"].notna().any():
-            ex = grid["expr"].astype("Float64").fillna(-1).astype(int)
-            paths.append(_write(out / TASK_FOLDERS["expr"] / folder / f"{vid}.txt", ",".join(s.expressions),
-                                (str(v) for v in ex)))
-        aus = [a for a in s.aus if a in grid.columns]
-        if aus and grid[aus].notna().any().any():
-            au = grid[aus].astype("Float64").fillna(-1).astype(int)
+    for vid, rows in by_video(table):
+        n, frames = ctx.n_frames(vid, rows), rows.frame["frame"].to_numpy(np.int64)
+        folder = SPLIT_FOLDERS.get(ctx.video(vid).split or "train", "Train_Set")
+        va = rows.va()
+        if rows.has_task("va") and not np.isnan(va).all():
+            lines = (",".join("-5" if x == -5 else f"{x:.3f}" for x in r) for r in _on_grid(va, frames, n, -5))
+            paths.append(_write(out / TASK_FOLDERS["va"] / folder / f"{vid}.txt", "valence,arousal", lines))
+        expr = rows.expr()
+        if rows.has_task("expr") and not np.isnan(expr).all():
+            paths.append(_write(out / TASK_FOLDERS["expr"] / folder / f"{vid}.txt", ",".join(ctx.labels.expressions),
+                                (str(int(v)) for v in _on_grid(expr, frames, n, -1))))
+        aus, au = rows.aus, rows.au_presence()
+        if aus and not np.isnan(au).all():
             paths.append(_write(out / TASK_FOLDERS["au"] / folder / f"{vid}.txt", ",".join(aus),
-                                (",".join(map(str, r)) for r in au.to_numpy())))
-        crops = ws.crops_path(vid)
-        if crops.exists():
-            with h5py.File(crops) as h5:
-                for crop, f in zip(h5["crops"], h5["frames"][:], strict=True):
-                    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
-                    p = out / "cropped_aligned" / vid / f"{int(f) + 1:05d}.jpg"
-                    io.write_bytes(p, buf.tobytes())
-                    paths.append(p)
+                                (",".join(str(int(v)) for v in r) for r in _on_grid(au, frames, n, -1))))
+        paths += _crops(ctx, vid, out)
+    return paths
+
+
+def _on_grid(values: np.ndarray, frames: np.ndarray, n: int, sentinel: float) -> np.ndarray:
+    """Values of the rows at ``frames`` as the ``n`` lines of the video, ``sentinel`` where a frame has none (rows
+    past the video's end have no line)."""
+    on = frames < n
+    out = np.full((n, *values.shape[1:]), np.nan, np.float64)
+    out[frames[on]] = values[on]
+    return np.where(np.isnan(out), sentinel, out)
+
+
+def _crops(ctx: ExportContext, vid: str, out: Path) -> list[Path]:
+    """The subject's crops as ``cropped_aligned/<video>/{frame + 1:05d}.jpg``."""
+    crops = ctx.crops(vid)
+    if crops is None:
+        return []
+    paths = []
+    with h5py.File(crops) as h5:
+        for crop, f in zip(h5["crops"], h5["frames"][:], strict=True):
+            ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+            p = out / "cropped_aligned" / vid / f"{int(f) + 1:05d}.jpg"
+            io.write_bytes(p, buf.tobytes())
+            paths.append(p)
     return paths
 
 

@@ -1,5 +1,7 @@
 """AFEW-VA: one folder per clip with PNG frames and ``<clip>.json`` holding ``frames`` → {valence, arousal
-(-10…10), landmarks}. Keys equal the PNG names (not assumed to start at 0 or 1): they are mapped to files."""
+(-10…10), landmarks}. Keys equal the PNG names (not assumed to start at 0 or 1): they are mapped to files. Without
+PNG frames beside the JSON, keys made of digits name their frame (``00010`` is frame 10, as the export writes
+them); other keys are numbered in natural order from 0."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,13 @@ import pandas as pd
 from affcurate import io
 from affcurate.errors import InputError
 from affcurate.labels.formats import (
+    ExportContext,
     Format,
     ImportContext,
-    labels_table,
+    by_video,
+    natural_order,
+    numbered_images,
+    parse_int,
     read_json,
     read_text,
     register,
@@ -25,16 +30,10 @@ from affcurate.labels.formats import (
     validated,
 )
 from affcurate.labels.model import Annotation
-from affcurate.media.probe import image_sequence
+from affcurate.labels.table import LabelTable
 from affcurate.names import check_name
-from affcurate.workspace import Workspace
 
-
-def _order(key: str) -> list[Any]:
-    # natural order of frame keys (00002 before 00010): ASCII digit runs compare as numbers, by their length
-    # without leading zeros and then their digits (int() of a run of thousands of digits raises)
-    parts = re.split(r"([0-9]+)", key)
-    return [(len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p.lower() for i, p in enumerate(parts)]
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _line(text: str, key: str) -> int | None:
@@ -51,10 +50,15 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
         raise InputError(path, f"video_id {shown(given)} is not a name, expected the clip's id (e.g. \"001\")")
     vid = str(given if given not in (None, "") else path.stem)
     check_name(vid, "video id", str(path))
-    keys = sorted(doc["frames"], key=_order)
-    images = image_sequence(path.parent) if path.parent.is_dir() else []
-    order = {p.stem: i for i, p in enumerate(images)} if images else {k: i for i, k in enumerate(keys)}
+    keys = sorted(doc["frames"], key=natural_order)
+    images = numbered_images(path.parent) if path.parent.is_dir() else []
     text = read_text(path) if keys else ""
+    if images:
+        order = {p.stem: i for i, p in enumerate(images)}
+    elif keys and all(_DIGITS.fullmatch(k) for k in keys):
+        order = {k: parse_int(k, "frame", path, _line(text, k)) for k in keys}
+    else:
+        order = {k: i for i, k in enumerate(keys)}
     rows, lines = [], []
     for k in keys:
         line = _line(text, k)
@@ -72,7 +76,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     data = pd.DataFrame(rows, columns=["frame", "valence", "arousal"])
     fps = ctx.fps or ctx.source_fps(vid) or ctx.ws.settings.ingest.fps
     extra = {k: doc[k] for k in ("actor", "emotion") if k in doc}
-    ann = Annotation(vid, "va", ctx.annotator or "afew-va", data, source="afew-va", clock="source",
+    ann = Annotation(vid, "va", ctx.annotator or "afew-va", data, source="afew-va", clock=ctx.clock or "source",
                      time_base="frame", fps=fps, shape="dense", complete=bool(images) and len(rows) == len(images),
                      origin=str(path), extra=extra)
     return [validated(ann, ctx, np.asarray(lines, np.int64))]
@@ -88,20 +92,20 @@ def _scaled(value: object) -> float:
     return x
 
 
-def write(ws: Workspace, out: Path) -> list[Path]:
-    """``<out>/<video>/<video>.json`` with frames keyed ``00000``… (frames of the 30 fps video), VA ×10."""
-    labels = labels_table(ws)
-    manifest = ws.manifest().set_index("video_id")
+def write(table: LabelTable, out: Path, ctx: ExportContext) -> list[Path]:
+    """``<out>/<video>/<video>.json`` with a key ``00000``… per frame of the 30 fps video where valence and arousal
+    are both labelled (a frame holds both or is left out), VA ×10; the subject as ``actor``."""
     paths = []
-    for vid, part in labels.groupby("video_id", sort=False):
-        part = part[part["valence"].notna()]
-        if part.empty:
+    for vid, rows in by_video(table):
+        va = rows.va()
+        both = ~np.isnan(va).any(1)
+        if not both.any():
             continue
-        frames = {f"{int(r.frame):05d}": {"valence": round(float(r.valence) * 10, 3),
-                                          "arousal": round(float(r.arousal) * 10, 3)} for r in part.itertuples()}
+        frames = {f"{int(f):05d}": {"valence": round(float(v) * 10, 3), "arousal": round(float(a) * 10, 3)}
+                  for f, (v, a) in zip(rows.frame["frame"].to_numpy()[both], va[both], strict=True)}
         doc = {"video_id": vid, "frames": frames}
-        if vid in manifest.index and not pd.isna(manifest.loc[vid, "subject"]):
-            doc["actor"] = str(manifest.loc[vid, "subject"])
+        if ctx.video(vid).subject is not None:
+            doc["actor"] = ctx.video(vid).subject
         p = out / vid / f"{vid}.json"
         io.write_text(p, json.dumps(doc, indent=1))
         paths.append(p)

@@ -12,9 +12,10 @@ import pandas as pd
 
 from affcurate.errors import InputError
 from affcurate.labels.formats import (
+    ExportContext,
     Format,
     ImportContext,
-    labels_table,
+    by_video,
     read_table,
     register,
     shown,
@@ -23,7 +24,8 @@ from affcurate.labels.formats import (
     write_csv,
 )
 from affcurate.labels.model import Annotation
-from affcurate.workspace import Workspace, safe_video_id
+from affcurate.labels.table import LabelTable
+from affcurate.workspace import safe_video_id
 
 CODES = ["Neutral", "Happiness", "Sadness", "Surprise", "Fear", "Disgust", "Anger", "Contempt"]
 HEADER = ["subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "facial_landmarks",
@@ -72,21 +74,32 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     return out
 
 
-def write(ws: Workspace, out: Path) -> list[Path]:
-    """``training.csv`` of the one-frame videos (the first labelled frame of longer ones)."""
-    labels = labels_table(ws).groupby("video_id", sort=False).head(1)
-    manifest = ws.manifest().set_index("video_id")
-    classes = list(ws.settings.labels.expressions)
+def write(table: LabelTable, out: Path, ctx: ExportContext) -> list[Path]:
+    """``training.csv``: a row per video, of its first frame with an expression or valence-arousal (its first
+    frame when none has), the subject's face box on it (0 where unknown); code 8 (None) and -2 where unlabelled."""
+    classes = list(ctx.labels.expressions)
     rows = []
-    for r in labels.itertuples():
-        name = classes[int(r.expr)] if "expr" in labels.columns and not pd.isna(r.expr) else None
+    for vid, part in by_video(table):
+        expr, va = part.expr(), part.va()
+        labelled = ~np.isnan(expr) | ~np.isnan(va).all(1)
+        i = int(np.argmax(labelled))  # 0 when nothing is labelled
+        name = classes[int(expr[i])] if not np.isnan(expr[i]) else None
         code = CODES.index(name) if name in CODES else (7 if name == "Other" else 8)
-        path = Path(str(manifest.loc[r.video_id, "path"])).name if r.video_id in manifest.index else r.video_id
-        rows.append({"subDirectory_filePath": path, "face_x": 0, "face_y": 0, "face_width": 0, "face_height": 0,
-                     "facial_landmarks": "", "expression": code,
-                     "valence": -2 if pd.isna(getattr(r, "valence", np.nan)) else round(float(r.valence), 4),
-                     "arousal": -2 if pd.isna(getattr(r, "arousal", np.nan)) else round(float(r.arousal), 4)})
+        box = ctx.boxes(vid, part.frame["frame"].to_numpy()[i: i + 1])[0]
+        x, y, w, h = (0, 0, 0, 0) if np.isnan(box).any() else (
+            round(float(box[0])), round(float(box[1])), round(float(box[2] - box[0])), round(float(box[3] - box[1])))
+        rows.append({"subDirectory_filePath": _image_name(vid, ctx.video(vid).source), "face_x": x, "face_y": y,
+                     "face_width": w, "face_height": h, "facial_landmarks": "", "expression": code,
+                     "valence": -2 if np.isnan(va[i, 0]) else round(float(va[i, 0]), 4),
+                     "arousal": -2 if np.isnan(va[i, 1]) else round(float(va[i, 1]), 4)})
     return [write_csv(out / "training.csv", pd.DataFrame(rows, columns=HEADER))]
+
+
+def _image_name(vid: str, source: str | None) -> str:
+    """The source's file name when it reads back as the video's id (the reader names images by their stem)."""
+    if source and safe_video_id(Path(source).stem) == vid:
+        return source
+    return f"{vid}{Path(source).suffix if source else '.jpg'}"
 
 
 register(Format("affectnet", "AffectNet training/validation CSV (expression codes, VA with -2 undefined)", read,

@@ -17,6 +17,8 @@ from affcurate.errors import InputError
 from affcurate.labels.model import MAX_POSITION
 
 _AU = re.compile(r"AU(\d{1,3})(?:_[rc])?", re.ASCII)
+# the image files ingest reads as a clip's frames
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 
 
 def shown(value: object, limit: int = 60) -> str:
@@ -149,3 +151,28 @@ def au_from_openface_name(name: str) -> str | None:
     """``AU01_c`` / ``AU01_r`` / ``AU01`` → ``AU1``; None for a column that is not an AU."""
     m = _AU.fullmatch(name)
     return f"AU{int(m.group(1))}" if m else None
+
+
+def natural_order(name: str) -> list[Any]:
+    """Sort key of natural order (00002 before 00010): ASCII digit runs compare as numbers, by their length
+    without leading zeros and then their digits (int() of a run of thousands of digits raises)."""
+    parts = re.split(r"([0-9]+)", name)
+    return [(len(p.lstrip("0")), p.lstrip("0")) if i % 2 else p.lower() for i, p in enumerate(parts)]
+
+
+def numbered_images(folder: Path) -> list[Path]:
+    """The image files of a folder whose names hold a number, in natural order: a clip's frames."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+             and re.search(r"[0-9]", p.stem)]
+    return sorted(files, key=lambda p: natural_order(p.name))
+
+
+def segments(frames: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of consecutive frames as (first, last), inclusive."""
+    if len(frames) == 0:
+        return []
+    frames = np.unique(frames)
+    breaks = np.flatnonzero(np.diff(frames) > 1)
+    starts = np.r_[frames[0], frames[breaks + 1]]
+    ends = np.r_[frames[breaks], frames[-1]]
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))

@@ -14,26 +14,20 @@ import pandas as pd
 from affcurate import io
 from affcurate.errors import InputError
 from affcurate.labels.formats import (
+    ExportContext,
     Format,
     ImportContext,
-    labels_table,
+    by_video,
+    label_frames,
     parse_int,
     register,
+    segments,
     shown,
     validated,
 )
 from affcurate.labels.model import Annotation
-from affcurate.workspace import Workspace, safe_video_id
-
-
-def _segments(frames: np.ndarray) -> list[tuple[int, int]]:
-    if len(frames) == 0:
-        return []
-    frames = np.unique(frames)
-    breaks = np.flatnonzero(np.diff(frames) > 1)
-    starts = np.r_[frames[0], frames[breaks + 1]]
-    ends = np.r_[frames[breaks], frames[-1]]
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+from affcurate.labels.table import LabelTable
+from affcurate.workspace import safe_video_id
 
 
 def _parse(path: Path) -> tuple[ET.Element, dict[ET.Element, int]]:
@@ -79,7 +73,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
         shapes = [b for b in item if b.get("outside", "0") == "0" and b.get("frame") is not None] \
             if item.tag == "track" else [item]
         frames = np.array([parse_int(b.get("frame"), "frame", path, line_of.get(b)) for b in shapes], np.int64)
-        for s, e in _segments(frames):
+        for s, e in segments(frames):
             if label in aus:
                 au_rows.append({"start": s, "end": e, label: 1})
             elif label.lower() in classes:
@@ -98,37 +92,26 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     return [validated(a, ctx, np.ones(len(a.data), np.int64)) for a in out]
 
 
-def write(ws: Workspace, out: Path) -> list[Path]:
-    """One XML per video: a track per AU and per expression, boxed on the subject's face, ``outside`` after
-    each segment."""
-    labels = labels_table(ws)
-    s = ws.settings.labels
+def write(table: LabelTable, out: Path, ctx: ExportContext) -> list[Path]:
+    """One XML per video: a track per AU and per expression, boxed on the subject's face (0 0 1 1 where it is
+    not there), ``outside`` after each segment."""
     paths = []
-    for vid, part in labels.groupby("video_id", sort=False):
-        boxes = None
-        if ws.faces_path(vid).exists():
-            f = io.read_parquet(ws.faces_path(vid))
-            boxes = f[f["is_target"]].drop_duplicates("frame").set_index("frame")[["x1", "y1", "x2", "y2"]]
+    for vid, rows in by_video(table):
         root = ET.Element("annotations")
         ET.SubElement(root, "version").text = "1.1"
         meta = ET.SubElement(ET.SubElement(root, "meta"), "task")
         ET.SubElement(meta, "name").text = vid
         ET.SubElement(meta, "mode").text = "interpolation"
         track_id = 0
-        tracks: list[tuple[str, np.ndarray]] = []
-        for a in s.aus:
-            if a in part.columns:
-                tracks.append((a, part.loc[part[a].fillna(0).astype(int) == 1, "frame"].to_numpy()))
-        if "expr" in part.columns:
-            for i, c in enumerate(s.expressions):
-                tracks.append((c, part.loc[part["expr"].astype("Float64") == i, "frame"].to_numpy()))
-        for label, frames in tracks:
-            for a_, b_ in _segments(frames):
+        last = int(rows.frame["frame"].to_numpy().max(initial=-1))
+        boxes = ctx.boxes(vid, np.arange(max(ctx.n_frames(vid, rows), last + 1)))
+        for label, frames in label_frames(rows, ctx.labels.expressions):
+            for a_, b_ in segments(frames):
                 t = ET.SubElement(root, "track", id=str(track_id), label=label, source="manual")
                 track_id += 1
                 for fr in range(a_, b_ + 2):
-                    box = boxes.loc[min(fr, b_)] if boxes is not None and min(fr, b_) in boxes.index else None
-                    x1, y1, x2, y2 = (box.tolist() if box is not None else [0, 0, 1, 1])
+                    box = boxes[min(fr, b_)]  # the closing box (outside) repeats the segment's last box
+                    x1, y1, x2, y2 = box.tolist() if not np.isnan(box).any() else [0, 0, 1, 1]
                     ET.SubElement(t, "box", frame=str(fr), xtl=f"{x1:.2f}", ytl=f"{y1:.2f}", xbr=f"{x2:.2f}",
                                   ybr=f"{y2:.2f}", outside="1" if fr == b_ + 1 else "0", occluded="0",
                                   keyframe="1" if fr in (a_, b_ + 1) else "0")

@@ -12,19 +12,22 @@ import pandas as pd
 from affcurate import io
 from affcurate.errors import InputError
 from affcurate.labels.formats import (
+    ExportContext,
     Format,
     ImportContext,
-    labels_table,
+    by_video,
+    label_frames,
     parse_int,
     read_json,
     register,
+    segments,
     shown,
     validated,
 )
-from affcurate.labels.formats.cvat import _segments
 from affcurate.labels.model import Annotation
+from affcurate.labels.table import LabelTable
 from affcurate.names import check_name
-from affcurate.workspace import Workspace, safe_video_id
+from affcurate.workspace import safe_video_id
 
 
 def _list(value: object, path: Path, where: str) -> list:
@@ -101,24 +104,18 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     return [validated(a, ctx, np.ones(len(a.data), np.int64)) for a in out]
 
 
-def write(ws: Workspace, out: Path) -> list[Path]:
+def write(table: LabelTable, out: Path, ctx: ExportContext) -> list[Path]:
     """One JSON list of tasks (a task per video) with TimelineLabels for AUs and expressions."""
-    labels = labels_table(ws)
-    s = ws.settings.labels
     tasks = []
-    for i, (vid, part) in enumerate(labels.groupby("video_id", sort=False)):
+    for i, (vid, rows) in enumerate(by_video(table)):
         results = []
-        series = [(a, part.loc[part[a].fillna(0).astype(int) == 1, "frame"].to_numpy()) for a in s.aus
-                  if a in part.columns]
-        if "expr" in part.columns:
-            series += [(c, part.loc[part["expr"].astype("Float64") == k, "frame"].to_numpy())
-                       for k, c in enumerate(s.expressions)]
-        for label, frames in series:
-            ranges = [{"start": a + 1, "end": b + 1} for a, b in _segments(frames)]
+        for label, frames in label_frames(rows, ctx.labels.expressions):
+            ranges = [{"start": a + 1, "end": b + 1} for a, b in segments(frames)]
             if ranges:
                 results.append({"type": "timelinelabels", "from_name": "affect", "to_name": "video",
                                 "value": {"ranges": ranges, "timelinelabels": [label]}})
-        tasks.append({"id": i + 1, "data": {"video": f"videos/{vid}.mp4", "video_id": vid},
+        video = ctx.video(vid).source or f"{vid}.mp4"
+        tasks.append({"id": i + 1, "data": {"video": f"videos/{video}", "video_id": vid},
                       "annotations": [{"result": results}]})
     p = out / "labelstudio.json"
     io.write_text(p, json.dumps(tasks, indent=1))

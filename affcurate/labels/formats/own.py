@@ -11,9 +11,10 @@ import pandas as pd
 
 from affcurate.errors import InputError
 from affcurate.labels.formats import (
+    ExportContext,
     Format,
     ImportContext,
-    labels_table,
+    by_video,
     read_table,
     register,
     shown,
@@ -22,8 +23,8 @@ from affcurate.labels.formats import (
     write_csv,
 )
 from affcurate.labels.model import Annotation
+from affcurate.labels.table import LabelTable
 from affcurate.names import check_name
-from affcurate.workspace import Workspace
 
 
 def read(path: Path, ctx: ImportContext) -> list[Annotation]:
@@ -77,19 +78,14 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     return out
 
 
-def write(ws: Workspace, out: Path) -> list[Path]:
-    """The merged labels, one CSV per video in the same layout (importable again)."""
-    labels = labels_table(ws)
-    s = ws.settings.labels
+def write(table: LabelTable, out: Path, ctx: ExportContext) -> list[Path]:
+    """The labels, one CSV per video in the same layout (importable again); not labelled is an empty cell."""
     cols = ["frame"]
-    for a in s.aus:
-        if a in labels.columns:
-            cols += [a] + ([f"{a}_intensity"] if f"{a}_intensity" in labels.columns else [])
-    cols += [c for c in ("expr", "valence", "arousal") if c in labels.columns]
-    paths = []
-    for vid, part in labels.groupby("video_id", sort=False):
-        paths.append(write_csv(out / f"{vid}.csv", part[cols]))
-    return paths
+    held = set(table.task_columns("au"))
+    for a in (a for a in table.aus if a in held):
+        cols += [a] + ([f"{a}_intensity"] if f"{a}_intensity" in held else [])
+    cols += table.task_columns("expr") + table.task_columns("va")
+    return [write_csv(out / f"{vid}.csv", rows.frame[cols]) for vid, rows in by_video(table)]
 
 
 register(Format("affcurate", "affcurate per-annotator CSV: frame, AU presence + intensity, expr, valence, arousal",
