@@ -251,13 +251,13 @@ def _stage_merge(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageC
 
 
 def _stage_split(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
-    from affcurate.split import split
+    from affcurate.splits import split
 
     return split(ws, **cfg)
 
 
 def _stage_report(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
-    from affcurate.report import report
+    from affcurate.reporting import report
 
     return report(ws, **cfg)
 

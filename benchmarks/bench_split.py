@@ -13,7 +13,7 @@ from pathlib import Path
 
 from _table import print_table
 
-from affcurate.split import split
+from affcurate.splits import split
 from affcurate.synthetic import labelled_workspace, seed001_workspace
 
 

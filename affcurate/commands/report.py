@@ -14,7 +14,7 @@ console = Console()
 
 def report_command(workspace: Path = typer.Argument(..., help="Workspace folder.")) -> None:
     """Write reports/report.html (self-contained, with plots), reports/report.md and reports/datacard.md."""
-    from affcurate.report import report  # matplotlib loads only for this command
+    from affcurate.reporting import report  # matplotlib loads only for this command
 
     paths = report(Workspace.open(workspace))
     console.print(f"report: {paths.html}\nmarkdown: {paths.markdown}\ndatacard: {paths.datacard}", markup=False)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from affcurate.split import check, split
+from affcurate.splits import check, split
 from affcurate.workspace import Workspace
 
 console = Console()

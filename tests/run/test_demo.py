@@ -50,7 +50,7 @@ def test_demo_recipe_end_to_end_and_resume(samples: Path, tmp_path: Path, capsys
 
 
 def test_report_without_splits_or_faces(tmp_path: Path) -> None:
-    from affcurate.report import report
+    from affcurate.reporting import report
     from affcurate.synthetic import seed001_workspace
 
     ws = seed001_workspace(tmp_path / "ws")

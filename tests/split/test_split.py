@@ -11,7 +11,7 @@ import pytest
 from affcurate import io
 from affcurate.cli import main
 from affcurate.errors import AffcurateError
-from affcurate.split import check, split
+from affcurate.splits import check, split
 from affcurate.synthetic import labelled_workspace, seed001_workspace
 from affcurate.workspace import Workspace
 

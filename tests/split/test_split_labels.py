@@ -12,8 +12,8 @@ import pytest
 from affcurate import io
 from affcurate.cli import main
 from affcurate.labels.table import LabelTable
-from affcurate.report.tables import summary_tables
-from affcurate.split import split
+from affcurate.reporting.tables import summary_tables
+from affcurate.splits import split
 from affcurate.synthetic import labelled_workspace
 from affcurate.workspace import Workspace
 

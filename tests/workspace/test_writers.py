@@ -18,8 +18,8 @@ from affcurate.errors import AffcurateError
 from affcurate.faces.stage import find_faces, pick
 from affcurate.flow import ingest
 from affcurate.lock import WorkspaceBusyError
-from affcurate.report import report
-from affcurate.split import split
+from affcurate.reporting import report
+from affcurate.splits import split
 from affcurate.workspace import Workspace
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from affcurate.labels.table import LabelTable
-from affcurate.split_check import part_column
+from affcurate.splits.check import part_column
 from affcurate.workspace import Workspace
 
 

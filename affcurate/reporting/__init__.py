@@ -21,8 +21,8 @@ from affcurate import io  # noqa: E402
 from affcurate.labels.model import list_annotations  # noqa: E402
 from affcurate.labels.table import LabelTable  # noqa: E402
 from affcurate.lock import writes_workspace  # noqa: E402
-from affcurate.report.tables import summary_tables  # noqa: E402
-from affcurate.split_check import part_column  # noqa: E402
+from affcurate.reporting.tables import summary_tables  # noqa: E402
+from affcurate.splits.check import part_column  # noqa: E402
 from affcurate.workspace import Workspace  # noqa: E402
 
 

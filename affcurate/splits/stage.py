@@ -20,8 +20,8 @@ from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.labels.table import LabelTable
 from affcurate.lock import writes_workspace
-from affcurate.split_check import check  # noqa: F401  (affcurate.split.check, as before)
-from affcurate.split_search import Features, Objective, closest_fractions, greedy, local_search, random_draw
+from affcurate.splits.check import check  # noqa: F401  (affcurate.split.check, as before)
+from affcurate.splits.search import Features, Objective, closest_fractions, greedy, local_search, random_draw
 from affcurate.workspace import Workspace
 
 VA_BINS = 10
@@ -220,7 +220,7 @@ def _result(ws: Workspace, table: LabelTable, f: Features, assign: np.ndarray, n
     share /= f.frames.sum()
     result = SplitResult(df, obj(assign), obj.max_au_gap(assign),
                          dict(zip(names, np.round(share, 4).tolist(), strict=True)), method=method, seed=seed)
-    from affcurate.report.tables import summary_tables  # the report's tables (and its plotting) on demand
+    from affcurate.reporting.tables import summary_tables  # the report's tables (and its plotting) on demand
 
     result.summary = summary_tables(ws, df, table)
     return result
