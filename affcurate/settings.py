@@ -87,6 +87,11 @@ class LabelsSettings:
     """Frames a label track may be longer or shorter than its video before it is an error."""
     drop_no_face: bool = True
     """Leave frames without the target face out of the merged labels."""
+    va_lag_max: float = 0.0
+    """Seconds within which each continuous (VA) rater's reaction lag is compensated before fusion: the rater is
+    shifted by the lag that best agrees with the others (0: no compensation)."""
+    au_negative_keep: float = 1.0
+    """Share of the frames without any AU that merge keeps (seed 003 subsamples them); 1 keeps all."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class SplitSettings:
     seed: int = 0
     balance_columns: tuple[str, ...] = ()
     """Extra manifest columns (e.g. gender, source) whose distributions are balanced too."""
+    tolerance: float = 0.05
+    """How far each part's share of frames may be from the one asked for."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,9 @@ class TrainSettings:
     input_size: int = 64
     """Side of the crops fed to the CNN (crops are resized to it)."""
     workers: int = 0
+    va_bins: int = 0
+    """Valence and arousal each cut into this many bins, and the VA loss weighted by the inverse frequency of a
+    frame's bin pair (seed 004); 0: unweighted."""
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def test_unknown_key_lists_the_allowed_keys(tmp_path: Path) -> None:
     Workspace.init(tmp_path)
     (tmp_path / "affcurate.toml").write_text("[split]\nseed = 1\nshuffle = true\n")
     with pytest.raises(InputError, match=r":3: .*'shuffle' was unexpected\); allowed keys: balance_columns, draws, "
-                                         r"folds, method, seed, test, train, val$"):
+                                         r"folds, method, seed, test, tolerance, train, val$"):
         Workspace.open(tmp_path)
 
 
