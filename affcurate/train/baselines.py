@@ -1,44 +1,32 @@
-"""Baselines behind one small interface: ``fit(train, val)`` then ``predict(index)``.
+"""The two baselines without torch:
 
 - ``prior``: majority class, AU base rates, mean VA (the floor every table shows);
-- ``linear``: logistic / ridge regression on landmark geometry (faces table) and HOG of the crop;
-- ``cnn``: a small multi-task CNN trained from scratch (AU: BCE, EXPR: class-weighted CE, VA: 1 − CCC);
-- ``cnn-gru``: the same CNN's features over short windows of frames with a GRU head.
+- ``linear``: logistic / ridge regression on landmark geometry (the subject's faces) and HOG of the crop.
 
-The two torch baselines live in :mod:`affcurate.train.deep`.
+The torch baselines ``cnn`` and ``cnn-gru`` live in :mod:`affcurate.train.deep`; all four are listed in
+:mod:`affcurate.train.registry` and share the interface of :class:`affcurate.train.base.Baseline`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import pandas as pd
 
 from affcurate import io
+from affcurate.faces.table import FaceTracks
+from affcurate.train.base import Baseline, Predictions
 from affcurate.train.data import CropDataset, Index
 from affcurate.workspace import Workspace
 
-MODELS = ("prior", "linear", "cnn", "cnn-gru")
 
+class Prior(Baseline):
+    """Predicts the train split's statistics for every frame: what a model must beat to have learnt anything."""
 
-@dataclass
-class Predictions:
-    au: np.ndarray | None = None      # (N, A) probabilities
-    expr: np.ndarray | None = None    # (N,) class
-    va: np.ndarray | None = None      # (N, 2)
-
-
-class Prior:
     name = "prior"
-
-    def __init__(self, tasks: tuple[str, ...], **_: Any):
-        self.tasks = tasks
 
     def fit(self, ws: Workspace, train: Index, val: Index | None, out: Path, log: Callable[..., None],
             note: Callable[[str], None]) -> None:
@@ -58,18 +46,21 @@ class Prior:
 
 
 def _geometry(ws: Workspace, index: Index) -> np.ndarray:
-    """Landmarks of the subject normalised by eye position and distance (translation/scale free)."""
+    """Landmarks of the subject normalised by eye position and distance (translation/scale free); zeros on
+    frames without the subject's face."""
     out = np.zeros((len(index), 10), np.float32)
     for vid, rows in index.table.groupby("video_id", sort=False).groups.items():
-        faces = io.read_parquet(ws.faces_path(vid))
-        t = faces[faces["is_target"]].drop_duplicates("frame").set_index("frame")["landmarks"]
+        target = FaceTracks.read_or_empty(ws, vid).target()  # one row per frame, in frame order
+        if not len(target):
+            continue
         frames = index.table.loc[rows, "frame"].to_numpy()
-        for r, f in zip(rows, frames, strict=True):
-            if f in t.index:
-                lm = np.stack([np.asarray(q, np.float32) for q in t.loc[f]])[:5]
-                c = lm[:2].mean(0)
-                d = max(float(np.linalg.norm(lm[1] - lm[0])), 1e-3)
-                out[r] = ((lm - c) / d).ravel()
+        at = np.minimum(np.searchsorted(target.frame, frames), len(target) - 1)
+        found = target.frame[at] == frames
+        for r, i in zip(rows[found], at[found], strict=True):
+            lm = target.landmarks[i][:5]
+            c = lm[:2].mean(0)
+            d = max(float(np.linalg.norm(lm[1] - lm[0])), 1e-3)
+            out[r] = ((lm - c) / d).ravel()
     return out
 
 
@@ -100,11 +91,10 @@ def _hog(ds: CropDataset) -> np.ndarray:
     return np.asarray(feats, np.float32)
 
 
-class Linear:
-    name = "linear"
+class Linear(Baseline):
+    """Per-task linear models on hand-made features: landmark geometry and HOG."""
 
-    def __init__(self, tasks: tuple[str, ...], **_: Any):
-        self.tasks = tasks
+    name = "linear"
 
     def _x(self, ws: Workspace, index: Index) -> np.ndarray:
         ds = CropDataset(ws, index, 64)
@@ -148,24 +138,3 @@ class Linear:
         expr = self.expr_model.predict(x) if self.expr_model is not None else np.full(n, self.expr_const)
         va = np.clip(self.va_model.predict(x), -1, 1) if self.va_model is not None else np.zeros((n, 2))
         return Predictions(au, np.asarray(expr, int), va)
-
-
-def make_model(name: str, tasks: tuple[str, ...], **kwargs: Any) -> Any:
-    from affcurate.errors import AffcurateError
-    from affcurate.train.deep import CNN, CNNGRUBaseline  # deep imports this module for Predictions
-
-    classes = {"prior": Prior, "linear": Linear, "cnn": CNN, "cnn-gru": CNNGRUBaseline}
-    if name not in classes:
-        raise AffcurateError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
-    return classes[name](tasks, **kwargs)
-
-
-def describe(model: Any) -> dict[str, Any]:
-    info: dict[str, Any] = {"name": model.name}
-    if hasattr(model, "model"):  # a fitted torch baseline
-        info["parameters"] = int(sum(p.numel() for p in model.model.parameters()))
-    return info
-
-
-def read_log(path: Path) -> pd.DataFrame:
-    return pd.DataFrame([json.loads(x) for x in path.read_text().splitlines()]) if path.exists() else pd.DataFrame()

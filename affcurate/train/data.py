@@ -1,5 +1,6 @@
 """The workspace as training data: aligned crops streamed from HDF5, their labels with a per-task mask (so
-tasks can be trained together on incompletely labelled frames), and the split of each frame."""
+tasks can be trained together on incompletely labelled frames), and the split of each frame. The labels are
+read as the merged :class:`~affcurate.labels.table.LabelTable`."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from torch.utils.data import Dataset
 
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
+from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 
 
 @dataclass
 class Index:
-    """One row per usable crop: video, position in its HDF5 file, frame, split, and the label arrays."""
+    """One row per usable crop: video, position in its HDF5 file, frame, split, and the label arrays as the
+    tensors fed to torch want them: "not labelled" is a False in the masks (the value there is 0) and -1 for
+    the expression class."""
 
     table: pd.DataFrame
     aus: list[str]
@@ -29,6 +33,17 @@ class Index:
     expr: np.ndarray        # (N,) int, -1 missing
     va: np.ndarray          # (N, 2)
     va_mask: np.ndarray     # (N, 2) bool
+
+    @classmethod
+    def from_labels(cls, keys: pd.DataFrame, labels: LabelTable) -> Index:
+        """The arrays of ``labels`` (row for row with ``keys``: video_id, crop, frame, split)."""
+        if len(keys) != len(labels):
+            raise ValueError(f"Index: {len(keys)} rows of keys for {len(labels)} rows of labels")
+        au_mask, has_expr, va_mask = labels.labelled("au"), labels.labelled("expr")[:, 0], labels.labelled("va")
+        return cls(keys.reset_index(drop=True), list(labels.aus), labels.n_classes,
+                   np.where(au_mask, labels.au_presence(), 0).astype(np.float32), au_mask,
+                   np.where(has_expr, labels.expr(), -1).astype(np.int64),
+                   np.where(va_mask, labels.va(), 0).astype(np.float32), va_mask)
 
     def subset(self, rows: np.ndarray) -> Index:
         return Index(self.table.iloc[rows].reset_index(drop=True), self.aus, self.n_expr, self.au[rows],
@@ -49,14 +64,12 @@ def split_names(splits: pd.DataFrame) -> pd.Series:
 
 def build_index(ws: Workspace) -> Index:
     """Join crops, labels and splits; raises a clear error naming the command to run first."""
-    if not ws.labels_path.exists():
-        raise StageMissingError(str(ws.labels_path), f"affcurate merge {ws.root}")
+    labels = LabelTable.read(ws)
     if not ws.splits_path.exists():
         raise StageMissingError(str(ws.splits_path), f"affcurate split {ws.root}")
-    labels = io.read_parquet(ws.labels_path)
     split_of = split_names(io.read_parquet(ws.splits_path))
     rows = []
-    for vid in pd.unique(labels["video_id"]):
+    for vid in labels.video_ids:
         path = ws.crops_path(vid)
         if not path.exists():
             raise StageMissingError(f"crops of {vid} ({path})", f"affcurate ingest {ws.root}")
@@ -66,18 +79,11 @@ def build_index(ws: Workspace) -> Index:
     if not rows:
         raise AffcurateError(f"{ws.labels_path} has no frames")
     crops = pd.concat(rows, ignore_index=True)
-    table = crops.merge(labels, on=["video_id", "frame"], how="inner")
+    table = crops.merge(labels.frame, on=["video_id", "frame"], how="inner")
     table["split"] = table["video_id"].map(split_of)
     table = table[table["split"].notna()].reset_index(drop=True)
-    aus = [a for a in ws.settings.labels.aus if a in table.columns]
-    au = table[aus].astype("Float64") if aus else pd.DataFrame(index=table.index)
-    expr = table["expr"].astype("Float64").fillna(-1).astype(int).to_numpy() if "expr" in table.columns \
-        else np.full(len(table), -1)
-    va = table[["valence", "arousal"]].to_numpy(np.float64) if "valence" in table.columns \
-        else np.full((len(table), 2), np.nan)
-    return Index(table[["video_id", "crop", "frame", "split"]], aus, len(ws.settings.labels.expressions),
-                 au.fillna(0).to_numpy(np.float32), au.notna().to_numpy(bool), expr,
-                 np.nan_to_num(va).astype(np.float32), ~np.isnan(va))
+    kept = LabelTable(table, labels.aus, labels.n_classes, labels.meta)  # the labels of the usable crops
+    return Index.from_labels(table[["video_id", "crop", "frame", "split"]], kept)
 
 
 class CropDataset(Dataset):

@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from affcurate.train import checkpoint
-from affcurate.train.baselines import Predictions
+from affcurate.train.base import Baseline, Predictions
 from affcurate.train.checkpoint import DamagedFile
 from affcurate.train.data import CropDataset, Index
 from affcurate.train.metrics import au_metrics, expr_metrics, va_metrics
@@ -93,19 +93,19 @@ def ccc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> to
     return torch.stack(losses).mean() if losses else pred.sum() * 0
 
 
-class TorchBaseline:
+class TorchBaseline(Baseline):
     """Training loop shared by ``cnn`` and ``cnn-gru``: per-epoch log and checkpoint, best by validation,
-    resumable, deterministic for a seed."""
+    resumable, deterministic for a seed. ``out`` holds ``last.pt`` (to resume) and ``best.pt``."""
 
     name = "cnn"
-    window = 1
+    sequence = False  # True: each item is the run's ``window`` consecutive crops, not one
 
     def __init__(self, tasks: tuple[str, ...], epochs: int = 5, batch_size: int = 64, lr: float = 1e-3,
-                 seed: int = 0, input_size: int = 64, workers: int = 0, window: int = 5, **_: Any):
-        self.tasks, self.epochs, self.batch_size, self.lr = tasks, epochs, batch_size, lr
+                 seed: int = 0, input_size: int = 64, workers: int = 0, window: int = 5, **settings: Any):
+        super().__init__(tasks)
+        self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.seed, self.size, self.workers = seed, input_size, workers
-        if self.name == "cnn-gru":
-            self.window = window
+        self.window = window if self.sequence else 1
         self.timing = {"load": 0.0, "step": 0.0, "images": 0}
 
     def build(self, n_au: int, n_expr: int) -> nn.Module:
@@ -226,6 +226,19 @@ class TorchBaseline:
         r = self._raw(ws, index)
         return Predictions(r["au"], r["expr"], r["va"])
 
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        if hasattr(self, "model"):  # fitted
+            info["parameters"] = int(sum(p.numel() for p in self.model.parameters()))
+        return info
+
+    def throughput(self) -> dict[str, float] | None:
+        tm = self.timing
+        if not tm["images"]:
+            return None
+        busy = max(tm["load"] + tm["step"], 1e-9)
+        return {"images_per_s": tm["images"] / busy, "load_share": tm["load"] / busy}
+
 
 class CNN(TorchBaseline):
     name = "cnn"
@@ -233,3 +246,4 @@ class CNN(TorchBaseline):
 
 class CNNGRUBaseline(TorchBaseline):
     name = "cnn-gru"
+    sequence = True

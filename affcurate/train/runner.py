@@ -20,8 +20,8 @@ from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import Progress, current_progress
 from affcurate.names import check_name
-from affcurate.train import checkpoint, runs
-from affcurate.train.baselines import MODELS, Predictions, describe, make_model
+from affcurate.train import checkpoint, registry, runs
+from affcurate.train.base import Predictions
 from affcurate.train.checkpoint import DamagedFile, EpochLog
 from affcurate.train.data import Index, build_index
 from affcurate.train.metrics import abaw_scores, au_metrics, expr_metrics, tune_thresholds, va_metrics
@@ -76,8 +76,8 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
     models = tuple(models or s.models)
     tasks = tuple(tasks or s.tasks)
     for m in models:
-        if m not in MODELS:
-            raise AffcurateError(f"unknown model {m!r}: expected some of {', '.join(MODELS)}")
+        if m not in registry.BASELINES:
+            raise AffcurateError(f"unknown model {m!r}: expected some of {', '.join(registry.names())}")
     for t in tasks:
         if t not in TASKS:
             raise AffcurateError(f"unknown task {t!r}: expected some of {', '.join(TASKS)}")
@@ -137,9 +137,9 @@ def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Pr
                 continue
             except DamagedFile as exc:
                 note(f"{exc}: {m} is trained (or resumed) and scored again")
-        model = make_model(m, tuple(kept), epochs=config["epochs"], batch_size=config["batch_size"],
-                           lr=config["lr"], seed=config["seed"], input_size=config["input_size"],
-                           workers=config["workers"], window=config["window"])
+        model = registry.make_model(m, tuple(kept), epochs=config["epochs"], batch_size=config["batch_size"],
+                                    lr=config["lr"], seed=config["seed"], input_size=config["input_size"],
+                                    workers=config["workers"], window=config["window"])
         epoch_log = EpochLog(out / "log.jsonl")
         t0 = time.perf_counter()
 
@@ -154,15 +154,13 @@ def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Pr
                 thresholds = tune_thresholds(val.au, vp.au, val.au_mask)
         metrics = evaluate(test, model.predict(ws, test), tuple(kept), thresholds)
         metrics["abaw"] = abaw_scores(metrics)
-        metrics["model"] = describe(model)
+        metrics["model"] = model.describe()
         metrics["seconds"] = round(time.perf_counter() - t0, 2)
         if thresholds is not None:
             metrics["au_thresholds"] = dict(zip(index.aus, thresholds.tolist(), strict=True))
-        if hasattr(model, "timing") and model.timing["images"]:
-            tm = model.timing
-            metrics["throughput"] = {"images_per_s": tm["images"] / max(tm["load"] + tm["step"], 1e-9),
-                                     "load_share": tm["load"] / max(tm["load"] + tm["step"], 1e-9)}
-            result.timing[m] = metrics["throughput"]
+        throughput = model.throughput()
+        if throughput is not None:
+            metrics["throughput"] = result.timing[m] = throughput
         io.write_json(out / "metrics.json", metrics)
         result.metrics[m] = metrics
         report("baselines", i, len(models))

@@ -13,6 +13,7 @@ from scipy.stats import pearsonr
 from sklearn.metrics import accuracy_score, f1_score
 
 from affcurate import io
+from affcurate.cli import main
 from affcurate.errors import AffcurateError
 from affcurate.train.metrics import au_metrics, ccc, expr_metrics, pcc, tune_thresholds, va_metrics
 from affcurate.train.runner import train_baseline
@@ -104,3 +105,13 @@ def test_a_task_without_train_labels_is_skipped(learnable: Callable[..., Workspa
         io.write_parquet(labels, ws.labels_path)
         r = train_baseline(ws, models=["prior"], tasks=["au", "va"], epochs=1)
     assert r.skipped_tasks == ["va"] and "va" not in r.metrics["prior"]
+
+
+def test_unreadable_labels_are_one_line_naming_the_file(small_ws: Workspace, capsys: pytest.CaptureFixture) -> None:
+    small_ws.labels_path.write_bytes(b"not a parquet file")
+    with pytest.raises(SystemExit) as exc:
+        main(["train-baseline", str(small_ws.root), "--models", "prior", "--name", "r"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{small_ws.labels_path}: not a readable labels table" in err[0], err
+    assert not (small_ws.runs_dir / "r").exists()
