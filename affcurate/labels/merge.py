@@ -73,7 +73,7 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
             try:
                 r = to_grid(a, g, discrete + continuous, s.length_tolerance)
             except AffcurateError as exc:
-                result.errors.append(f"{vid}: {exc}")
+                result.errors.append(f"{exc} (video {vid})")
                 return None
             if r.length_fix:
                 result.length_fixes.append({"video_id": vid, "task": task, "annotator": a.annotator,
@@ -249,6 +249,10 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         if disagreements and dis:
             for key, score in dis.items():
                 dis_rows.append(_segments(vid, key, score))
+    if result.errors:  # nothing is written: the labels of the last good merge stay as they were
+        more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+        kept = f"{ws.labels_path.name} is left as it was" if ws.labels_path.exists() else "nothing was written"
+        raise AffcurateError(f"{result.errors[0]}{more}; {kept}")
     labels = _columns_to_frame(parts, s) if parts else pd.DataFrame(columns=["video_id", "frame"])
     if len(labels):
         value_cols = [c for c in list(s.aus) + ["expr", "valence", "arousal"] if c in labels.columns]

@@ -66,8 +66,15 @@ class Annotation:
     shape: str = "dense"
     complete: bool = False
     origin: str | None = None
-    """The file it was read from, for messages."""
+    """The file it was read from, for messages (kept with the stored table)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    last_line: int | None = None
+    """The line of ``origin`` that holds the last row, for messages about the table's length."""
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the last row in the file it came from (or what is known of it), for messages."""
+        return f"{self.origin}:{self.last_line}" if self.origin and self.last_line else _where(self)
 
     def position_columns(self) -> list[str]:
         if self.shape == "intervals":
@@ -172,13 +179,15 @@ def validate(a: Annotation, settings: LabelsSettings, line_of: np.ndarray | None
                 fail(bad.to_numpy(), f"{c} = {float(v[bad].iloc[0]):g} is outside [-1, 1]")
             df[c] = v
     keep = pos + [c for c in value_columns(a.task, settings) if c in df.columns]
-    return a.with_data(df[keep])
+    last = int(lines.max()) if line_of is not None and len(lines) else a.last_line
+    return replace(a, data=df[keep], last_line=last)
 
 
 def _meta(a: Annotation) -> dict[str, Any]:
     return {"video_id": a.video_id, "task": a.task, "annotator": a.annotator, "source": a.source,
             "clock": a.clock, "time_base": a.time_base, "fps": a.fps, "shape": a.shape,
-            "complete": a.complete, **({"extra": a.extra} if a.extra else {})}
+            "complete": a.complete, **({"extra": a.extra} if a.extra else {}),
+            **({"origin": a.origin, "last_line": a.last_line} if a.origin else {})}
 
 
 def write_annotation(ws: Workspace, a: Annotation, checked: bool = False) -> Path:
@@ -218,8 +227,8 @@ def read_annotation(path: str | Path) -> Annotation:
     df = df.drop(columns=["video_id", "annotator", "source"], errors="ignore")
     return Annotation(meta["video_id"], meta["task"], meta["annotator"], df, meta.get("source", "affcurate"),
                       meta.get("clock", "grid"), meta.get("time_base", "frame"), meta.get("fps"),
-                      meta.get("shape", "dense"), bool(meta.get("complete", False)), str(path),
-                      meta.get("extra", {}))
+                      meta.get("shape", "dense"), bool(meta.get("complete", False)), meta.get("origin") or str(path),
+                      meta.get("extra", {}), meta.get("last_line"))
 
 
 def list_annotations(ws: Workspace) -> pd.DataFrame:

@@ -187,7 +187,7 @@ def to_grid(a: Annotation, g: GridContext, columns: list[str], tolerance: int) -
         if abs(diff) > tolerance + 0.5:
             unit = "frames" if a.time_base == "frame" else f"samples of {period:g} s"
             raise AffcurateError(
-                f"{a.origin or a.video_id}: labels cover {label_len / period:.0f} {unit}, the video "
+                f"{a.where}: labels cover {label_len / period:.0f} {unit}, the video "
                 f"{expected / period:.0f}; the difference {diff:+.0f} is beyond the tolerance ±{tolerance}")
         # the length fix: at most `tolerance` samples before the first row and after the last row's own sample
         before = (x < lo) & (x >= lo - tolerance * period - eps)

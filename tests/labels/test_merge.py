@@ -41,14 +41,22 @@ def test_va_at_the_source_rate_is_interpolated_onto_30fps(small_ws, tmp_path: Pa
     assert (b["sources"] == "va:abaw").all()
 
 
-def test_length_within_tolerance_is_fixed_and_reported_beyond_is_an_error(small_ws, tmp_path: Path) -> None:
+def test_length_within_tolerance_is_fixed_and_reported_beyond_is_an_error(small_ws, tmp_path: Path, capsys) -> None:
     import_files(small_ws, "abaw", [_va_file(tmp_path / "clip_a.txt", 62, lambda i: 0.1)])  # 2 lines too many
-    (tmp_path / "x").mkdir()
-    import_files(small_ws, "abaw", [_va_file(tmp_path / "x" / "clip_b.txt", 44, lambda i: 0.2)])  # 4 short
     r = merge(small_ws)
     assert r.length_fixes == [{"video_id": "clip_a", "task": "va", "annotator": "abaw", "samples": 2}]
-    assert len(r.errors) == 1 and "clip_b" in r.errors[0] and "beyond the tolerance ±2" in r.errors[0]
-    assert set(r.labels["video_id"]) == {"clip_a"}
+    before = small_ws.labels_path.read_bytes()
+    (tmp_path / "x").mkdir()
+    bad = _va_file(tmp_path / "x" / "clip_b.txt", 44, lambda i: 0.2)  # 4 lines short
+    import_files(small_ws, "abaw", [bad])
+    with pytest.raises(SystemExit) as exc:
+        main(["merge", str(small_ws.root)])
+    err = capsys.readouterr().err.strip()
+    # the source file and its last line, not the stored table; the last good labels stay as they were
+    assert exc.value.code == 2 and len(err.splitlines()) == 1
+    assert f"{bad}:45: labels cover 44 frames" in err and "beyond the tolerance ±2" in err
+    assert "labels.parquet is left as it was" in err
+    assert small_ws.labels_path.read_bytes() == before
 
 
 def _au(ws, annotator: str, vid: str, values: dict[str, list[int]]) -> None:  # noqa: ANN001
