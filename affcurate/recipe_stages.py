@@ -238,7 +238,8 @@ def _stage_import(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: Stage
     for i, src in enumerate(cfg["sources"]):
         paths = [resolve(recipe, p, ctx.variables, recipe.where("import", "sources", i, "paths"))
                  for p in src["paths"]]
-        plans.append(read_import(ws, src["format"], paths, annotator=src.get("annotator"), task=src.get("task")))
+        plans.append(read_import(ws, src["format"], paths, annotator=src.get("annotator"), task=src.get("task"),
+                                 only_workspace_aus=src.get("only_workspace_aus", False)))
     return write_import(ws, *plans)
 
 

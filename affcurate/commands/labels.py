@@ -27,13 +27,15 @@ def import_command(
     clock: str | None = typer.Option(None, "--clock", help="grid (frames of the 30 fps video) or source."),
     fps: float | None = typer.Option(None, "--fps", help="Frame rate of the files' frame numbers."),
     skip_unmatched: bool = typer.Option(False, "--skip-unmatched", help="Import what matches; list the rest."),
+    only_workspace_aus: bool = typer.Option(False, "--only-workspace-aus",
+                                            help="Leave out AUs not in labels.aus instead of refusing the file."),
 ) -> None:
     """Import labels from an external format; each file's video is matched to the workspace by id."""
     if annotator is not None:
         check_annotator_name(annotator, where="--annotator")
     ws = Workspace.open(workspace)
     report = import_files(ws, format, paths, annotator=annotator, task=task, clock=clock, fps=fps,
-                          skip_unmatched=skip_unmatched)
+                          skip_unmatched=skip_unmatched, only_workspace_aus=only_workspace_aus)
     console.print(f"{len(report.written)} annotation tables written from {report.files} files")
     if report.unmatched:
         table = Table(title="not matched to a workspace video")

@@ -367,3 +367,33 @@ def test_bad_options_are_refused_before_reading(option: str, value: str, message
     f = tmp_path / "clip_a.csv"
     f.write_text("frame,AU12\n0,1\n")
     assert message in _refused(capsys, small_ws, digest, f, "-f", "affcurate", option, value)
+
+
+def test_an_abaw_au_file_with_more_aus_than_the_workspace_can_keep_only_the_workspaces(
+        tmp_path: Path, small_ws, capsys, digest) -> None:
+    folder = tmp_path / "AU_Detection_Challenge" / "Train_Set"
+    folder.mkdir(parents=True)
+    f = folder / "clip_a.txt"
+    f.write_text("AU1,AU12,AU43\n" + "1,0,1\n0,1,1\n" * 30)
+    before = digest(small_ws.root)
+    with pytest.raises(SystemExit) as exc:
+        main(["import", str(small_ws.root), "--format", "abaw", str(f)])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and f"{f}:1: AU 'AU43' is not in the workspace setting labels.aus" in err
+    assert "--only-workspace-aus" in err and digest(small_ws.root) == before
+    main(["import", str(small_ws.root), "--format", "abaw", str(f), "--only-workspace-aus"])
+    (row,) = list_annotations(small_ws).itertuples()
+    a = read_annotation(row.path)
+    assert [c for c in a.data.columns if c.startswith("AU")] == ["AU1", "AU12"]
+    assert a.data["AU12"].tolist()[:2] == [0, 1]
+
+
+def test_labels_of_one_of_two_people_say_how_to_list_the_video_twice(tmp_path: Path, small_ws, capsys) -> None:
+    f = tmp_path / "clip_a_left.txt"
+    f.write_text("valence,arousal\n" + "0.1,0.2\n" * 60)
+    with pytest.raises(SystemExit):
+        main(["import", str(small_ws.root), "--format", "abaw", str(f)])
+    err = capsys.readouterr().err.strip()
+    assert "video 'clip_a_left' is not in the workspace" in err
+    assert "clip_a is: a video with two subjects is listed once per subject, with video_id clip_a_left and " \
+           "target left" in err

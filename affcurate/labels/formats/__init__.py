@@ -59,6 +59,8 @@ class ImportContext:
     task: str | None = None
     clock: str | None = None
     fps: float | None = None
+    only_workspace_aus: bool = False
+    """Leave out AUs the workspace does not study (``labels.aus``) instead of refusing the file."""
 
     @property
     def settings(self):  # noqa: ANN201 - LabelsSettings
@@ -163,13 +165,14 @@ def _check_options(annotator: str | None, task: str | None, clock: str | None, f
 
 def read_import(ws: Workspace, format: str, paths: Iterable[str | Path], *, annotator: str | None = None,
                 task: str | None = None, clock: str | None = None, fps: float | None = None,
-                skip_unmatched: bool = False) -> ImportPlan:
+                skip_unmatched: bool = False, only_workspace_aus: bool = False) -> ImportPlan:
     """Read and check every file (values, names, positions, the match to workspace videos) without writing.
 
-    An unknown video is an error unless ``skip_unmatched``."""
+    An unknown video is an error unless ``skip_unmatched``; an AU the workspace does not study is an error unless
+    ``only_workspace_aus`` (then it is left out)."""
     _check_options(annotator, task, clock, fps)
     fmt = get_format(format)
-    ctx = ImportContext(ws, annotator, task, clock, fps)
+    ctx = ImportContext(ws, annotator, task, clock, fps, only_workspace_aus)
     paths = [Path(p) for p in paths]
     files = expand_paths(paths, fmt.suffixes)
     if not files:
@@ -196,8 +199,17 @@ def read_import(ws: Workspace, format: str, paths: Iterable[str | Path], *, anno
         vid, f = report.unmatched[0]
         more = f" (and {len(report.unmatched) - 1} more)" if len(report.unmatched) > 1 else ""
         raise InputError(f, f"video {shown(vid)} is not in the workspace{more}; expected one of the ingested video "
-                            "ids (or pass --skip-unmatched)")
+                            f"ids (or pass --skip-unmatched){_subject_hint(vid, known)}")
     return ImportPlan(todo, report)
+
+
+def _subject_hint(vid: str, known: set[str]) -> str:
+    """Aff-Wild2 names the two people of one video NAME_left and NAME_right: say how to list them."""
+    base, _, side = vid.rpartition("_")
+    if side in ("left", "right") and base in known:
+        return (f"; {base} is: a video with two subjects is listed once per subject, with video_id {vid} and "
+                f"target {side}")
+    return ""
 
 
 def write_import(ws: Workspace, *plans: ImportPlan) -> list[ImportReport]:
@@ -219,11 +231,11 @@ def write_import(ws: Workspace, *plans: ImportPlan) -> list[ImportReport]:
 
 def import_files(ws: Workspace, format: str, paths: Iterable[str | Path], *, annotator: str | None = None,
                  task: str | None = None, clock: str | None = None, fps: float | None = None,
-                 skip_unmatched: bool = False) -> ImportReport:
+                 skip_unmatched: bool = False, only_workspace_aus: bool = False) -> ImportReport:
     """Read every file with the format's reader, match each annotation to a workspace video by id, check them
     all, then write them (under the writer lock). If anything is refused, nothing is written."""
     plan = read_import(ws, format, paths, annotator=annotator, task=task, clock=clock, fps=fps,
-                       skip_unmatched=skip_unmatched)
+                       skip_unmatched=skip_unmatched, only_workspace_aus=only_workspace_aus)
     return write_import(ws, plan)[0]
 
 

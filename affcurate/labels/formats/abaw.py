@@ -80,10 +80,11 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
         return [validated(Annotation(vid, "va", annotator, data, **common), ctx, lines)]
     if cols and cols[0].startswith("AU"):
         unknown = [c for c in cols if c not in ctx.settings.aus]
-        if unknown:
-            raise InputError(path, f"AU {shown(unknown[0])} is not in the workspace setting labels.aus", 1)
+        if unknown and not ctx.only_workspace_aus:
+            raise InputError(path, f"AU {shown(unknown[0])} is not in the workspace setting labels.aus; add it "
+                                   "there, or pass --only-workspace-aus to leave such AUs out", 1)
         data = pd.DataFrame({"frame": frames})
-        for c in cols:
+        for c in [c for c in cols if c in ctx.settings.aus]:
             v = to_number(df, c, path, lines)
             data[c] = v.where(v != -1)
         return [validated(Annotation(vid, "au", annotator, data, **common), ctx, lines)]
