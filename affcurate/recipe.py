@@ -13,6 +13,7 @@ and stage events to ``on_stage``; the runner prints nothing.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -202,25 +203,33 @@ def run(
         return RunResult(recipe, stages)
     on_stage = on_stage or _quiet_stage
     ctx = StageContext(spec, variables, progress or current_progress())
-    with writer_lock(root, "affcurate run"):
-        ws = apply_settings(Workspace.init(root, settings), recipe)
-        result = RunResult(recipe, plan(ws, recipe))
-        for stage in result.plan:
-            if stage.done and not force:
-                result.skipped.append(stage.name)
-                on_stage(stage, "skipped")
-                continue
-            on_stage(stage, "started")
-            t0 = time.perf_counter()
-            out = STAGE_FUNCTIONS[stage.name](ws, recipe, stage.config, ctx)
-            result.seconds[stage.name] = time.perf_counter() - t0
-            result.outputs[stage.name] = out
-            result.ran.append(stage.name)
-            if stage.name == "ingest":
-                result.failed_videos = out.n_failed
-            elif stage.name == "faces":
-                result.failed_videos += int((out["status"] == "error").sum())
-            io.write_json(_done_path(ws, recipe, stage.name),
-                          {"key": stage.key, "seconds": result.seconds[stage.name]})
-            on_stage(stage, "finished")
+    created = not root.exists()  # a run that fails before any stage finished leaves no new workspace
+    finished: list[str] = []
+    try:
+        with writer_lock(root, "affcurate run"):
+            ws = apply_settings(Workspace.init(root, settings), recipe)
+            result = RunResult(recipe, plan(ws, recipe))
+            for stage in result.plan:
+                if stage.done and not force:
+                    result.skipped.append(stage.name)
+                    on_stage(stage, "skipped")
+                    continue
+                on_stage(stage, "started")
+                t0 = time.perf_counter()
+                out = STAGE_FUNCTIONS[stage.name](ws, recipe, stage.config, ctx)
+                result.seconds[stage.name] = time.perf_counter() - t0
+                result.outputs[stage.name] = out
+                result.ran.append(stage.name)
+                if stage.name == "ingest":
+                    result.failed_videos = out.n_failed
+                elif stage.name == "faces":
+                    result.failed_videos += int((out["status"] == "error").sum())
+                io.write_json(_done_path(ws, recipe, stage.name),
+                              {"key": stage.key, "seconds": result.seconds[stage.name]})
+                finished.append(stage.name)
+                on_stage(stage, "finished")
+    except Exception:
+        if created and not finished:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     return result

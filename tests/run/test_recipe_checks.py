@@ -271,3 +271,18 @@ def test_the_runner_prints_nothing_and_reports_through_its_callbacks(tmp_path: P
     assert result.ran == ["import", "merge"] and ws.labels_path.exists()
     assert events == [(s, e) for s in ("import", "merge") for e in ("started", "finished")]
     assert reports == [("merge", 0, 1), ("merge", 1, 1)]  # one video has annotations
+
+
+def test_a_run_that_fails_in_its_first_stage_leaves_no_new_workspace(tmp_path: Path, samples: Path, capsys) -> None:
+    listing = tmp_path / "videos.csv"  # readable as CSV, refused by ingest: a side that is no side
+    listing.write_text(f"path,target\n{samples / 'single_face.mp4'},middle\n")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[recipe]\nname = "r"\n\n[ingest]\nlist = "videos.csv"\n')
+    code, _, err = cli(["run", str(recipe), str(tmp_path / "ws")], capsys)
+    assert code == 2 and "target 'middle' is neither a side nor a track id" in err
+    assert not (tmp_path / "ws").exists()
+    # a workspace that was there before keeps everything it had
+    Workspace.init(tmp_path / "old")
+    before = tree(tmp_path / "old")
+    code, _, _ = cli(["run", str(recipe), str(tmp_path / "old")], capsys)
+    assert code == 2 and tree(tmp_path / "old") == before
