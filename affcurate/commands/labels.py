@@ -82,6 +82,12 @@ def merge_command(
     for fix in r.length_fixes:
         console.print(f"[yellow]{escape(fix['video_id'])}[/] {escape(fix['task'])} ({escape(fix['annotator'])}): "
                       f"length differed by {fix['samples']:+d} samples, fixed")
+    if len(r.filters) > 1:
+        console.print("frames kept: " + " → ".join(f"{f['frames']} {f['step']}" for f in r.filters), markup=False)
+    for lag in r.lags:
+        if lag["frames"]:
+            console.print(f"{lag['video_id']} va ({lag['annotator']}): reaction lag of {lag['frames']} frames "
+                          "compensated", markup=False)
     for w in r.warnings:
         console.print(f"[yellow]warning:[/] {escape(str(w['message']))}")
     if r.unmatched:

@@ -24,6 +24,7 @@ from affcurate.executor import ExecutorSpec, Progress, map_items
 from affcurate.faces.table import FaceTracks
 from affcurate.labels.agreement import alpha, fleiss_kappa, icc_2_1, mean_pairwise_ccc
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
+from affcurate.labels.lag import best_lags, shift
 from affcurate.labels.model import Annotation, list_annotations, read_annotation, task_columns
 from affcurate.labels.resample import grid_of, to_grid
 from affcurate.labels.table import LabelTable, nullable_int8
@@ -42,6 +43,10 @@ class MergeResult:
     errors: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
     disagreements: pd.DataFrame | None = None
+    lags: list[dict[str, Any]] = field(default_factory=list)
+    """Per video and VA rater: the reaction lag compensated (``frames``), with ``labels.va_lag_max`` set."""
+    filters: list[dict[str, Any]] = field(default_factory=list)
+    """The frames after each step: on the grid, with the subject's face, kept by ``keep``, after subsampling."""
     warnings: list[dict[str, Any]] = field(default_factory=list)
     """Per video and source: ``video_id``, ``task``, ``annotator``, ``outside`` (rows past the video's end
     beyond the tolerance, left out) and ``message`` (one line to show)."""
@@ -87,6 +92,12 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
             for c in per:
                 per[c].append(r.values.get(c, np.full(n, np.nan)))
         k = len(annotators)
+        if task == "va" and s.va_lag_max > 0:  # each rater's reaction lag, before fusion
+            traces = [np.stack([per["valence"][j], per["arousal"][j]], 1) for j in range(k)]
+            for j, lag in enumerate(best_lags(traces, int(round(s.va_lag_max * g.fps)))):
+                result.lags.append({"video_id": vid, "annotator": annotators[j], "frames": lag})
+                if lag:
+                    per["valence"][j], per["arousal"][j] = shift(per["valence"][j], lag), shift(per["arousal"][j], lag)
         for c in discrete:
             stack = np.stack(per[c], 1)
             method = s.au_fusion if task == "au" else s.expr_fusion
@@ -197,7 +208,8 @@ def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
     sink = MergeResult(pd.DataFrame(), pd.DataFrame())
     anns = [read_annotation(p) for p in item["paths"]]
     merged = _merge_video(ws, pd.Series(item["row"]), anns, ws.settings.labels, sink)
-    return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes, "warnings": sink.warnings}
+    return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes, "warnings": sink.warnings,
+            "lags": sink.lags}
 
 
 @writes_workspace("affcurate merge")
@@ -241,6 +253,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         result.errors += value["errors"]
         result.length_fixes += value["length_fixes"]
         result.warnings += value["warnings"]
+        result.lags += value["lags"]
         if value["merged"] is None:
             continue
         cols, st, dis = value["merged"]
@@ -255,15 +268,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         raise AffcurateError(f"{result.errors[0]}{more}; {kept}")
     labels = _columns_to_frame(parts, s) if parts else pd.DataFrame(columns=["video_id", "frame"])
     if len(labels):
-        value_cols = [c for c in list(s.aus) + ["expr", "valence", "arousal"] if c in labels.columns]
-        if drop:
-            labels = labels[labels["has_face"]]
-        if keep == "labelled":
-            labels = labels[labels[value_cols].notna().any(axis=1)]
-        elif keep == "au-positive":
-            aus = [a for a in s.aus if a in labels.columns]
-            labels = labels[(labels[aus].fillna(0).astype(int) > 0).any(axis=1)] if aus else labels.iloc[:0]
-        labels = labels.reset_index(drop=True)
+        labels = _filter(labels, s, keep, drop, result.filters)
     result.labels = labels
     result.agreement = pd.DataFrame(stats, columns=["video_id", "task", "label", "statistic", "value",
                                                     "n_annotators"])
@@ -271,10 +276,35 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         result.disagreements = (pd.concat(dis_rows, ignore_index=True).sort_values("score", ascending=False)
                                 .head(disagreements).reset_index(drop=True))
     meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "length_fixes": result.length_fixes,
-            "errors": result.errors, "warnings": result.warnings}
+            "errors": result.errors, "warnings": result.warnings, "lags": result.lags, "filters": result.filters}
     LabelTable(result.labels, tuple(s.aus), len(s.expressions), meta).write(ws)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
     return result
+
+
+def _filter(labels: pd.DataFrame, s: LabelsSettings, keep: str, drop: bool,
+            counts: list[dict[str, Any]]) -> pd.DataFrame:
+    """The frames merge keeps, each step's count recorded in ``counts``."""
+    counts.append({"step": "on the grid", "frames": len(labels)})
+    if drop:
+        labels = labels[labels["has_face"]]
+        counts.append({"step": "with the subject's face", "frames": len(labels)})
+    aus = [a for a in s.aus if a in labels.columns]
+    if keep == "labelled":
+        value_cols = [c for c in [*aus, "expr", "valence", "arousal"] if c in labels.columns]
+        labels = labels[labels[value_cols].notna().any(axis=1)]
+        counts.append({"step": "labelled", "frames": len(labels)})
+    elif keep == "au-positive":
+        labels = labels[(labels[aus].fillna(0).astype(int) > 0).any(axis=1)] if aus else labels.iloc[:0]
+        counts.append({"step": "with at least one AU", "frames": len(labels)})
+    if s.au_negative_keep < 1 and aus:
+        # seed 003: of the frames labelled without any AU, an evenly spread share per video
+        negative = (labels[aus].notna().all(axis=1) & (labels[aus].fillna(0).astype(int) == 0).all(axis=1)).to_numpy()
+        rank = pd.Series(negative.astype(int)).groupby(labels["video_id"].to_numpy()).cumsum().to_numpy() - 1
+        take = np.floor((rank + 1) * s.au_negative_keep) > np.floor(rank * s.au_negative_keep)
+        labels = labels[~negative | take]
+        counts.append({"step": f"AU-negative frames subsampled to {s.au_negative_keep:g}", "frames": len(labels)})
+    return labels.reset_index(drop=True)
 
 
 def _segments(vid: str, key: str, score: np.ndarray, window: int = 30) -> pd.DataFrame:

@@ -1,0 +1,67 @@
+"""The seeds' protocol steps in merge: each VA rater's reaction lag (within a bound) and AU-negative subsampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affcurate.labels.merge import merge
+from affcurate.labels.model import Annotation, write_annotation
+from affcurate.labels.table import LabelTable
+
+N = 300
+
+
+def _trace(seed: int) -> np.ndarray:
+    """A smooth trace in [-1, 1] like a rater's valence."""
+    x = np.random.default_rng(seed).normal(size=N + 40)
+    return np.tanh(np.convolve(x, np.ones(15) / 4, "same"))[:N]
+
+
+def _va(ws, who: str, v: np.ndarray, a: np.ndarray) -> None:  # noqa: ANN001
+    write_annotation(ws, Annotation("clip", "va", who, pd.DataFrame({"frame": np.arange(N), "valence": v,
+                                                                     "arousal": a})))
+
+
+def _late(x: np.ndarray, s: int) -> np.ndarray:
+    """The trace as a rater ``s`` frames late gives it: the value of frame t at t + s."""
+    return np.r_[np.full(s, np.nan), x[: N - s]]
+
+
+@pytest.mark.parametrize("bound, expected", [(0.0, None), (0.5, [0, 7, 0])])
+def test_each_va_raters_lag_is_found_and_compensated_within_the_bound(tmp_path: Path, make_ws, bound,
+                                                                     expected) -> None:
+    ws = make_ws(tmp_path / "ws", {"clip": {"n_src": N, "src_fps": 30.0, "subject": "s"}},
+                        {"labels": {"va_lag_max": bound}})
+    v, a = _trace(1), _trace(2)
+    _va(ws, "ann", v, a)
+    _va(ws, "bob", _late(v, 7), _late(a, 7))  # reacts 7 frames (233 ms) late
+    _va(ws, "cem", v + 0.01, a - 0.01)
+    r = merge(ws, drop_no_face=False)
+    fused = LabelTable.read(ws).va()[:, 0]
+    err = np.nanmean(np.abs(fused - (v + 0.01 / 3)))
+    if expected is None:
+        assert r.lags == [] and err > 0.02  # the late rater blurs the fused trace
+    else:
+        assert [x["frames"] for x in r.lags] == expected
+        assert [x["annotator"] for x in r.lags] == ["ann", "bob", "cem"]
+        assert err < 1e-3 and LabelTable.read(ws).meta["lags"] == r.lags
+
+
+def test_au_negative_frames_are_subsampled_evenly_and_every_step_is_counted(tmp_path: Path, make_ws) -> None:
+    ws = make_ws(tmp_path / "ws", {"clip": {"n_src": 100, "src_fps": 30.0, "subject": "s"}},
+                        {"labels": {"aus": ["AU1", "AU12"], "au_negative_keep": 0.25}})
+    au12 = np.r_[np.ones(60, int), np.zeros(40, int)]  # 40 frames without any AU
+    write_annotation(ws, Annotation("clip", "au", "ann", pd.DataFrame(
+        {"frame": np.arange(100), "AU1": np.zeros(100, int), "AU12": au12})))
+    r = merge(ws, drop_no_face=False)
+    frames = r.labels["frame"].to_numpy()
+    negative = frames[frames >= 60]
+    assert (frames[:60] == np.arange(60)).all() and len(negative) == 10
+    assert np.all(np.diff(negative) == 4)  # spread over the run, not its first ten frames
+    assert r.filters == [{"step": "on the grid", "frames": 100},
+                         {"step": "AU-negative frames subsampled to 0.25", "frames": 70}]
+    assert LabelTable.read(ws).meta["filters"] == r.filters
