@@ -226,9 +226,15 @@ def _stage_ingest(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: Stage
 
 def _stage_faces(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
     """The faces stage on its own (a recipe with a ``[faces]`` table: ``[ingest]`` then runs the media only)."""
+    from affcurate.faces.given import read_given
     from affcurate.faces.stage import find_faces
 
-    return find_faces(ws, spec=ctx.spec, progress=ctx.progress)
+    given = None
+    if "from_labels" in cfg:
+        src = cfg["from_labels"]
+        paths = [resolve(recipe, p, ctx.variables, recipe.where("faces", "from_labels", "paths")) for p in src["paths"]]
+        given = read_given(ws, src["format"], paths)
+    return find_faces(ws, spec=ctx.spec, progress=ctx.progress, given=given)
 
 
 def _stage_import(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:

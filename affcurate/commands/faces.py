@@ -9,7 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from affcurate.errors import AffcurateError
 from affcurate.executor import ExecutorSpec
+from affcurate.faces.given import read_given
 from affcurate.faces.stage import find_faces, pick
 from affcurate.workspace import Workspace
 
@@ -28,13 +30,25 @@ def faces_command(
     align: str | None = typer.Option(None, "--align", help="five-point or eye-line."),
     export_jpeg: bool = typer.Option(False, "--export-jpeg", help="Also write cropped_aligned/<video>/NNNNN.jpg."),
     jobs: int = typer.Option(1, "--jobs", "-j"),
+    from_labels: str | None = typer.Option(None, "--from-labels",
+                                           help="Use the faces a dataset gives with its labels (afew-va, "
+                                                "affectnet) instead of detection, for the videos it covers."),
+    paths: list[Path] = typer.Argument(None, help="With --from-labels: the dataset's label files or folders."),
 ) -> None:
     """Run the faces stage on every ingested video (options override the workspace settings for this run)."""
     ws = Workspace.open(workspace)
+    given = None
+    if from_labels is not None:
+        if not paths:
+            raise AffcurateError("--from-labels needs the dataset's label files or folders after the workspace")
+        given = read_given(ws, from_labels, list(paths))
+        console.print(f"faces given for {len(given)} videos by the {escape(from_labels)} files")
+    elif paths:
+        raise AffcurateError("label files after the workspace are read only with --from-labels FORMAT")
     overrides = {k: v for k, v in {"detector": detector, "target": target, "detect_every": every,
                                    "crop_size": crop_size, "align": align,
                                    "export_jpeg": export_jpeg or None}.items() if v is not None}
-    summary = find_faces(ws, spec=ExecutorSpec(jobs=jobs), overrides=overrides or None)
+    summary = find_faces(ws, spec=ExecutorSpec(jobs=jobs), overrides=overrides or None, given=given)
     render(summary)
     if (summary["status"] == "error").any():
         raise typer.Exit(1)

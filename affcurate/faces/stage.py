@@ -24,6 +24,7 @@ from affcurate.faces import status
 from affcurate.faces.crops import CropSink, write_subject_crops
 from affcurate.faces.detect_pass import DecodeStats, DetectionPass, decode_frames
 from affcurate.faces.detectors import Detector, make_detector
+from affcurate.faces.given import GivenFaces, process_given
 from affcurate.faces.table import FaceTracks
 from affcurate.faces.target import choose_target
 from affcurate.faces.tracker import link_tracks
@@ -32,7 +33,7 @@ from affcurate.settings import FacesSettings
 from affcurate.workspace import Workspace, stage_key
 
 SUMMARY = ("n_frames", "n_detections", "n_tracks", "target_track", "target_frames", "bad_frames", "seconds",
-           "skipped")
+           "skipped", "given_subject")
 
 
 def _faces_key(ws: Workspace, vid: str, settings: FacesSettings, override: int | None,
@@ -89,10 +90,10 @@ def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: in
 
 # ---- the stage over many videos ---------------------------------------------------------------------------
 
-def faces_for_video(item: tuple[str, str, dict[str, Any] | None]) -> dict[str, Any]:
+def faces_for_video(item: tuple[str, str, dict[str, Any] | None, GivenFaces | None]) -> dict[str, Any]:
     """Process one video unless its ledger says it is done with the same inputs and settings (top-level and
     picklable: it runs in worker processes)."""
-    ws_root, vid, overrides = item
+    ws_root, vid, overrides, given = item
     ws = Workspace(Path(ws_root))
     settings = ws.settings.faces
     if overrides:
@@ -100,23 +101,30 @@ def faces_for_video(item: tuple[str, str, dict[str, Any] | None]) -> dict[str, A
     override = status.subject_override(ws, vid)
     side = status.subject_side(ws, vid) if override is None else None
     key = _faces_key(ws, vid, settings, override, side)
+    if given is not None:
+        key = stage_key(key, "given", given.key())
     entry = ws.ledger("faces", vid, key)
     if entry is not None and ws.faces_path(vid).exists() and ws.crops_path(vid).exists():
         return {**entry, "skipped": True}
     ws.clear_done("faces", vid)
-    out = process_video(ws, vid, settings, override, side=side)
+    if given is not None:
+        out = process_given(ws, given, settings)
+    else:
+        out = process_video(ws, vid, settings, override, side=side)
     ws.mark_done("faces", vid, key, **out)
     return {**out, "key": key, "skipped": False}
 
 
 @writes_workspace("affcurate faces run")
 def find_faces(ws: Workspace, video_ids: list[str] | None = None, spec: ExecutorSpec | None = None,
-              progress: Progress | None = None, overrides: dict[str, Any] | None = None) -> pd.DataFrame:
+               progress: Progress | None = None, overrides: dict[str, Any] | None = None,
+               given: dict[str, GivenFaces] | None = None) -> pd.DataFrame:
     """The faces stage over the ingested videos: one summary row per video (a failure never stops the rest),
-    also kept in the stage's own table."""
+    also kept in the stage's own table. ``given``: faces a dataset gives (:func:`affcurate.faces.given.read_given`),
+    used instead of detection for those videos."""
     ids = ws.video_ids() if video_ids is None else list(video_ids)
     spec = spec or ExecutorSpec(jobs=ws.settings.ingest.jobs)
-    items = [(str(ws.root), vid, overrides) for vid in ids]
+    items = [(str(ws.root), vid, overrides, (given or {}).get(vid)) for vid in ids]
     rows = []
     for res in map_items(faces_for_video, items, spec, "faces", progress or current_progress()):
         vid = res.item[1]

@@ -19,7 +19,7 @@ from affcurate.workspace import Workspace
 COLUMNS: dict[str, str] = {
     "video_id": "string", "faces_status": "string", "faces_error": "string", "n_frames": "Int64",
     "n_detections": "Int64", "n_tracks": "Int64", "target_track": "Int64", "target_frames": "Int64",
-    "bad_frames": "Int64", "picked_track": "Int64",
+    "bad_frames": "Int64", "picked_track": "Int64", "given_subject": "string",
 }
 # what the manifest shows of this table (read by users and `affcurate ingest` as before)
 SHOWN = ("faces_status", "faces_error")
@@ -44,7 +44,7 @@ def read_status(ws: Workspace) -> pd.DataFrame:
 def record(ws: Workspace, rows: Iterable[dict[str, Any]]) -> None:
     """Store the stage's outcome of these videos (a summary row of :func:`affcurate.faces.stage.find_faces` each);
     the other videos' rows and every pick stay."""
-    figures = ("n_frames", "n_detections", "n_tracks", "target_track", "target_frames", "bad_frames")
+    figures = ("n_frames", "n_detections", "n_tracks", "target_track", "target_frames", "bad_frames", "given_subject")
     # a failed video's figures would be those of an older run: none are kept
     new = pd.DataFrame([{"video_id": r["video_id"], "faces_status": r.get("status"), "faces_error": r.get("error"),
                          **{c: None if r.get("status") == "error" else r.get(c) for c in figures}} for r in rows],
@@ -89,8 +89,8 @@ def subject_side(ws: Workspace, video_id: str) -> str | None:
 
 
 def with_faces_status(ws: Workspace, manifest: pd.DataFrame) -> pd.DataFrame:
-    """``manifest`` with each video's ``faces_status`` and ``faces_error`` from this table, and ``target_track``
-    as picked by hand (the manifest's own where nothing was picked); a video the table lacks keeps what an older
+    """``manifest`` with each video's ``faces_status`` and ``faces_error`` from this table, its ``subject`` where
+    the manifest has none and the faces were given with an actor, and ``target_track`` as picked by hand (the manifest's own where nothing was picked); a video the table lacks keeps what an older
     manifest holds."""
     if not ws.faces_status_path.exists():
         return manifest
@@ -101,6 +101,9 @@ def with_faces_status(ws: Workspace, manifest: pd.DataFrame) -> pd.DataFrame:
         ours = m["video_id"].map(table[c]).astype(object)
         before = m[c].astype(object) if c in m.columns else pd.Series(None, index=m.index, dtype=object)
         m[c] = ours.where(held, before).astype("string")
+    given = m["video_id"].map(table["given_subject"]).astype(object)
+    if given.notna().any():  # the actor a dataset names with its faces, where the list named no subject
+        m["subject"] = m["subject"].astype(object).where(m["subject"].notna(), given).astype("string")
     if "target_track" in m.columns:
         picked = m["video_id"].map(table["picked_track"])
         m["target_track"] = picked.astype("Int64").fillna(m["target_track"].astype("Int64"))

@@ -15,6 +15,7 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import InputError
+from affcurate.faces.given import GivenFaces
 from affcurate.labels.formats import (
     ExportContext,
     Format,
@@ -50,15 +51,7 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
         raise InputError(path, f"video_id {shown(given)} is not a name, expected the clip's id (e.g. \"001\")")
     vid = str(given if given not in (None, "") else path.stem)
     check_name(vid, "video id", str(path))
-    keys = sorted(doc["frames"], key=natural_order)
-    images = numbered_images(path.parent) if path.parent.is_dir() else []
-    text = read_text(path) if keys else ""
-    if images:
-        order = {p.stem: i for i, p in enumerate(images)}
-    elif keys and all(_DIGITS.fullmatch(k) for k in keys):
-        order = {k: parse_int(k, "frame", path, _line(text, k)) for k in keys}
-    else:
-        order = {k: i for i, k in enumerate(keys)}
+    keys, order, images, text = _frames(path, doc)
     rows, lines = [], []
     for k in keys:
         line = _line(text, k)
@@ -80,6 +73,43 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
                      time_base="frame", fps=fps, shape="dense", complete=bool(images) and len(rows) == len(images),
                      origin=str(path), extra=extra)
     return [validated(ann, ctx, np.asarray(lines, np.int64))]
+
+
+def _frames(path: Path, doc: dict) -> tuple[list[str], dict[str, int], list[Path], str]:
+    """The clip's frame keys in order, the frame each names, its PNG files and the JSON text."""
+    keys = sorted(doc["frames"], key=natural_order)
+    images = numbered_images(path.parent) if path.parent.is_dir() else []
+    text = read_text(path) if keys else ""
+    if images:
+        order = {p.stem: i for i, p in enumerate(images)}
+    elif keys and all(_DIGITS.fullmatch(k) for k in keys):
+        order = {k: parse_int(k, "frame", path, _line(text, k)) for k in keys}
+    else:
+        order = {k: i for i, k in enumerate(keys)}
+    return keys, order, images, text
+
+
+def faces(path: Path, ctx: ImportContext) -> list[GivenFaces]:
+    """The 68 landmarks of each frame (in pixels of its PNG) and the clip's ``actor``, for the faces stage."""
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("frames"), dict):
+        raise InputError(path, "expected an object with a 'frames' mapping (AFEW-VA clip annotation)", 1)
+    vid = str(doc.get("video_id") or path.stem)
+    keys, order, _, text = _frames(path, doc)
+    frames, points = [], []
+    for k in keys:
+        lm = doc["frames"][k].get("landmarks") if isinstance(doc["frames"][k], dict) else None
+        if lm is None or k not in order:
+            continue
+        arr = np.asarray(lm, np.float64) if isinstance(lm, list) else np.zeros(0)
+        if arr.shape != (68, 2) or not np.isfinite(arr).all():
+            raise InputError(path, f"frame {shown(k)}: landmarks are not 68 [x, y] pairs", _line(text, k))
+        frames.append(order[k])
+        points.append(arr)
+    n = len(frames)
+    actor = doc.get("actor")
+    return [GivenFaces(vid, np.asarray(frames, np.int64), np.full((n, 4), np.nan),
+                       np.asarray(points, np.float64).reshape(n, 68, 2), str(actor) if actor not in (None, "") else None)]
 
 
 def _scaled(value: object) -> float:

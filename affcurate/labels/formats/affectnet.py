@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from affcurate.errors import InputError
+from affcurate.faces.given import GivenFaces
 from affcurate.labels.formats import (
     ExportContext,
     Format,
@@ -71,6 +72,35 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
         for i, vid in enumerate(vids):
             one = checked.iloc[i: i + 1].reset_index(drop=True).assign(frame=np.zeros(1, np.int64))
             out.append(Annotation(vid, task, name, one, **common))
+    return out
+
+
+def faces(path: Path, ctx: ImportContext) -> list[GivenFaces]:
+    """Each image's face box and 68 landmarks (``x;y;x;y…``, pixels of the image), for the faces stage; a row
+    with neither gives no face."""
+    df, lines = read_table(path)
+    out = []
+    for i, r in enumerate(df.itertuples(index=False)):
+        vid = safe_video_id(Path(str(r.subDirectory_filePath)).stem)
+        try:
+            x, y, w, h = (float(getattr(r, c)) for c in ("face_x", "face_y", "face_width", "face_height"))
+        except (AttributeError, TypeError, ValueError):
+            raise InputError(path, "face_x, face_y, face_width and face_height must be numbers", int(lines[i])) from None
+        box = np.array([[x, y, x + w, y + h]]) if w > 0 and h > 0 else np.full((1, 4), np.nan)
+        raw = str(getattr(r, "facial_landmarks", "") or "").strip()
+        lm = np.zeros((1, 0, 2))
+        if raw and raw.lower() != "nan":
+            try:
+                values = np.array([float(v) for v in raw.split(";") if v.strip()])
+            except ValueError:
+                raise InputError(path, "facial_landmarks must be numbers x;y;x;y…", int(lines[i])) from None
+            if len(values) != 136:
+                raise InputError(path, f"facial_landmarks has {len(values)} numbers, expected 136 (68 points)",
+                                 int(lines[i]))
+            lm = values.reshape(1, 68, 2)
+        if np.isnan(box).any() and lm.shape[1] == 0:
+            continue
+        out.append(GivenFaces(vid, np.zeros(1, np.int64), box, lm))
     return out
 
 
