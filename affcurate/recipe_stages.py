@@ -178,6 +178,13 @@ def _check_import(recipe: Recipe, cfg: dict[str, Any], variables: dict[str, str]
             raise AffcurateError(f"{where}: no {fmt.name} files found in {', '.join(map(str, paths))}")
 
 
+def _check_faces(recipe: Recipe, cfg: dict[str, Any], variables: dict[str, str], settings: Settings) -> None:
+    if "from_labels" in cfg:
+        where = recipe.where("faces", "from_labels", "paths")
+        for p in cfg["from_labels"]["paths"]:
+            existing(recipe, p, variables, where)
+
+
 def _check_split(recipe: Recipe, cfg: dict[str, Any], variables: dict[str, str], settings: Settings) -> None:
     s = settings.split
     folds = cfg.get("folds", s.folds)
@@ -194,7 +201,7 @@ def _check_train(recipe: Recipe, cfg: dict[str, Any], variables: dict[str, str],
 
 
 CHECKS: dict[str, Callable[[Recipe, dict[str, Any], dict[str, str], Settings], None]] = {
-    "ingest": _check_ingest, "import": _check_import, "split": _check_split, "train": _check_train,
+    "ingest": _check_ingest, "faces": _check_faces, "import": _check_import, "split": _check_split, "train": _check_train,
 }
 
 
