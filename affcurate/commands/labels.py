@@ -13,6 +13,7 @@ from affcurate.executor import ExecutorSpec
 from affcurate.labels.formats import export, formats, import_files
 from affcurate.labels.merge import merge
 from affcurate.labels.model import check_annotator_name
+from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 
 console = Console()
@@ -52,8 +53,13 @@ def export_command(
     format: str = typer.Option(..., "--format", "-f"),
 ) -> None:
     """Export the merged labels in an external format."""
-    paths = export(Workspace.open(workspace), format, out)
+    ws = Workspace.open(workspace)
+    paths = export(ws, format, out)
     console.print(f"{len(paths)} files written under {out}", markup=False)
+    if not paths:
+        tasks = LabelTable.read(ws).tasks
+        console.print(f"nothing to write: the {format} format carries none of the labels this workspace has "
+                      f"({', '.join(tasks) or 'no labelled task'})", markup=False, style="yellow")
 
 
 def formats_command() -> None:

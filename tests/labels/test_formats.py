@@ -15,7 +15,7 @@ import pytest
 from affcurate.cli import main
 from affcurate.labels.formats import export, formats, import_files
 from affcurate.labels.merge import merge
-from affcurate.labels.model import list_annotations, read_annotation
+from affcurate.labels.model import Annotation, list_annotations, read_annotation, write_annotation
 
 WRITABLE = ["affcurate", "abaw", "afew-va", "cvat", "labelstudio"]
 
@@ -397,3 +397,14 @@ def test_labels_of_one_of_two_people_say_how_to_list_the_video_twice(tmp_path: P
     assert "video 'clip_a_left' is not in the workspace" in err
     assert "clip_a is: a video with two subjects is listed once per subject, with video_id clip_a_left and " \
            "target left" in err
+
+
+def test_exporting_a_format_that_carries_none_of_the_labels_says_so(tmp_path: Path, small_ws, capsys) -> None:
+    write_annotation(small_ws, Annotation("clip_a", "expr", "ann", pd.DataFrame({"frame": np.arange(60),
+                                                                                  "expr": np.zeros(60, int)})))
+    merge(small_ws)
+    main(["export", str(small_ws.root), str(tmp_path / "out"), "--format", "afew-va"])
+    out = capsys.readouterr().out
+    assert "0 files written" in out
+    assert "nothing to write: the afew-va format carries none of the labels this workspace has (expr)" in " ".join(
+        out.split())
