@@ -43,6 +43,7 @@ def summary_tables(ws: Workspace, assignment: pd.DataFrame, labels: LabelTable |
         names = np.asarray(ws.settings.labels.expressions, dtype=object)
         named = pd.Series(names[table.expr()[ok].astype(int)], index=rows.index[ok])
         ct = pd.crosstab(named, part[ok]).reindex(columns=parts)
+        ct = ct.reindex([n for n in names if n in ct.index])  # the workspace's class order
         ct = (100 * ct / ct.sum()).round(2)
         ct.index.name, ct.columns.name = "expression (%)", None
         out["expr"] = ct
