@@ -184,3 +184,28 @@ def test_the_cli_writes_the_report_of_a_workspace_merged_before_filters_were_rec
     assert count_share(general.loc["frames with at least one AU", "total"])[0] == int(
         ((labels["AU1"] == 1) | (labels["AU12"] == 1)).sum())
     assert "labels.parquet (it records no merge filters" in md
+
+
+def test_frames_without_the_face_are_counted_before_and_after_the_face_step(tmp_path: Path, make_ws,
+                                                                            au_table) -> None:
+    from affcurate.faces.table import FaceTracks
+
+    ws = make_ws(tmp_path / "ws", {"clip": {"n_src": 90, "src_fps": 30.0, "subject": "a"}}, {"labels": {"aus": AUS}})
+    on = {"AU1": np.arange(90) % 3 == 0, "AU12": np.zeros(90, bool)}  # 30 frames with AU1
+    write_annotations(ws, [au_table("clip", 90, on)])
+    # the subject's face on the first 45 frames only (as the faces stage writes it)
+    frames = np.arange(45)
+    FaceTracks.from_frame("clip", pd.DataFrame({
+        "frame": frames, "track_id": 0, "x1": 10.0, "y1": 10.0, "x2": 50.0, "y2": 50.0, "score": 0.9,
+        "landmarks": [[[20.0, 20.0]] * 5] * 45, "is_target": True})).write(ws)
+    merge(ws, keep="au-positive")
+    md = report(ws).markdown.read_text()
+    general = md_table(section(md, "Dataset (seed 001 Table 3.1)"))
+    assert count_share(general.loc["frames with at least one AU", "total"]) == (30, 33.3)
+    steps = md_table(section(md, "Frames through merge's filters"))["total"].map(count_share)
+    assert steps["frames on the grid"] == (90, 100.0)
+    assert steps["with the subject's face"] == (45, 50.0)
+    assert steps["labelled (any task)"] == (45, 50.0)
+    assert steps["with at least one AU"] == (15, 16.7)
+    assert steps["kept in labels.parquet (keep=au-positive)"][0] == 15 == len(
+        io.read_parquet(ws.labels_path))
