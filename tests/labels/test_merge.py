@@ -229,6 +229,33 @@ def test_interval_alpha_matches_the_reference_implementation() -> None:
         assert alpha(v, "interval") == pytest.approx(ref, abs=1e-9)
 
 
+@given(st.integers(2, 5), st.integers(1, 4), st.integers(3, 60), st.floats(0, 0.5), st.integers(0, 2**31 - 1))
+@settings(max_examples=150, deadline=None)
+def test_nominal_alpha_and_kappa_match_the_reference_implementations(k: int, classes: int, n: int,
+                                                                      missing: float, seed: int) -> None:
+    import krippendorff
+
+    from affcurate.labels.agreement import nominal_agreement
+
+    rng = np.random.default_rng(seed)
+    v = rng.integers(0, classes, (n, k)).astype(float)
+    v[rng.random(v.shape) < missing] = np.nan
+    a, kappa = nominal_agreement(v)
+    observed = v[~np.isnan(v)]
+    if (~np.isnan(v).all(1)).sum() < 2:
+        assert np.isnan(a)  # fewer than two labelled frames
+    elif len(np.unique(observed)) < 2:
+        assert a == 1.0 or (np.isnan(a) and ((~np.isnan(v)).sum(1) >= 2).sum() == 0)
+    else:
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ref = krippendorff.alpha(reliability_data=v.T, level_of_measurement="nominal")
+        except (ValueError, ZeroDivisionError):
+            ref = float("nan")
+        assert (np.isnan(a) and np.isnan(ref)) or a == pytest.approx(ref, abs=1e-9)
+    assert (np.isnan(kappa) and np.isnan(fleiss_kappa(v))) or kappa == pytest.approx(fleiss_kappa(v), abs=1e-12)
+
+
 def test_a_process_pool_merges_exactly_like_one_process(make_ws, tmp_path: Path) -> None:
     """Videos are merged in worker processes on big workspaces; the result may not depend on it."""
     rng = np.random.default_rng(3)
