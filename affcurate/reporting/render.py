@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# a cell that reads as a number (or "N (x%)") is right-aligned
+_NUMBER = re.compile(r"[-+]?[0-9][0-9.,e+-]*( \([0-9.]+%\))?")
 
 
 @dataclass
@@ -74,9 +78,9 @@ def _has_index(df: pd.DataFrame) -> bool:
 def markdown_table(df: pd.DataFrame) -> str:
     f = flat(df)
     index = _has_index(f)
-    # cells are display strings already; numbers read right-aligned, the row names left
-    return f.to_markdown(index=index, disable_numparse=True,
-                         colalign=("left",) * index + ("right",) * len(f.columns))
+    # cells are display strings already; numbers read right-aligned, names left
+    align = ["right" if all(c == "" or _NUMBER.fullmatch(c) for c in f[col]) else "left" for col in f.columns]
+    return f.to_markdown(index=index, disable_numparse=True, colalign=("left",) * index + tuple(align))
 
 
 def html_table(df: pd.DataFrame) -> str:
