@@ -23,6 +23,7 @@ from affcurate.errors import AffcurateError, StageMissingError
 from affcurate.executor import ExecutorSpec, Progress, map_items
 from affcurate.faces.table import FaceTracks
 from affcurate.labels.agreement import alpha, icc_2_1, mean_pairwise_ccc, nominal_agreement
+from affcurate.labels.counts import video_counts
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
 from affcurate.labels.lag import best_lags, shift
 from affcurate.labels.model import Annotation, list_annotations, read_annotation, task_columns
@@ -47,6 +48,8 @@ class MergeResult:
     """Per video and VA rater: the reaction lag compensated (``frames``), with ``labels.va_lag_max`` set."""
     filters: list[dict[str, Any]] = field(default_factory=list)
     """The frames after each step: on the grid, with the subject's face, kept by ``keep``, after subsampling."""
+    video_counts: list[dict[str, Any]] = field(default_factory=list)
+    """Per video, its frames before and along the filters (:func:`affcurate.labels.counts.video_counts`)."""
     warnings: list[dict[str, Any]] = field(default_factory=list)
     """Per video and source: ``video_id``, ``task``, ``annotator``, ``outside`` (rows past the video's end
     beyond the tolerance, left out) and ``message`` (one line to show)."""
@@ -269,7 +272,9 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         raise AffcurateError(f"{result.errors[0]}{more}; {kept}")
     labels = _columns_to_frame(parts, s) if parts else pd.DataFrame(columns=["video_id", "frame"])
     if len(labels):
+        grid = labels
         labels = _filter(labels, s, keep, drop, result.filters)
+        result.video_counts = video_counts(grid, labels, list(s.aus), drop)
     result.labels = labels
     result.agreement = pd.DataFrame(stats, columns=["video_id", "task", "label", "statistic", "value",
                                                     "n_annotators"])
@@ -277,7 +282,8 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         result.disagreements = (pd.concat(dis_rows, ignore_index=True).sort_values("score", ascending=False)
                                 .head(disagreements).reset_index(drop=True))
     meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "length_fixes": result.length_fixes,
-            "errors": result.errors, "warnings": result.warnings, "lags": result.lags, "filters": result.filters}
+            "errors": result.errors, "warnings": result.warnings, "lags": result.lags, "filters": result.filters,
+            "video_counts": result.video_counts}
     LabelTable(result.labels, tuple(s.aus), len(s.expressions), meta).write(ws)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
     return result

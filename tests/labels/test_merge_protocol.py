@@ -65,3 +65,18 @@ def test_au_negative_frames_are_subsampled_evenly_and_every_step_is_counted(tmp_
     assert r.filters == [{"step": "on the grid", "frames": 100},
                          {"step": "AU-negative frames subsampled to 0.25", "frames": 70}]
     assert LabelTable.read(ws).meta["filters"] == r.filters
+
+
+def test_merge_records_each_videos_frames_before_and_along_its_filters(tmp_path: Path, make_ws) -> None:
+    ws = make_ws(tmp_path / "ws", {"clip": {"n_src": 100, "src_fps": 30.0, "subject": "s"}},
+                 {"labels": {"aus": ["AU1", "AU12"]}})
+    au12 = np.r_[np.ones(30, int), np.zeros(50, int), np.full(20, -1)]  # 30 with the AU, 20 not labelled
+    data = pd.DataFrame({"frame": np.arange(100), "AU1": np.where(au12 < 0, np.nan, 0), "AU12": np.where(
+        au12 < 0, np.nan, au12)})
+    write_annotation(ws, Annotation("clip", "au", "ann", data))
+    r = merge(ws, keep="au-positive", drop_no_face=False)
+    (counts,) = LabelTable.read(ws).meta["video_counts"]
+    assert counts == {"video_id": "clip", "frames": 100, "with_face": 100, "labelled": 80, "au_positive": 30,
+                      "expr": 0, "va": 0, "after_face": 100, "after_face_labelled": 80, "after_face_au_positive": 30,
+                      "kept": 30, "AU1": 0, "AU12": 30}
+    assert len(r.labels) == 30
