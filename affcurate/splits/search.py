@@ -10,6 +10,7 @@ import numpy as np
 FRACTION_WEIGHT = 3.0
 # weights of the total-variation distances (points) beside the AU gaps; the 100-bin VA histogram is noisy
 KIND_WEIGHTS = {"expr": 0.3, "va": 0.1, "extra": 0.5}
+OUTSIDE = 1e6   # the score of an assignment with a part outside the tolerance starts here
 
 
 @dataclass
@@ -27,11 +28,13 @@ class Features:
 
 class Objective:
     """Score of an assignment (lower is better): distance of the frame fractions from their targets, the
-    largest AU-rate gap between splits, and total-variation distances of the histograms, all in points."""
+    largest AU-rate gap between splits, and total-variation distances of the histograms, all in points. With a
+    ``tolerance``, an assignment with a part further than that from its target scores above ``OUTSIDE``."""
 
-    def __init__(self, f: Features, targets: np.ndarray):
+    def __init__(self, f: Features, targets: np.ndarray, tolerance: float | None = None):
         self.f = f
         self.t = targets
+        self.tolerance = tolerance
         self.total = f.frames.sum()
 
     def sums(self, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,6 +51,10 @@ class Objective:
         """Vectorised over leading axes: n (..., k), num/den (..., k, F)."""
         frac = n / self.total
         score = FRACTION_WEIGHT * 100 * np.abs(frac - self.t).sum(-1)
+        if self.tolerance is not None:
+            # a part outside the tolerance costs more than any balance can win back; the excess says which way
+            over = (np.abs(frac - self.t) - self.tolerance).max(-1)
+            score = score + np.where(over > 1e-9, OUTSIDE + 1e4 * over, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
         for kind, sl in self.f.kinds.items():
@@ -149,11 +156,3 @@ def local_search(obj: Objective, assign: np.ndarray, rng: np.random.Generator, r
                 break
     return assign
 
-
-def closest_fractions(frames: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Frame fractions of a greedy assignment towards the targets (what grouping by subject allows)."""
-    f = Features([], {}, frames, np.zeros((len(frames), 0)), np.zeros((len(frames), 0)), {}, [])
-    assign = greedy(f, targets, np.random.default_rng(0))
-    share = np.zeros(len(targets))
-    np.add.at(share, assign, frames)
-    return share / frames.sum()

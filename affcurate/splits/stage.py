@@ -5,13 +5,17 @@ fractions of frames (train/val/test) or K subject-disjoint folds. Among assignme
 whose AU positive rates, expression histogram, valence-arousal 2-D histogram and chosen manifest columns are
 closest across splits wins. ``random`` draws N random assignments the way seed 001 did and keeps the best;
 ``optimise`` (the default) assigns greedily and then improves by moving and swapping groups.
+
+Every part's share of frames must lie within ``split.tolerance`` (``--tolerance``) of its target. Whether whole
+subjects allow that is decided first (:mod:`.feasible`: exactly for few subjects), and when they do not, the one
+error line quotes the closest fractions there are.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,22 +25,13 @@ from affcurate.errors import AffcurateError
 from affcurate.labels.table import LabelTable
 from affcurate.lock import writes_workspace
 from affcurate.splits.check import check  # noqa: F401  (affcurate.split.check, as before)
-from affcurate.splits.search import Features, Objective, closest_fractions, greedy, local_search, random_draw
+from affcurate.splits.feasible import Closest, closest
+from affcurate.splits.result import SplitResult
+from affcurate.splits.search import OUTSIDE, Features, Objective, greedy, local_search, random_draw
 from affcurate.workspace import Workspace
 
 VA_BINS = 10
 RESTARTS = 4
-
-
-@dataclass
-class SplitResult:
-    assignment: pd.DataFrame            # video_id, subject, split and/or fold
-    score: float
-    max_au_gap: float                   # percentage points
-    fractions: dict[str, float]
-    summary: dict[str, pd.DataFrame] = field(default_factory=dict)
-    method: str = "optimise"
-    seed: int = 0
 
 
 def _groups(manifest: pd.DataFrame, labelled: list[str]) -> tuple[pd.Series, list[str]]:
@@ -141,10 +136,24 @@ def _targets(train: float | None, val: float | None, test: float | None, folds: 
 @writes_workspace("affcurate split")
 def split(ws: Workspace, train: float | None = None, val: float | None = None, test: float | None = None,
           folds: int | None = None, method: str | None = None, draws: int | None = None, seed: int | None = None,
-          balance_columns: tuple[str, ...] | None = None, write: bool = True) -> SplitResult:
+          balance_columns: tuple[str, ...] | None = None, write: bool = True, tolerance: float | None = None,
+          from_file: str | Path | None = None, skip_unknown: bool = False, allow_leaks: bool = False
+          ) -> SplitResult:
     """Split the labelled videos of the workspace; writes ``splits.parquet`` (the Python twin of
-    ``affcurate split``). Unset arguments come from the workspace settings."""
+    ``affcurate split``). Unset arguments come from the workspace settings. With ``from_file``, the split of
+    that file is adopted instead (:func:`affcurate.splits.adopt.adopt`)."""
     s = ws.settings.split
+    if from_file is not None:
+        given = {"train": train, "val": val, "test": test, "folds": folds, "method": method, "draws": draws,
+                 "seed": seed, "tolerance": tolerance}
+        if any(v is not None for v in given.values()):
+            asked = ", ".join(k for k, v in given.items() if v is not None)
+            raise AffcurateError(f"a split adopted from {from_file} has no {asked}: leave them out, or compute "
+                                 "a split without --from")
+        from affcurate.splits.adopt import adopt  # adopting reads other layouts: loaded when asked
+
+        return adopt(ws, from_file, skip_unknown=skip_unknown, allow_leaks=allow_leaks,
+                     balance_columns=balance_columns, write=write)
     if folds is None:
         folds = s.folds
     if train is None and val is None and test is None:
@@ -154,26 +163,24 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
     method = method or s.method
     draws = draws or s.draws
     seed = s.seed if seed is None else seed
+    tolerance = s.tolerance if tolerance is None else float(tolerance)
     balance_columns = tuple(balance_columns if balance_columns is not None else s.balance_columns)
     if method not in ("optimise", "random"):
         raise AffcurateError(f"unknown split method {method!r}: expected optimise or random")
+    if not 0 <= tolerance <= 0.5:
+        raise AffcurateError(f"split tolerance {tolerance:g}: expected a share of frames between 0 and 0.5")
     targets, names = _targets(train, val, test, folds)
     table = LabelTable.read(ws)
     if not len(table):
         raise AffcurateError(f"{ws.labels_path} has no frames: nothing to split")
     f = features(table, ws.manifest(), balance_columns)
-    share = f.frames / f.frames.sum()
     if len(f.groups) < len(targets):
         raise AffcurateError(f"{len(f.groups)} subjects cannot fill {len(targets)} splits; each split needs at "
                              "least one subject")
-    biggest = int(np.argmax(share))
-    close = closest_fractions(f.frames, targets)
-    if np.abs(close - targets).max() > 0.05:
-        raise AffcurateError(
-            f"the targets {' / '.join(f'{n} {t:.2f}' for n, t in zip(names, targets, strict=True))} cannot be met "
-            f"with whole subjects: subject {f.groups[biggest]} alone holds {share[biggest]:.0%} of the frames; "
-            f"closest achievable: {' / '.join(f'{n} {c:.2f}' for n, c in zip(names, close, strict=True))}")
-    obj = Objective(f, targets)
+    close = closest(f.frames, targets, tolerance)
+    if close.miss(targets) > tolerance + 1e-9:
+        raise AffcurateError(_unreachable(f, targets, names, close, tolerance))
+    obj = Objective(f, targets, tolerance)
     rng = np.random.default_rng(seed)
     if method == "random":
         best, best_score = None, np.inf
@@ -182,11 +189,16 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
             sc = obj(a)
             if sc < best_score:
                 best, best_score = a, sc
+        if best_score >= OUTSIDE:
+            raise AffcurateError(f"none of {draws} random draws has every part within {tolerance:g} of its "
+                                 "target, though such assignments exist: raise --draws, or use --method optimise")
         assign = best
     else:
         # a few starts (greedy, then seed 001-style draws), each improved by local search; keep the best
         restarts = RESTARTS if len(f.groups) <= 2000 else 1  # many small groups: one start is enough
         starts = [greedy(f, targets, rng)] + [random_draw(f.frames, targets, rng) for _ in range(restarts - 1)]
+        if min(obj(a) for a in starts) >= OUTSIDE:
+            starts.append(close.assign.copy())  # the feasibility search's assignment is within the tolerance
         assign, best_score = None, np.inf
         for a0 in starts:
             a = local_search(obj, a0, rng)
@@ -199,9 +211,25 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
         meta = {"method": method, "seed": seed, "draws": draws if method == "random" else None,
                 "targets": dict(zip(names, targets.tolist(), strict=True)), "score": result.score,
                 "max_au_gap_pp": result.max_au_gap, "balance_columns": list(balance_columns),
-                "fractions": result.fractions}
+                "fractions": result.fractions, "tolerance": tolerance, "source": None}
         io.write_parquet(result.assignment, ws.splits_path, metadata=meta)
     return result
+
+
+def _unreachable(f: Features, targets: np.ndarray, names: list[str], close: Closest, tolerance: float) -> str:
+    """One line: the targets, why whole subjects cannot meet them, and the closest fractions there are."""
+    share = f.frames / f.frames.sum()
+    big = int(np.argmax(share))
+    if share[big] - targets.max() > tolerance:
+        why = f"subject {f.groups[big]} alone holds {share[big]:.0%} of the frames"
+    else:
+        who = "no assignment" if close.exact else "the search found no assignment"
+        why = f"{who} of the {len(f.groups)} subjects has every part within {tolerance:g} of its target"
+    fr = close.fractions
+    return (f"the targets {' / '.join(f'{n} {t:.2f}' for n, t in zip(names, targets, strict=True))} cannot be "
+            f"met with whole subjects: {why}; closest {'achievable' if close.exact else 'found'}: "
+            f"{' / '.join(f'{n} {c:.3f}' for n, c in zip(names, fr, strict=True))} (a part off by "
+            f"{np.abs(fr - targets).max():.3f}; the tolerance is {tolerance:g}: --tolerance or split.tolerance)")
 
 
 def _result(ws: Workspace, table: LabelTable, f: Features, assign: np.ndarray, names: list[str],
