@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import os
 import sys
@@ -190,6 +191,13 @@ class Fan:
         s = np.array([bb[4] for bb in boxes], np.float32)
         keep = s >= self.min_score
         return Detections(b[keep], s[keep], np.array(lms, np.float32)[keep])
+
+
+@functools.lru_cache(maxsize=4)
+def shared_detector(name: str, min_score: float = 0.5, detect_size: int = 384) -> Detector:
+    """One detector per process and configuration: its model session and warm-up are paid once per worker, not
+    once per video (a second of clips would otherwise spend most of its time there)."""
+    return make_detector(name, min_score, detect_size)
 
 
 def make_detector(name: str, min_score: float = 0.5, detect_size: int = 384) -> Detector:

@@ -23,7 +23,7 @@ from affcurate.executor import ExecutorSpec, Progress, current_progress, map_ite
 from affcurate.faces import status
 from affcurate.faces.crops import CropSink, write_subject_crops
 from affcurate.faces.detect_pass import DecodeStats, DetectionPass, decode_frames
-from affcurate.faces.detectors import Detector, make_detector
+from affcurate.faces.detectors import Detector, shared_detector
 from affcurate.faces.given import GivenFaces, process_given
 from affcurate.faces.table import FaceTracks
 from affcurate.faces.target import choose_target
@@ -52,7 +52,7 @@ def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: in
         raise AffcurateError(f"{vid}: {path} is missing; run `affcurate ingest {ws.root}` first")
     with av.open(str(path)) as c:
         width, height = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
-    detector = detector or make_detector(settings.detector, settings.min_score, settings.detect_size)
+    detector = detector or shared_detector(settings.detector, settings.min_score, settings.detect_size)
     stats = DecodeStats()
     # every face's crop, in a working file of this process's own (two writers never share one)
     with io.scratch_path(ws.crops_path(vid).with_name(f"{vid}.all.h5"), suffix=".h5") as all_crops:
@@ -90,16 +90,16 @@ def process_video(ws: Workspace, vid: str, settings: FacesSettings, override: in
 
 # ---- the stage over many videos ---------------------------------------------------------------------------
 
-def faces_for_video(item: tuple[str, str, dict[str, Any] | None, GivenFaces | None]) -> dict[str, Any]:
+def faces_for_video(item: dict[str, Any]) -> dict[str, Any]:
     """Process one video unless its ledger says it is done with the same inputs and settings (top-level and
-    picklable: it runs in worker processes)."""
-    ws_root, vid, overrides, given = item
-    ws = Workspace(Path(ws_root))
+    picklable: it runs in worker processes). ``item``: ws_root, video_id, overrides, given, and the subject's
+    track (``override``) or ``side`` when they are not the stage's to choose."""
+    ws = Workspace(Path(item["ws_root"]))
+    vid, overrides, given = item["video_id"], item["overrides"], item["given"]
+    override, side = item["override"], item["side"]
     settings = ws.settings.faces
     if overrides:
         settings = ws.settings.replace("faces", **overrides).faces
-    override = status.subject_override(ws, vid)
-    side = status.subject_side(ws, vid) if override is None else None
     key = _faces_key(ws, vid, settings, override, side)
     if given is not None:
         key = stage_key(key, "given", given.key())
@@ -124,10 +124,12 @@ def find_faces(ws: Workspace, video_ids: list[str] | None = None, spec: Executor
     used instead of detection for those videos."""
     ids = ws.video_ids() if video_ids is None else list(video_ids)
     spec = spec or ExecutorSpec(jobs=ws.settings.ingest.jobs)
-    items = [(str(ws.root), vid, overrides, (given or {}).get(vid)) for vid in ids]
+    choice = status.subject_choices(ws, ids)  # read once here, not once per video in the workers
+    items = [{"ws_root": str(ws.root), "video_id": vid, "overrides": overrides, "given": (given or {}).get(vid),
+              **choice[vid]} for vid in ids]
     rows = []
     for res in map_items(faces_for_video, items, spec, "faces", progress or current_progress()):
-        vid = res.item[1]
+        vid = res.item["video_id"]
         if res.error:
             rows.append({"video_id": vid, "status": "error", "error": res.error})
         else:

@@ -66,26 +66,23 @@ def record_pick(ws: Workspace, video_id: str, track: int) -> None:
     _write(ws, table)
 
 
-def subject_override(ws: Workspace, video_id: str) -> int | None:
-    """The subject's track when it is not the stage's to choose: picked by hand, else given as ``target_track`` in
-    the manifest (from a ``--list`` CSV, or a pick of an older version)."""
+def subject_choices(ws: Workspace, video_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per video, the subject's ``override`` track (picked by hand, else the list's ``target_track``) and its
+    ``side`` (when no track is given), from one read of this table and the manifest."""
     table = read_status(ws).set_index("video_id")
-    if video_id in table.index and not pd.isna(table.loc[video_id, "picked_track"]):
-        return int(table.loc[video_id, "picked_track"])
-    m = ws.manifest(with_faces=False)
-    row = m.loc[m["video_id"] == video_id]
-    if row.empty or "target_track" not in row or pd.isna(row["target_track"].iloc[0]):
-        return None
-    return int(row["target_track"].iloc[0])
-
-
-def subject_side(ws: Workspace, video_id: str) -> str | None:
-    """The side of the frame the subject is on, when the list names one (a video with several subjects)."""
-    m = ws.manifest(with_faces=False)
-    row = m.loc[m["video_id"] == video_id]
-    if row.empty or "target_side" not in row or pd.isna(row["target_side"].iloc[0]):
-        return None
-    return str(row["target_side"].iloc[0])
+    m = ws.manifest(with_faces=False).set_index("video_id")
+    out = {}
+    for vid in video_ids:
+        override = None
+        if vid in table.index and not pd.isna(table.loc[vid, "picked_track"]):
+            override = int(table.loc[vid, "picked_track"])
+        elif vid in m.index and "target_track" in m.columns and not pd.isna(m.loc[vid, "target_track"]):
+            override = int(m.loc[vid, "target_track"])
+        side = None
+        if override is None and vid in m.index and "target_side" in m.columns and not pd.isna(m.loc[vid, "target_side"]):
+            side = str(m.loc[vid, "target_side"])
+        out[vid] = {"override": override, "side": side}
+    return out
 
 
 def with_faces_status(ws: Workspace, manifest: pd.DataFrame) -> pd.DataFrame:

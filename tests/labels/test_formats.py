@@ -408,3 +408,10 @@ def test_exporting_a_format_that_carries_none_of_the_labels_says_so(tmp_path: Pa
     assert "0 files written" in out
     assert "nothing to write: the afew-va format carries none of the labels this workspace has (expr)" in " ".join(
         out.split())
+
+
+def test_every_format_is_listed_whichever_module_was_imported_first() -> None:
+    code = ("import affcurate.labels.formats.geometry; from affcurate.labels.formats import formats; "
+            "print(len(formats()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(out) == len(formats()) >= 11

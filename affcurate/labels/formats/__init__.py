@@ -107,9 +107,9 @@ def register(fmt: Format) -> Format:
 
 
 def _load() -> None:
-    if not REGISTRY:
-        for m in MODULES:
-            importlib.import_module(f"affcurate.labels.formats.{m}")
+    """Import every format module (each registers itself), whichever of them was imported first."""
+    for m in MODULES:  # cheap after the first time: the modules are in sys.modules
+        importlib.import_module(f"affcurate.labels.formats.{m}")
 
 
 def get_format(name: str) -> Format:
