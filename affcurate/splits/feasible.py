@@ -54,9 +54,9 @@ def _shares(assign: np.ndarray, frames: np.ndarray, k: int) -> np.ndarray:
     return sums
 
 
-def heuristic(frames: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def heuristic(frames: np.ndarray, targets: np.ndarray, enough: float = 0.0) -> np.ndarray:
     """Greedy (largest groups first, to the part furthest below its target), then moves of one group and swaps
-    of two, the best of each round, while the misses shrink."""
+    of two, the best of each round, while the misses shrink and the largest is above ``enough``."""
     k = len(targets)
     empty = np.zeros((len(frames), 0))
     assign = greedy(Features([], {}, frames, empty, empty, {}, []), targets, np.random.default_rng(0))
@@ -65,6 +65,8 @@ def heuristic(frames: np.ndarray, targets: np.ndarray) -> np.ndarray:
     sums = _shares(assign, frames, k)
     best = float(_key(sums, total, targets))
     for _ in range(200):
+        if np.abs(sums / total - targets).max() <= enough + EPS:
+            break
         # every move of one group to another part
         g = np.repeat(np.arange(G), k)
         to = np.tile(np.arange(k), G)
@@ -186,7 +188,7 @@ def closest(frames: np.ndarray, targets: np.ndarray, tolerance: float) -> Closes
     the heuristic finds it), else the closest: exact when the search space allows, else the heuristic's."""
     k = len(targets)
     total = float(frames.sum())
-    assign = heuristic(frames, targets)
+    assign = heuristic(frames, targets, tolerance)
     fractions = _shares(assign, frames, k) / total
     miss = float(np.abs(fractions - targets).max())
     if miss <= tolerance + EPS:
