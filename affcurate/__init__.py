@@ -35,6 +35,7 @@ _LAZY = {
     "merge": ("affcurate.labels.merge", "merge"),
     "split": ("affcurate.splits.stage", "split"),
     "check_split": ("affcurate.splits.check", "check"),
+    "adopt_split": ("affcurate.splits.adopt", "adopt"),
     "report": ("affcurate.reporting", "report"),
     "train_baseline": ("affcurate.train.runner", "train_baseline"),
     "run": ("affcurate.recipe", "run"),

@@ -186,6 +186,9 @@ def _check_faces(recipe: Recipe, cfg: dict[str, Any], variables: dict[str, str],
 
 
 def _check_split(recipe: Recipe, cfg: dict[str, Any], variables: dict[str, str], settings: Settings) -> None:
+    if "from_file" in cfg:
+        existing(recipe, cfg["from_file"], variables, recipe.where("split", "from_file"))
+        return
     s = settings.split
     folds = cfg.get("folds", s.folds)
     parts = [cfg.get(k, 0.0) for k in ("train", "val", "test")] if {"train", "val", "test"} & set(cfg) \
@@ -267,6 +270,8 @@ def _stage_merge(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageC
 def _stage_split(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
     from affcurate.splits import split
 
+    if "from_file" in cfg:
+        cfg = {**cfg, "from_file": resolve(recipe, cfg["from_file"], ctx.variables, recipe.where("split", "from_file"))}
     return split(ws, **cfg)
 
 

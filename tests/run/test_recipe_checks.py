@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from affcurate import io
 from affcurate.cli import main
 from affcurate.errors import AffcurateError, InputError
 from affcurate.recipe import StagePlan, load_recipe, run
@@ -286,3 +287,22 @@ def test_a_run_that_fails_in_its_first_stage_leaves_no_new_workspace(tmp_path: P
     before = tree(tmp_path / "old")
     code, _, _ = cli(["run", str(recipe), str(tmp_path / "old")], capsys)
     assert code == 2 and tree(tmp_path / "old") == before
+
+
+def test_a_recipe_adopts_a_given_split(tmp_path: Path, capsys) -> None:
+    ws = labelled_workspace(tmp_path / "ws", n_videos=6, n_subjects=3, frames=30, au_rates={"AU12": 0.3})
+    m = ws.manifest()
+    given = tmp_path / "official.csv"
+    parts = {s: p for s, p in zip(sorted(m["subject"].unique()), ["Train_Set", "Validation_Set", "Test_Set"],
+                                  strict=True)}
+    given.write_text("subject,split\n" + "".join(f"{s},{p}\n" for s, p in parts.items()))
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[recipe]\nname = "r"\n\n[split]\nfrom_file = "official.csv"\n')
+    code, _, err = cli(["run", str(recipe), str(ws.root)], capsys)
+    assert code == 0, err
+    table = io.read_parquet(ws.splits_path)
+    got = dict(zip(table["subject"], table["split"], strict=True))
+    assert got == {s: {"Train_Set": "train", "Validation_Set": "val", "Test_Set": "test"}[p] for s, p in parts.items()}
+    recipe.write_text('[recipe]\nname = "r"\n\n[split]\nfrom_file = "missing.csv"\n')
+    code, _, err = cli(["run", str(recipe), str(ws.root)], capsys)
+    assert code == 2 and "missing.csv" in err and "[split] from_file" in err
