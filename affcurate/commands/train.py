@@ -36,6 +36,12 @@ def train_command(
         "refused, naming what differs, unless --overwrite."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run of that name with a "
                                    "fresh one (its old results are deleted)."),
+    folds: bool = typer.Option(False, "--folds", help="Cross-validate over the folds of splits.parquet (`affcurate "
+                               "split WS --folds K`): every fold k is trained and scored in runs/<run>/fold-<k>/, "
+                               "tested on fold k and validated on fold k+1 (mod K); the table gives mean ± std "
+                               "over the folds and every fold's row."),
+    no_val: bool = typer.Option(False, "--no-val", help="No validation: its frames (with --folds, the next fold) "
+                                "are trained on; the torch baselines keep their last epoch, AU thresholds stay 0.5."),
 ) -> None:
     """Train and benchmark baselines on the curated crops, labels and splits.
 
@@ -44,6 +50,9 @@ def train_command(
     A damaged checkpoint is reported and its model starts again from scratch.
 
     A run folder only holds results of the settings in its config.json: see --name and --overwrite.
+
+    VA metrics are RMSE, PCC, CCC and ICC(2,1); a score that cannot be computed reads n/a, with the reason under
+    the table. Setting train.va_bins > 0 weights the VA loss by valence-arousal bins (seed 004).
     """
     if name is not None:  # a run name becomes a folder under runs/: checked before anything is read or written
         check_name(name, "run name", "--name")
@@ -51,8 +60,10 @@ def train_command(
 
     ws = Workspace.open(workspace)
     r = train_baseline(ws, _list(models), _list(tasks), epochs, seed, batch_size, name=name, on_note=_note,
-                       overwrite=overwrite)
-    console.print((r.run_dir / "benchmark.md").read_text(encoding="utf-8"), markup=False, highlight=False)
+                       overwrite=overwrite, folds=folds, validation=not no_val)
+    # soft_wrap: a table wider than the terminal stays one line per row (the terminal wraps it, or a pager)
+    console.print((r.run_dir / "benchmark.md").read_text(encoding="utf-8"), markup=False, highlight=False,
+                  soft_wrap=True)
     console.print(f"run written to {r.run_dir}", markup=False, highlight=False)
 
 

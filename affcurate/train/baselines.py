@@ -20,6 +20,7 @@ from affcurate import io
 from affcurate.faces.table import FaceTracks
 from affcurate.train.base import Baseline, Predictions
 from affcurate.train.data import CropDataset, Index
+from affcurate.train.weights import va_bin_weights
 from affcurate.workspace import Workspace
 
 
@@ -92,9 +93,14 @@ def _hog(ds: CropDataset) -> np.ndarray:
 
 
 class Linear(Baseline):
-    """Per-task linear models on hand-made features: landmark geometry and HOG."""
+    """Per-task linear models on hand-made features: landmark geometry and HOG. With ``va_bins`` > 0 the
+    ridge regression of VA weighs each frame by its VA-bin weight (:func:`affcurate.train.weights.va_bin_weights`)."""
 
     name = "linear"
+
+    def __init__(self, tasks: tuple[str, ...], va_bins: int = 0, **settings: Any):
+        super().__init__(tasks, **settings)
+        self.va_bins = va_bins
 
     def _x(self, ws: Workspace, index: Index) -> np.ndarray:
         ds = CropDataset(ws, index, 64)
@@ -124,10 +130,16 @@ class Linear(Baseline):
             self.expr_model = make_pipeline(StandardScaler(), LogisticRegression(
                 max_iter=500, class_weight="balanced", C=0.1)).fit(x[e], train.expr[e])
         self.expr_const = int(np.bincount(train.expr[e], minlength=train.n_expr).argmax()) if e.sum() else 0
-        vm = train.va_mask.all(1)
-        self.va_model: Any = None
-        if "va" in self.tasks and vm.sum() > 1:
-            self.va_model = make_pipeline(StandardScaler(), Ridge(alpha=10.0)).fit(x[vm], train.va[vm])
+        # one ridge per dimension on the frames labelled in it (a set may have valence only); else the mean
+        w = va_bin_weights(train.va, train.va_mask, self.va_bins)
+        self.va_models: list[Any] = []
+        for j in range(2):
+            m = train.va_mask[:, j]
+            if "va" in self.tasks and m.sum() > 1:
+                kw = {"ridge__sample_weight": w[m]} if self.va_bins else {}
+                self.va_models.append(make_pipeline(StandardScaler(), Ridge(alpha=10.0)).fit(x[m], train.va[m, j], **kw))
+            else:
+                self.va_models.append(float(train.va[m, j].mean()) if m.any() else 0.0)
         log(epoch=1, train_frames=len(train))
 
     def predict(self, ws: Workspace, index: Index) -> Predictions:
@@ -136,5 +148,12 @@ class Linear(Baseline):
         au = np.stack([m.predict_proba(x)[:, 1] if hasattr(m, "predict_proba") else np.full(n, m)
                        for m in self.au_models], 1) if self.au_models else np.zeros((n, 0))
         expr = self.expr_model.predict(x) if self.expr_model is not None else np.full(n, self.expr_const)
-        va = np.clip(self.va_model.predict(x), -1, 1) if self.va_model is not None else np.zeros((n, 2))
+        va = np.stack([np.clip(m.predict(x), -1, 1) if hasattr(m, "predict") else np.full(n, m)
+                       for m in self.va_models], 1)
         return Predictions(au, np.asarray(expr, int), va)
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        if self.va_bins and "va" in self.tasks:
+            info["va_bins"] = self.va_bins
+        return info

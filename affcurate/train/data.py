@@ -21,7 +21,7 @@ from affcurate.workspace import Workspace
 
 @dataclass
 class Index:
-    """One row per usable crop: video, position in its HDF5 file, frame, split, and the label arrays as the
+    """One row per usable crop: video, position in its HDF5 file, frame, split, fold (-1: none), and the label arrays as the
     tensors fed to torch want them: "not labelled" is a False in the masks (the value there is 0) and -1 for
     the expression class."""
 
@@ -54,7 +54,8 @@ class Index:
 
 
 def split_names(splits: pd.DataFrame) -> pd.Series:
-    """video_id → train/val/test; K folds become test = fold 0, val = fold 1, train = the rest."""
+    """video_id → train/val/test; K folds become test = fold 0, val = fold 1, train = the rest (one run; see
+    :func:`fold_parts` for cross-validation)."""
     s = splits.set_index("video_id")
     if "split" in s.columns and s["split"].notna().all():
         return s["split"].astype(str)
@@ -62,12 +63,41 @@ def split_names(splits: pd.DataFrame) -> pd.Series:
     return folds.map(lambda f: "test" if f == 0 else "val" if f == 1 else "train")
 
 
+def fold_numbers(splits: pd.DataFrame) -> pd.Series:
+    """video_id → fold (-1 when the split table has no folds)."""
+    s = splits.set_index("video_id")
+    if "fold" not in s.columns or s["fold"].isna().any():
+        return pd.Series(-1, index=s.index, dtype=np.int64)
+    return s["fold"].astype(np.int64)
+
+
+PARTS = ("train", "val", "test")
+
+
+def fold_parts(folds: np.ndarray, k: int, val: int | None) -> dict[str, np.ndarray]:
+    """Rows of each part for fold ``k`` of cross-validation: test = fold ``k``, validation = fold ``val`` (the
+    next fold; None: no validation), train = the other folds."""
+    v = -2 if val is None else val  # -2 is no fold: nothing is validated
+    return {"train": np.flatnonzero((folds != k) & (folds != v)), "val": np.flatnonzero(folds == v),
+            "test": np.flatnonzero(folds == k)}
+
+
+def split_parts(split: np.ndarray, validation: bool = True) -> dict[str, np.ndarray]:
+    """Rows of each part of one run; without ``validation`` the validation split is trained on."""
+    parts = {p: np.flatnonzero(split == p) for p in PARTS}
+    if not validation:
+        parts["train"] = np.flatnonzero((split == "train") | (split == "val"))
+        parts["val"] = parts["val"][:0]
+    return parts
+
+
 def build_index(ws: Workspace) -> Index:
     """Join crops, labels and splits; raises a clear error naming the command to run first."""
     labels = LabelTable.read(ws)
     if not ws.splits_path.exists():
         raise StageMissingError(str(ws.splits_path), f"affcurate split {ws.root}")
-    split_of = split_names(io.read_parquet(ws.splits_path))
+    splits = io.read_parquet(ws.splits_path)
+    split_of, fold_of = split_names(splits), fold_numbers(splits)
     rows = []
     for vid in labels.video_ids:
         path = ws.crops_path(vid)
@@ -82,20 +112,24 @@ def build_index(ws: Workspace) -> Index:
     table = crops.merge(labels.frame, on=["video_id", "frame"], how="inner")
     table["split"] = table["video_id"].map(split_of)
     table = table[table["split"].notna()].reset_index(drop=True)
+    table["fold"] = table["video_id"].map(fold_of).fillna(-1).astype(np.int64)
     kept = LabelTable(table, labels.aus, labels.n_classes, labels.meta)  # the labels of the usable crops
-    return Index.from_labels(table[["video_id", "crop", "frame", "split"]], kept)
+    return Index.from_labels(table[["video_id", "crop", "frame", "split", "fold"]], kept)
 
 
 class CropDataset(Dataset):
     """Crops of an :class:`Index`, read from HDF5 on demand (nothing is held in memory but open files).
     With ``window`` > 1, each item is the ``window`` consecutive crops ending at that frame (repeating the
-    first when the video starts later)."""
+    first when the video starts later). ``va_weight`` (one per row) is each item's weight of the VA loss."""
 
-    def __init__(self, ws: Workspace, index: Index, size: int = 64, window: int = 1):
+    def __init__(self, ws: Workspace, index: Index, size: int = 64, window: int = 1,
+                 va_weight: np.ndarray | None = None):
         self.ws = ws
         self.index = index
         self.size = size
         self.window = window
+        self.va_weight = (np.ones(len(index), np.float32) if va_weight is None
+                          else np.asarray(va_weight, np.float32))
         self._files: dict[str, h5py.File] = {}
         t = index.table
         self._vid = t["video_id"].to_numpy()
@@ -127,7 +161,7 @@ class CropDataset(Dataset):
         ix = self.index
         return {"x": x, "au": torch.from_numpy(ix.au[i]), "au_mask": torch.from_numpy(ix.au_mask[i]),
                 "expr": torch.tensor(ix.expr[i]), "va": torch.from_numpy(ix.va[i]),
-                "va_mask": torch.from_numpy(ix.va_mask[i])}
+                "va_mask": torch.from_numpy(ix.va_mask[i]), "va_weight": torch.tensor(self.va_weight[i])}
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

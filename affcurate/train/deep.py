@@ -1,5 +1,11 @@
-"""The torch baselines: ``cnn``, a small multi-task CNN trained from scratch (AU: BCE, EXPR: class-weighted CE,
-VA: 1 − CCC), and ``cnn-gru``, the same CNN's features over short windows of frames with a GRU head."""
+"""The torch baselines: ``cnn``, a small multi-task CNN trained from scratch (AU: BCE with each AU's positives
+weighted by its negatives-to-positives ratio, EXPR: class-weighted CE, VA: 1 − CCC, optionally weighted per
+frame by ``train.va_bins``), and ``cnn-gru``, the same CNN's features over short windows of frames with a GRU
+head.
+
+The checkpoint kept is the epoch with the best validation score (mean of AU mean F1, EXPR macro-F1 and VA mean
+CCC, over those defined). Without validation frames, or while no epoch has a defined score, it is the last
+epoch: there is nothing to choose by, and the training frames would only pick the most over-fitted one."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from affcurate.train.base import Baseline, Predictions
 from affcurate.train.checkpoint import DamagedFile
 from affcurate.train.data import CropDataset, Index
 from affcurate.train.metrics import au_metrics, expr_metrics, va_metrics
+from affcurate.train.weights import va_bin_weights
 from affcurate.workspace import Workspace
 
 
@@ -78,31 +85,42 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed % 2**32, seed // 2**32 % 2**32, epoch]).generate_state(1)[0])
 
 
-def ccc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """1 − CCC per dimension over the batch's labelled frames (seeds 001 and 003), averaged."""
+def ccc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+             weight: torch.Tensor | None = None) -> torch.Tensor:
+    """1 − CCC per dimension over the batch's labelled frames (seeds 001 and 003), averaged. With ``weight``
+    (one per frame) the CCC's means, variances and covariance are weighted: a frame of weight 2 counts as two."""
     losses = []
     for j in range(pred.shape[1]):
         m = mask[:, j]
         if m.sum() < 2:
             continue
         p, t = pred[m, j], target[m, j]
-        pm, tm = p.mean(), t.mean()
-        cov = ((p - pm) * (t - tm)).mean()
-        c = 2 * cov / (p.var(unbiased=False) + t.var(unbiased=False) + (pm - tm) ** 2 + 1e-8)
+        if weight is None:
+            pm, tm = p.mean(), t.mean()
+            cov = ((p - pm) * (t - tm)).mean()
+            c = 2 * cov / (p.var(unbiased=False) + t.var(unbiased=False) + (pm - tm) ** 2 + 1e-8)
+        else:
+            w = weight[m] / weight[m].sum().clamp_min(1e-12)
+            pm, tm = (w * p).sum(), (w * t).sum()
+            cov = (w * (p - pm) * (t - tm)).sum()
+            c = 2 * cov / ((w * (p - pm) ** 2).sum() + (w * (t - tm) ** 2).sum() + (pm - tm) ** 2 + 1e-8)
         losses.append(1 - c)
     return torch.stack(losses).mean() if losses else pred.sum() * 0
 
 
 class TorchBaseline(Baseline):
-    """Training loop shared by ``cnn`` and ``cnn-gru``: per-epoch log and checkpoint, best by validation,
-    resumable, deterministic for a seed. ``out`` holds ``last.pt`` (to resume) and ``best.pt``."""
+    """Training loop shared by ``cnn`` and ``cnn-gru``: per-epoch log and checkpoint, best by validation (the
+    last epoch without validation), resumable, deterministic for a seed. ``out`` holds ``last.pt`` (to resume)
+    and ``best.pt`` (the model kept)."""
 
     name = "cnn"
     sequence = False  # True: each item is the run's ``window`` consecutive crops, not one
 
     def __init__(self, tasks: tuple[str, ...], epochs: int = 5, batch_size: int = 64, lr: float = 1e-3,
-                 seed: int = 0, input_size: int = 64, workers: int = 0, window: int = 5, **settings: Any):
+                 seed: int = 0, input_size: int = 64, workers: int = 0, window: int = 5, va_bins: int = 0,
+                 **settings: Any):
         super().__init__(tasks)
+        self.va_bins = va_bins
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.seed, self.size, self.workers = seed, input_size, workers
         self.window = window if self.sequence else 1
@@ -121,17 +139,20 @@ class TorchBaseline(Baseline):
         total = out["va"].sum() * 0
         if "au" in self.tasks and b["au_mask"].any():
             m = b["au_mask"].float()
-            bce = nn.functional.binary_cross_entropy_with_logits(out["au"][:, : m.shape[1]], b["au"], reduction="none")
+            bce = nn.functional.binary_cross_entropy_with_logits(out["au"][:, : m.shape[1]], b["au"], reduction="none",
+                                                                 pos_weight=self.au_pos_weight)
             total = total + (bce * m).sum() / m.sum()
         if "expr" in self.tasks and (b["expr"] >= 0).any():
             total = total + nn.functional.cross_entropy(out["expr"], b["expr"], weight=expr_w, ignore_index=-1)
         if "va" in self.tasks and b["va_mask"].any():
-            total = total + ccc_loss(out["va"], b["va"], b["va_mask"])
+            total = total + ccc_loss(out["va"], b["va"], b["va_mask"], b["va_weight"] if self.va_bins else None)
         return total
 
     def _fresh(self, n_expr: int) -> torch.optim.Optimizer:
-        torch.manual_seed(self.seed)  # the initial weights depend on the seed only
+        torch.manual_seed(self.seed)  # the initial weights depend on the seed (and the train labels) only
         self.model = self.build(self.n_au, n_expr)
+        with torch.no_grad():  # VA starts at the train mean, as the prior: an untrained head is not a random guess
+            self.model.heads.va.bias.copy_(torch.atanh(self.va_start))
         return torch.optim.Adam(self.model.parameters(), lr=self.lr)
 
     def _resume(self, out: Path, opt: torch.optim.Optimizer) -> tuple[int, float]:
@@ -153,6 +174,13 @@ class TorchBaseline(Baseline):
     def fit(self, ws: Workspace, train: Index, val: Index | None, out: Path, log: Callable[..., None],
             note: Callable[[str], None]) -> None:
         self.n_au = train.au.shape[1]
+        pos, known = (train.au * train.au_mask).sum(0), train.au_mask.sum(0)
+        # balanced, as the linear baseline's: a rare AU is predicted at 0.5 when no validation tunes thresholds
+        self.au_pos_weight = torch.tensor(np.where(pos > 0, np.clip((known - pos) / np.maximum(pos, 1), 1e-2, 1e2),
+                                                   1.0), dtype=torch.float32)
+        vm = train.va_mask
+        mean = np.where(vm.sum(0) > 0, (train.va * vm).sum(0) / np.maximum(vm.sum(0), 1), 0.0)
+        self.va_start = torch.tensor(np.clip(mean, -0.9, 0.9), dtype=torch.float32)
         opt = self._fresh(train.n_expr)
         counts = np.bincount(train.expr[train.expr >= 0], minlength=train.n_expr).astype(np.float64)
         expr_w = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max((counts > 0).sum(), 1),
@@ -167,7 +195,8 @@ class TorchBaseline(Baseline):
                 for p in (last, out / "best.pt"):
                     p.unlink(missing_ok=True)
                 opt = self._fresh(train.n_expr)
-        ds = CropDataset(ws, train, self.size, self.window)
+        ds = CropDataset(ws, train, self.size, self.window, va_bin_weights(train.va, train.va_mask, self.va_bins))
+        scored = val if val is not None and len(val) else None
         for epoch in range(start, self.epochs):
             torch.manual_seed(epoch_seed(self.seed, epoch))  # dropout draws as an uninterrupted run's
             loader = self._loader(ds, shuffle=True, epoch=epoch)
@@ -185,16 +214,37 @@ class TorchBaseline(Baseline):
                 t_load = time.perf_counter()
                 self.timing["step"] += t_load - t0
                 self.timing["images"] += len(b["x"]) * self.window
-            score = self._validation_score(ws, val if val is not None and len(val) else train)
+            self._settle_batchnorm(ds)
+            score = self._validation_score(ws, scored) if scored is not None else None
             # log, best, last: a kill between two of them makes the resumed run do this epoch again, identically
             log(epoch=epoch + 1, loss=float(np.mean(losses)) if losses else None, val_score=score)
-            if score > best:
-                best = score
+            if best == -math.inf or (score is not None and score > best):  # no score yet: the last epoch
+                best = -math.inf if score is None else score
                 checkpoint.save(self.model.state_dict(), out / "best.pt")
             checkpoint.save({"model": self.model.state_dict(), "optim": opt.state_dict(), "epoch": epoch,
                              "best": best}, last)
         ds.close()
         self.model.load_state_dict(checkpoint.load(out / "best.pt"))
+
+    def _settle_batchnorm(self, ds: CropDataset) -> None:
+        """Each BatchNorm's running statistics, computed again over the training crops with the epoch's final
+        weights. The moving averages of a short training lag behind the weights (and start from variance 1):
+        evaluated with them, a model trained for a few epochs sees other inputs than it learnt on."""
+        norms = [m for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        self.model.eval()  # dropout off; only the norms gather statistics
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum, m._momentum = None, m.momentum  # None: a plain average over the pass
+            m.train()
+        with torch.no_grad():
+            for b in self._loader(ds, shuffle=False):
+                self.model(b["x"])
+        for m in norms:
+            m.momentum = m._momentum
+            del m._momentum
+        self.model.eval()
 
     def _raw(self, ws: Workspace, index: Index) -> dict[str, np.ndarray]:
         self.model.eval()
@@ -209,7 +259,8 @@ class TorchBaseline(Baseline):
             ds.close()
         return {k: np.concatenate(v) for k, v in outs.items()}
 
-    def _validation_score(self, ws: Workspace, index: Index) -> float:
+    def _validation_score(self, ws: Workspace, index: Index) -> float | None:
+        """Mean of the tasks' headline scores on ``index`` that are defined; None when none is."""
         r = self._raw(ws, index)
         parts = []
         if "au" in self.tasks and index.au_mask.any():
@@ -218,9 +269,9 @@ class TorchBaseline(Baseline):
         if "expr" in self.tasks and e.any():
             parts.append(expr_metrics(index.expr[e], r["expr"][e], index.n_expr)["f1_macro"])
         if "va" in self.tasks and index.va_mask.any():
-            parts.append(va_metrics(index.va, r["va"], index.va_mask).get("ccc_mean", 0.0))
-        parts = [p for p in parts if not np.isnan(p)]
-        return float(np.mean(parts)) if parts else 0.0
+            parts.append(va_metrics(index.va, r["va"], index.va_mask)["ccc_mean"])
+        known = [p for p in parts if p is not None]
+        return float(np.mean(known)) if known else None
 
     def predict(self, ws: Workspace, index: Index) -> Predictions:
         r = self._raw(ws, index)
@@ -230,6 +281,8 @@ class TorchBaseline(Baseline):
         info = super().describe()
         if hasattr(self, "model"):  # fitted
             info["parameters"] = int(sum(p.numel() for p in self.model.parameters()))
+        if self.va_bins and "va" in self.tasks:
+            info["va_bins"] = self.va_bins
         return info
 
     def throughput(self) -> dict[str, float] | None:

@@ -1,6 +1,14 @@
 """`affcurate train-baseline`: fit every chosen baseline on the train split, pick thresholds and checkpoints on
 validation, score on test, and write the run: config, per-epoch log, best checkpoint, metrics, a benchmark
-table comparing the baselines (Markdown and JSON) and a model card."""
+table comparing the baselines (Markdown and JSON) and a model card.
+
+Cross-validation (``folds=True``, ``--folds``, seed 004's subject-independent protocol) on a split with K
+folds trains and scores every fold k in its own folder ``runs/<run>/fold-<k>/``: test = fold k, validation =
+the next fold (k + 1 mod K), or none with ``validation=False`` (``--no-val``), train = the other folds. The
+run's tables give each metric's mean ± standard deviation over the folds and every fold's row.
+
+Without validation frames (``--no-val``, or a split without a validation part) the torch baselines keep their
+last epoch and AU thresholds stay at 0.5."""
 
 from __future__ import annotations
 
@@ -13,18 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import Progress, current_progress
 from affcurate.names import check_name
-from affcurate.train import checkpoint, registry, runs
+from affcurate.train import card, checkpoint, registry, runs
 from affcurate.train.base import Predictions
+from affcurate.train.benchmark import summarise
 from affcurate.train.checkpoint import DamagedFile, EpochLog
-from affcurate.train.data import Index, build_index
+from affcurate.train.data import Index, build_index, fold_parts, split_parts
 from affcurate.train.metrics import abaw_scores, au_metrics, expr_metrics, tune_thresholds, va_metrics
+from affcurate.train.weights import va_bin_counts
 from affcurate.workspace import Workspace
 
 TASKS = ("au", "expr", "va")
@@ -32,11 +41,32 @@ TASKS = ("au", "expr", "va")
 
 @dataclass
 class TrainResult:
+    """Where the run was written and its scores: per model (of a cross-validated run: the mean over the folds,
+    with ``std``, ``counts`` (folds where each metric was computable) and every fold's scores in ``folds``)."""
+
     run_dir: Path
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped_tasks: list[str] = field(default_factory=list)
     timing: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # one line each: skipped tasks, damaged files started again
+    folds: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    std: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Part:
+    """One training of every model: the whole run (``fold`` None) or one fold of a cross-validated run."""
+
+    fold: int | None
+    rows: dict[str, np.ndarray]          # train / val / test → rows of the index
+    val_fold: int | None = None
+
+    def folder(self, run: Path) -> Path:
+        return run if self.fold is None else run / f"fold-{self.fold}"
+
+    def where(self) -> str:
+        return "the train split" if self.fold is None else f"the train part of fold {self.fold}"
 
 
 def _has_task(index: Index, task: str) -> bool:
@@ -47,16 +77,21 @@ def _has_task(index: Index, task: str) -> bool:
     return bool(index.va_mask.any())
 
 
-def evaluate(index: Index, pred: Predictions, tasks: tuple[str, ...], thresholds: np.ndarray | None
-             ) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
-    if "au" in tasks and pred.au is not None and index.au_mask.any():
-        out["au"] = au_metrics(index.au, pred.au, index.au_mask, index.aus, thresholds)
-    e = index.expr >= 0
-    if "expr" in tasks and pred.expr is not None and e.any():
-        out["expr"] = expr_metrics(index.expr[e], pred.expr[e], index.n_expr)
-    if "va" in tasks and pred.va is not None and index.va_mask.any():
-        out["va"] = va_metrics(index.va, pred.va, index.va_mask)
+def evaluate(index: Index, pred: Predictions | None, tasks: tuple[str, ...], thresholds: np.ndarray | None,
+             part: str = "test") -> dict[str, dict[str, Any]]:
+    """Every metric of ``tasks`` on ``index`` (None, with the reason, where it cannot be computed)."""
+    out: dict[str, dict[str, Any]] = {}
+    n = len(index)
+    if "au" in tasks:
+        prob = pred.au if pred is not None and pred.au is not None else np.zeros(index.au.shape)
+        out["au"] = au_metrics(index.au, prob, index.au_mask, index.aus, thresholds, part)
+    if "expr" in tasks:
+        e = index.expr >= 0
+        guess = pred.expr if pred is not None and pred.expr is not None else np.zeros(n, np.int64)
+        out["expr"] = expr_metrics(index.expr[e], np.asarray(guess)[e], index.n_expr, part)
+    if "va" in tasks:
+        va = pred.va if pred is not None and pred.va is not None else np.zeros((n, 2))
+        out["va"] = va_metrics(index.va, va, index.va_mask, part)
     return out
 
 
@@ -64,10 +99,16 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
                    tasks: list[str] | tuple[str, ...] | None = None, epochs: int | None = None,
                    seed: int | None = None, batch_size: int | None = None, lr: float | None = None,
                    name: str | None = None, progress: Progress | None = None,
-                   on_note: Callable[[str], None] | None = None, overwrite: bool = False) -> TrainResult:
+                   on_note: Callable[[str], None] | None = None, overwrite: bool = False,
+                   folds: bool = False, validation: bool = True) -> TrainResult:
     """Train and benchmark baselines on the curated workspace; returns where the run was written. The same
     arguments give the same run folder, so an interrupted run resumes. A ``name`` already used with other
     settings, labels or splits is refused, unless ``overwrite`` replaces that run with a fresh one.
+
+    ``folds``: cross-validate over the folds of splits.parquet (``affcurate split --folds K``); each fold k
+    is tested on fold k and validated on fold k + 1 (mod K), or not validated with ``validation=False``
+    (whose validation frames are then trained on, also in a run without folds). ``train.va_bins`` > 0
+    weights each training frame's VA loss by its valence-arousal bin (:mod:`affcurate.train.weights`).
 
     Things the user should know but that do not stop the run (a task without train labels, a damaged
     checkpoint whose model starts again) are collected in ``TrainResult.notes`` and passed to ``on_note`` as
@@ -85,23 +126,47 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
         check_name(name, "run name")
     config = {"models": list(models), "tasks": list(tasks), "epochs": epochs or s.epochs, "seed": s.seed if seed is
               None else seed, "batch_size": batch_size or s.batch_size, "lr": lr or s.lr, "window": s.window,
-              "input_size": s.input_size, "workers": s.workers}
+              "input_size": s.input_size, "workers": s.workers, "va_bins": s.va_bins, "folds": 0,
+              "validation": bool(validation)}
     # one writer at a time: the checkpoints, runs/benchmark.md and the stale temporaries are this run's
     with ws.writing("affcurate train-baseline"):
-        return _train(ws, config, name, progress, on_note, overwrite)
+        return _train(ws, config, name, progress, on_note, overwrite, folds)
+
+
+def _parts(ws: Workspace, index: Index, folds: bool, validation: bool) -> list[Part]:
+    """What each training uses; refuses, naming the fix, a split that cannot be trained on."""
+    if not folds:
+        return [Part(None, split_parts(index.table["split"].to_numpy(), validation))]
+    fold = index.table["fold"].to_numpy()
+    ids = sorted({int(f) for f in io.read_parquet(ws.splits_path).get("fold", []) if f == f})
+    if (fold < 0).any() or not ids:
+        raise AffcurateError(f"{ws.splits_path} has no folds: run `affcurate split {ws.root} --folds K` to "
+                             "cross-validate, or train without --folds")
+    if len(ids) < 2:
+        raise AffcurateError(f"{ws.splits_path} has 1 fold: cross-validation needs at least 2")
+    out = []
+    for i, k in enumerate(ids):
+        v = ids[(i + 1) % len(ids)] if validation else None
+        p = Part(k, fold_parts(fold, k, v), v)
+        if not len(p.rows["train"]):
+            hint = "; with 2 folds, train with --no-val (validation=False)" if len(ids) == 2 and validation else ""
+            raise AffcurateError(f"fold {k} leaves no labelled crops to train on (test: fold {k}, validation: "
+                                 f"{'none' if v is None else f'fold {v}'}){hint}")
+        out.append(p)
+    return out
 
 
 def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Progress | None,
-           on_note: Callable[[str], None] | None, overwrite: bool) -> TrainResult:
+           on_note: Callable[[str], None] | None, overwrite: bool, folds: bool) -> TrainResult:
     models, tasks = config["models"], config["tasks"]
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     index = build_index(ws)
-    parts = {p: np.flatnonzero(index.table["split"].to_numpy() == p) for p in ("train", "val", "test")}
-    if len(parts["train"]) == 0:
+    parts = _parts(ws, index, folds, config["validation"])
+    subject_of = _subjects_of(ws)
+    if folds:
+        config["folds"] = len(parts)
+    elif len(parts[0].rows["train"]) == 0:
         raise AffcurateError("no labelled crops in the train split: check `affcurate split` and `affcurate merge`")
-    train = index.subset(parts["train"])
-    val = index.subset(parts["val"]) if len(parts["val"]) else None
-    test = index.subset(parts["test"]) if len(parts["test"]) else (val if val is not None else train)
     data = runs.data_key(ws)
     result = TrainResult(runs.run_dir(ws, name, config, data))
 
@@ -115,31 +180,108 @@ def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Pr
     run = result.run_dir
     kept = []
     for t in tasks:
-        if _has_task(train, t):
+        lacking = [p for p in parts if not _has_task(index.subset(p.rows["train"]), t)]
+        if not lacking:
             kept.append(t)
-        else:
-            note(f"task {t} has no labelled frames in the train split: skipped")
-            result.skipped_tasks.append(t)
+            continue
+        every = " in every fold" if folds else ""
+        note(f"task {t} has no labelled frames in {lacking[0].where()}: skipped{every}")
+        result.skipped_tasks.append(t)
     if not kept:
         raise AffcurateError(f"none of the tasks {', '.join(tasks)} has labelled train frames")
     runs.claim(ws, run, {**config, "data": data}, overwrite)
-    io.write_json(run / "config.json", {**config, "data": data, "tasks_trained": kept,
-                                        "frames": {k: int(len(v)) for k, v in parts.items()}})
+    written = {**config, "data": data, "tasks_trained": kept}
+    if folds:
+        written["frames"] = {f"fold-{p.fold}": _frames(p) for p in parts}
+    else:
+        written["frames"] = _frames(parts[0])
+        written["subjects"] = _about(index, parts[0], subject_of)["subjects"]
+        if config["va_bins"] and "va" in kept:
+            train = index.subset(parts[0].rows["train"])
+            written["va_bin_counts"] = va_bin_counts(train.va, train.va_mask, config["va_bins"])
+    io.write_json(run / "config.json", written)
     report = progress or current_progress()
-    report("baselines", 0, len(models))
-    for i, m in enumerate(models, 1):
-        out = run / m
+    total = len(models) * len(parts)
+    report("baselines", 0, total)
+    done = 0
+    for p in parts:
+        out = p.folder(run)
+        if p.fold is not None:
+            io.write_json(out / "config.json", _fold_config(index, p, kept, config))
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            report("baselines", done, total)
+
+        scores = _fit_models(ws, out, index, p, kept, config, result, note, tick)
+        if p.fold is None:
+            result.metrics = scores
+        else:
+            result.folds.append(scores)
+    if folds:
+        result.metrics, result.std, result.counts = summarise(result.folds)
+    card.write(ws, run, config, kept, result, [_about(index, p, subject_of) for p in parts],
+               _test_name(parts[0].rows) if not folds else "test", note)
+    return result
+
+
+def _frames(p: Part) -> dict[str, int]:
+    return {k: int(len(v)) for k, v in p.rows.items()}
+
+
+def _subjects_of(ws: Workspace) -> dict[str, str]:
+    """video_id → subject, from splits.parquet (empty when it has no subject column)."""
+    splits = io.read_parquet(ws.splits_path)
+    if "subject" not in splits.columns:
+        return {}
+    return dict(zip(splits["video_id"].astype(str), splits["subject"].astype(str), strict=True))
+
+
+def _about(index: Index, p: Part, subject_of: dict[str, str]) -> dict[str, Any]:
+    """Fold, validation fold, and frames and subjects per part, for the tables and the model card."""
+    vids = index.table["video_id"].to_numpy()
+    subjects = ({k: len({subject_of.get(v, v) for v in vids[r]}) for k, r in p.rows.items()} if subject_of
+                else {})
+    return {"fold": p.fold, "val_fold": p.val_fold, "frames": _frames(p), "subjects": subjects}
+
+
+def _fold_config(index: Index, p: Part, kept: list[str], config: dict[str, Any]) -> dict[str, Any]:
+    """What fold ``p`` is: its folds and videos per part, frames, and the VA-bin counts its weights come from."""
+    vids = index.table["video_id"].to_numpy()
+    out: dict[str, Any] = {"fold": p.fold, "test_fold": p.fold, "validation_fold": p.val_fold,
+                           "frames": _frames(p),
+                           "videos": {k: sorted(set(vids[v].tolist())) for k, v in p.rows.items()}}
+    if config["va_bins"] and "va" in kept:
+        train = index.subset(p.rows["train"])
+        out["va_bin_counts"] = va_bin_counts(train.va, train.va_mask, config["va_bins"])
+    return out
+
+
+def _fit_models(ws: Workspace, folder: Path, index: Index, p: Part, kept: list[str], config: dict[str, Any],
+                result: TrainResult, note: Callable[[str], None], tick: Callable[[], None]
+                ) -> dict[str, dict[str, Any]]:
+    """Fit and score every model on part ``p`` in ``folder``; a model whose metrics.json is there is done."""
+    train = index.subset(p.rows["train"])
+    val = index.subset(p.rows["val"]) if len(p.rows["val"]) else None
+    if len(p.rows["test"]) or p.fold is not None:
+        test, scored_on = index.subset(p.rows["test"]), "test"
+    else:  # a run without a test split is scored on what it has, and its table says which
+        test, scored_on = (val, "validation") if val is not None else (train, "train")
+    scores: dict[str, dict[str, Any]] = {}
+    for m in config["models"]:
+        out = folder / m
         out.mkdir(parents=True, exist_ok=True)
         if (out / "metrics.json").exists():
             try:
-                result.metrics[m] = checkpoint.read_json(out / "metrics.json")
-                report("baselines", i, len(models))
+                scores[m] = checkpoint.read_json(out / "metrics.json")
+                tick()
                 continue
             except DamagedFile as exc:
                 note(f"{exc}: {m} is trained (or resumed) and scored again")
         model = registry.make_model(m, tuple(kept), epochs=config["epochs"], batch_size=config["batch_size"],
                                     lr=config["lr"], seed=config["seed"], input_size=config["input_size"],
-                                    workers=config["workers"], window=config["window"])
+                                    workers=config["workers"], window=config["window"], va_bins=config["va_bins"])
         epoch_log = EpochLog(out / "log.jsonl")
         t0 = time.perf_counter()
 
@@ -152,7 +294,8 @@ def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Pr
             vp = model.predict(ws, val)
             if vp.au is not None:
                 thresholds = tune_thresholds(val.au, vp.au, val.au_mask)
-        metrics = evaluate(test, model.predict(ws, test), tuple(kept), thresholds)
+        pred = model.predict(ws, test) if len(test) else None
+        metrics: dict[str, Any] = evaluate(test, pred, tuple(kept), thresholds, scored_on)
         metrics["abaw"] = abaw_scores(metrics)
         metrics["model"] = model.describe()
         metrics["seconds"] = round(time.perf_counter() - t0, 2)
@@ -162,82 +305,10 @@ def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Pr
         if throughput is not None:
             metrics["throughput"] = result.timing[m] = throughput
         io.write_json(out / "metrics.json", metrics)
-        result.metrics[m] = metrics
-        report("baselines", i, len(models))
-    table = benchmark_table(result.metrics)
-    io.write_text(run / "benchmark.md", _markdown(table, config, test_split=_test_name(parts)))
-    io.write_json(run / "benchmark.json", {"config": config, "rows": table.to_dict("records")})
-    io.write_text(run / "MODEL_CARD.md", model_card(ws, config, kept, result, parts))
-    _all_runs(ws, note)
-    return result
+        scores[m] = metrics
+        tick()
+    return scores
 
 
 def _test_name(parts: dict[str, np.ndarray]) -> str:
     return "test" if len(parts["test"]) else "val" if len(parts["val"]) else "train (no held-out split)"
-
-
-COLUMNS = [("au", "f1_mean", "AU mean F1"), ("expr", "accuracy", "EXPR acc"), ("expr", "f1_macro", "EXPR macro-F1"),
-           ("expr", "f1_weighted", "EXPR weighted-F1"), ("va", "ccc_valence", "CCC V"), ("va", "ccc_arousal", "CCC A"),
-           ("va", "ccc_mean", "CCC mean"), ("va", "rmse_mean", "RMSE"), ("va", "sagr_mean", "SAGR")]
-
-
-def benchmark_table(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    rows = []
-    for m, met in metrics.items():
-        row: dict[str, Any] = {"model": m}
-        for task, key, label in COLUMNS:
-            v = met.get(task, {}).get(key)
-            if v is not None:
-                row[label] = round(float(v), 4)
-        row["seconds"] = met.get("seconds")
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _markdown(table: pd.DataFrame, config: dict[str, Any], test_split: str) -> str:
-    return (f"# Baselines\n\nScored on the **{test_split}** split; epochs {config['epochs']}, seed {config['seed']}."
-            f"\n\n{table.to_markdown(index=False, floatfmt='.3f')}\n")
-
-
-def _all_runs(ws: Workspace, note: Callable[[str], None]) -> None:
-    """``runs/benchmark.md``: every run's baselines side by side."""
-    frames = []
-    for p in sorted(ws.runs_dir.glob("[!.]*/benchmark.json")):  # not the temporaries of a run being replaced
-        try:
-            saved = checkpoint.read_json(p).get("rows")
-            if not isinstance(saved, list) or not all(isinstance(r, dict) for r in saved):
-                raise DamagedFile(p, "no list of rows")
-        except DamagedFile as exc:
-            note(f"{exc}: left out of {ws.runs_dir / 'benchmark.md'}")
-            continue
-        rows = pd.DataFrame(saved)
-        rows.insert(0, "run", p.parent.name)
-        frames.append(rows)
-    if frames:
-        t = pd.concat(frames, ignore_index=True)
-        order = ["run", "model"] + [label for _, _, label in COLUMNS] + ["seconds"]
-        t = t[[c for c in order if c in t.columns]]
-        io.write_text(ws.runs_dir / "benchmark.md", "# All baseline runs\n\n" + t.to_markdown(index=False,
-                                                                                            floatfmt=".3f") + "\n")
-        io.write_json(ws.runs_dir / "benchmark.json", t.to_dict("records"))
-
-
-def model_card(ws: Workspace, config: dict[str, Any], tasks: list[str], result: TrainResult,
-               parts: dict[str, np.ndarray]) -> str:
-    s = ws.settings
-    lines = [
-        f"# Model card: {result.run_dir.name}", "",
-        "## What", f"Baselines {', '.join(config['models'])} for the tasks {', '.join(tasks)} "
-        f"(skipped: {', '.join(result.skipped_tasks) or 'none'}), trained from scratch on the aligned "
-        f"{s.faces.crop_size}×{s.faces.crop_size} crops of this workspace, resized to {config['input_size']}.", "",
-        "## Data", f"Frames: train {len(parts['train'])}, validation {len(parts['val'])}, test {len(parts['test'])};"
-        " splits are subject-independent (splits.parquet).",
-        f"AUs: {', '.join(s.labels.aus)}. Expressions: {', '.join(s.labels.expressions)}.", "",
-        "## Training", f"Epochs {config['epochs']}, batch {config['batch_size']}, learning rate {config['lr']}, "
-        f"seed {config['seed']}. Losses: AU binary cross-entropy, expression class-weighted cross-entropy, "
-        "valence-arousal 1 − CCC. Best epoch by the validation score; AU thresholds tuned on validation.", "",
-        "## Results", benchmark_table(result.metrics).to_markdown(index=False, floatfmt=".3f"), "",
-        "## Limits", "Small models trained on one workspace: a measure of how learnable the labels are, not a "
-        "product. Scores on few subjects vary a lot between splits.", "",
-    ]
-    return "\n".join(lines)

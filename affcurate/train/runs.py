@@ -20,7 +20,14 @@ from affcurate.train.checkpoint import DamagedFile
 from affcurate.workspace import Workspace, stage_key
 
 # what the numbers of a run depend on; `workers` only changes how fast the crops are read
-IDENTITY = ("models", "tasks", "epochs", "seed", "batch_size", "lr", "window", "input_size", "data")
+IDENTITY = ("models", "tasks", "epochs", "seed", "batch_size", "lr", "window", "input_size", "va_bins", "folds",
+            "validation", "data")
+# settings added later, and what a run that does not record them was trained with
+DEFAULTS: dict[str, Any] = {"va_bins": 0, "folds": 0, "validation": True}
+
+
+def _value(config: dict[str, Any], key: str) -> Any:
+    return config.get(key, DEFAULTS.get(key))
 
 
 def data_key(ws: Workspace) -> dict[str, str]:
@@ -29,8 +36,10 @@ def data_key(ws: Workspace) -> dict[str, str]:
 
 
 def run_dir(ws: Workspace, name: str | None, config: dict[str, Any], data: dict[str, str]) -> Path:
-    """``runs/<name>``, or a name derived from the settings and the data, so the same call resumes."""
-    return ws.runs_dir / (name or f"baseline-{stage_key(config, data)[:10]}")
+    """``runs/<name>``, or a name derived from the settings and the data, so the same call resumes (settings
+    at their :data:`DEFAULTS` leave the name as it was before they existed)."""
+    named = {k: v for k, v in config.items() if k not in DEFAULTS or v != DEFAULTS[k]}
+    return ws.runs_dir / (name or f"baseline-{stage_key(named, data)[:10]}")
 
 
 def _show(value: Any) -> str:
@@ -45,13 +54,13 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``epochs 2 → 3``-style lines for every setting of :data:`IDENTITY` that differs."""
     out = []
     for key in IDENTITY:
-        if old.get(key) == new.get(key):
+        if _value(old, key) == _value(new, key):
             continue
         if key == "data":
             out.append("labels.parquet or splits.parquet changed since" if old.get(key) else
                        "the labels and splits it used are not recorded")
         else:
-            out.append(f"{key} {_show(old.get(key))} → {_show(new.get(key))}")
+            out.append(f"{key} {_show(_value(old, key))} → {_show(_value(new, key))}")
     return out
 
 

@@ -1,0 +1,183 @@
+"""What a finished run writes for people to read: ``benchmark.md`` (also what the command prints),
+``benchmark.json``, ``MODEL_CARD.md``, and ``runs/benchmark.md`` (every run side by side)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from affcurate import io
+from affcurate.train import benchmark, checkpoint
+from affcurate.train.benchmark import COLUMNS, ICC_NOTE, VA_DETAIL
+from affcurate.train.checkpoint import DamagedFile
+from affcurate.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from affcurate.train.runner import TrainResult
+
+NO_VAL = ("No validation frames: the torch baselines keep their last epoch (there is nothing to choose the best "
+          "by) and AU thresholds stay at 0.5.")
+
+
+def _protocol(config: dict[str, Any], test_name: str) -> str:
+    k = config["folds"]
+    if k:
+        val = ("validated on fold k + 1 (mod K)" if config["validation"] else
+               "without validation (--no-val: the next fold is trained on)")
+        return (f"**{k}-fold cross-validation**: each fold k is scored on its test fold, {val}, and trained on "
+                f"the other folds; epochs {config['epochs']}, seed {config['seed']}.")
+    return f"Scored on the **{test_name}** split; epochs {config['epochs']}, seed {config['seed']}."
+
+
+def _few_subjects(parts: list[dict[str, Any]]) -> str | None:
+    """A line when a train or test part has fewer than 2 subjects: its scores say little about other people."""
+    few = [(p, k) for p in parts for k in ("train", "test") if p["frames"][k] and p["subjects"].get(k, 2) < 2]
+    if not few:
+        return None
+    where = ", ".join(f"the {k} part" + (f" of fold {p['fold']}" if p["fold"] is not None else "") for p, k in few)
+    return (f"Few subjects: one subject only in {where}. Such scores measure how a model of one person carries "
+            "over to another (or to the same person): they vary a lot and say little about new people.")
+
+
+def _partial(counts: dict[str, Any], k: int) -> bool:
+    """Whether some metric could be computed in some folds only."""
+    return any(0 < n < k for tasks in counts.values() for per in tasks.values() if isinstance(per, dict)
+               for n in per.values())
+
+
+def _notes(config: dict[str, Any], tasks: list[str], parts: list[dict[str, Any]], na: list[str],
+           partial: bool) -> list[str]:
+    lines = []
+    frames = [p["frames"] for p in parts]
+    if config["folds"]:
+        k = config["folds"]
+        lines.append(f"mean ± std over the {k} folds (sample std, n − 1)." + (
+            f" \"(n of {k})\": the mean over the n folds where it could be computed." if partial else ""))
+    if any(f["val"] == 0 for f in frames):
+        lines.append(NO_VAL)
+    few = _few_subjects(parts)
+    if few:
+        lines.append(few)
+    if config.get("va_bins") and "va" in tasks:
+        lines.append(f"VA loss weighted by the inverse frequency of each frame's valence-arousal bin pair "
+                     f"({config['va_bins']} bins per axis over [-1, 1]; cnn, cnn-gru and linear).")
+    if "va" in tasks:
+        lines.append(ICC_NOTE)
+    if na:
+        lines.append("n/a: a score that cannot be computed (never printed as a number):")
+        lines += na
+    return lines
+
+
+def _results(result: TrainResult, config: dict[str, Any],
+             columns: list[tuple[str, str, str]] | None = None) -> tuple[str, list[str]]:
+    """The results table of the run (cross-validated: means ± std and every fold) and its n/a lines."""
+    if config["folds"]:
+        return benchmark.fold_table(result.folds, result.metrics, result.std, result.counts, columns)
+    found = benchmark.reasons(result.metrics, columns=columns)
+    rows = benchmark.rows(result.metrics, columns)
+    if columns is not None:
+        for r in rows:
+            r.pop("seconds", None)
+    return benchmark.table(rows), benchmark.na_lines(found)
+
+
+def write(ws: Workspace, run: Path, config: dict[str, Any], tasks: list[str], result: TrainResult,
+          parts: list[dict[str, Any]], test_name: str, note: Callable[[str], None]) -> None:
+    """Write the run's tables and model card, then ``runs/benchmark.md``. ``parts``: per training (the run, or
+    each fold) its ``fold``, ``val_fold``, and ``frames`` and ``subjects`` per train / val / test."""
+    table, na = _results(result, config)
+    notes = _notes(config, tasks, parts, na, _partial(result.counts, config["folds"]))
+    io.write_text(run / "benchmark.md", f"# Baselines\n\n{_protocol(config, test_name)}\n\n{table}\n"
+                  + "".join(f"\n{line}" for line in notes) + ("\n" if notes else ""))
+    saved: dict[str, Any] = {"config": config, "notes": notes}
+    if config["folds"]:
+        means, stds = benchmark.mean_rows(result.metrics, result.std, config["folds"])
+        per_fold = [{"fold": i, **r} for i, f in enumerate(result.folds) for r in benchmark.rows(f)]
+        saved.update(rows=means, std=rows_by_model(stds), per_fold=per_fold,
+                     summary={m: {"mean": result.metrics[m], "std": result.std[m], "folds": result.counts[m]}
+                              for m in result.metrics})
+    else:
+        saved["rows"] = benchmark.rows(result.metrics)
+    io.write_json(run / "benchmark.json", saved)
+    io.write_text(run / "MODEL_CARD.md", model_card(ws, config, tasks, result, parts, table, notes))
+    all_runs(ws, note)
+
+
+def rows_by_model(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["model"]: {k: v for k, v in r.items() if k != "model"} for r in rows}
+
+
+def all_runs(ws: Workspace, note: Callable[[str], None]) -> None:
+    """``runs/benchmark.md``: every run's baselines side by side (a cross-validated run: its means)."""
+    found: list[dict[str, Any]] = []
+    for p in sorted(ws.runs_dir.glob("[!.]*/benchmark.json")):  # not the temporaries of a run being replaced
+        try:
+            saved = checkpoint.read_json(p).get("rows")
+            if not isinstance(saved, list) or not all(isinstance(r, dict) for r in saved):
+                raise DamagedFile(p, "no list of rows")
+        except DamagedFile as exc:
+            note(f"{exc}: left out of {ws.runs_dir / 'benchmark.md'}")
+            continue
+        found += [{"run": p.parent.name, **r} for r in saved]
+    if not found:
+        return
+    present = {k for r in found for k in r}
+    order = [c for c in ["run", "model", "folds"] + [label for _, _, label in COLUMNS] + ["seconds"] if c in present]
+    rows = [{c: r.get(c) for c in order} for r in found]
+    text = benchmark.markdown(order, [[str(r[c] or "") if c in ("run", "model", "folds") else benchmark.cell(r[c])
+                                       for c in order] for r in rows])
+    io.write_text(ws.runs_dir / "benchmark.md", "# All baseline runs\n\nA run with folds shows its mean over the "
+                  "folds (its own benchmark.md has the std and every fold). n/a: not computable (see the run's "
+                  f"benchmark.md for why).\n\n{text}\n")
+    io.write_json(ws.runs_dir / "benchmark.json", rows)
+
+
+def _data(config: dict[str, Any], parts: list[dict[str, Any]]) -> list[str]:
+    def count(p: dict[str, Any], k: str) -> str:
+        return f"{p['frames'][k]} ({p['subjects'][k]})" if k in p["subjects"] else str(p["frames"][k])
+
+    if not config["folds"]:
+        p = parts[0]
+        return [f"Frames (subjects): train {count(p, 'train')}, validation {count(p, 'val')}, test "
+                f"{count(p, 'test')}; splits are subject-independent (splits.parquet)."]
+    body = [[str(p["fold"]), "none" if p["val_fold"] is None else str(p["val_fold"]), count(p, "train"),
+             count(p, "val"), count(p, "test")] for p in parts]
+    return [f"{config['folds']} subject-independent folds (splits.parquet); frames (subjects) per fold, each "
+            "fold's videos in fold-<k>/config.json:", "",
+            benchmark.markdown(["fold", "validation fold", "train", "validation", "test"], body), ""]
+
+
+def model_card(ws: Workspace, config: dict[str, Any], tasks: list[str], result: TrainResult,
+               parts: list[dict[str, Any]], table: str, notes: list[str]) -> str:
+    s = ws.settings
+    frames = [p["frames"] for p in parts]
+    choose = ("Best epoch by the validation score; AU thresholds tuned on validation." if all(f["val"] for f in frames)
+              else NO_VAL if not any(f["val"] for f in frames) else
+              "Best epoch by the validation score and AU thresholds tuned on validation where there are "
+              "validation frames; elsewhere: " + NO_VAL)
+    weights = (f" The VA loss of each training frame is weighted by the inverse frequency of its (valence bin, "
+               f"arousal bin) pair, {config['va_bins']} equal bins per axis over [-1, 1], normalised to mean 1 "
+               "(seed 004); the bin counts are in config.json." if config.get("va_bins") and "va" in tasks else "")
+    lines = [
+        f"# Model card: {result.run_dir.name}", "",
+        "## What", f"Baselines {', '.join(config['models'])} for the tasks {', '.join(tasks)} "
+        f"(skipped: {', '.join(result.skipped_tasks) or 'none'}), trained from scratch on the aligned "
+        f"{s.faces.crop_size}×{s.faces.crop_size} crops of this workspace, resized to {config['input_size']}.", "",
+        "## Data", *_data(config, parts),
+        f"AUs: {', '.join(s.labels.aus)}. Expressions: {', '.join(s.labels.expressions)}.", "",
+        "## Training", f"Epochs {config['epochs']}, batch {config['batch_size']}, learning rate {config['lr']}, "
+        f"seed {config['seed']}. Losses: AU binary cross-entropy (positives weighted by each AU's negatives-to-"
+        "positives ratio), expression class-weighted cross-entropy, valence-arousal 1 − CCC." + weights + " "
+        + choose, "",
+        "## Results", table, "", *notes, "",
+    ]
+    if "va" in tasks:
+        va_table, _ = _results(result, config, VA_DETAIL)
+        lines += ["### Valence and arousal", "RMSE, PCC, CCC and ICC per dimension (V: valence, A: arousal).", "",
+                  va_table, ""]
+    lines += ["## Limits", "Small models trained on one workspace: a measure of how learnable the labels are, not a "
+              "product. Scores on few subjects vary a lot between splits.", ""]
+    return "\n".join(lines)
