@@ -66,7 +66,8 @@ def _curated(ws: Workspace, out: str, recipe: str, shape: shapes.Shape) -> pd.Da
         assert labels[["valence", "arousal"]].notna().any(axis=None)
         assert labels[["valence", "arousal"]].abs().max().max() <= 1
     if "au" in tasks:
-        assert [a for a in r.settings["labels"]["aus"] if a not in labels.columns] == []
+        aus = r.settings["labels"]["aus"]
+        assert [a for a in aus if a not in labels.columns] == [] and (labels[aus] == 1).any(axis=None)
     if "expr" in tasks:
         assert labels["expr"].notna().any()
     # subject-independent: the check passes, and no subject is in two parts
