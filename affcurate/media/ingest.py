@@ -170,13 +170,17 @@ def _add_sources(ws: Workspace, manifest: pd.DataFrame, videos: str | Path | Non
     new_rows = pd.DataFrame([mf.candidate_row(c) for c in candidates])
     if not new_rows.empty:
         known = manifest.set_index("video_id")
+        fresh = []
         for _, r in new_rows.iterrows():
             if r["video_id"] in known.index:
                 for col in ("subject", "label", "source", "target_track", "target_side", "meta"):
                     if pd.notna(r[col]):
                         known.loc[r["video_id"], col] = r[col]
             else:
-                known.loc[r["video_id"]] = r.reindex(known.columns)
+                fresh.append(r)
+        if fresh:  # added at once, as objects: the columns are typed again by normalise
+            added = pd.DataFrame(fresh).set_index("video_id").reindex(columns=known.columns)
+            known = pd.concat([known.astype(object), added.astype(object)]) if len(known) else added
         manifest = known.reset_index()
     return mf.normalise(manifest)
 

@@ -65,7 +65,8 @@ def flat(df: pd.DataFrame) -> pd.DataFrame:
         out = out.reset_index()
         out.index = [""] * len(out)
     out.columns = [_name(c) for c in out.columns]
-    out.index = [_name(i) for i in out.index]
+    plain = isinstance(out.index, pd.RangeIndex)  # no row names: none are shown
+    out.index = [""] * len(out) if plain else [_name(i) for i in out.index]
     out.index.name = _name(df.index.name) if not isinstance(df.index, pd.MultiIndex) else None
     return pd.DataFrame({c: _column(out.iloc[:, j].tolist(), decimals.get(c)) for j, c in enumerate(out.columns)},
                         index=out.index).rename_axis(out.index.name)
@@ -78,8 +79,10 @@ def _has_index(df: pd.DataFrame) -> bool:
 def markdown_table(df: pd.DataFrame) -> str:
     f = flat(df)
     index = _has_index(f)
-    # cells are display strings already; numbers read right-aligned, names left
-    align = ["right" if all(c == "" or _NUMBER.fullmatch(c) for c in f[col]) else "left" for col in f.columns]
+    # cells are display strings already; numbers read right-aligned, names left (a video id "106" is a name)
+    names = {_name(c) for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])}
+    align = ["left" if col in names or not all(c == "" or _NUMBER.fullmatch(c) for c in f[col]) else "right"
+             for col in f.columns]
     return f.to_markdown(index=index, disable_numparse=True, colalign=("left",) * index + tuple(align))
 
 

@@ -14,7 +14,6 @@ error line quotes the closest fractions there are.
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +37,6 @@ def _groups(manifest: pd.DataFrame, labelled: list[str]) -> tuple[pd.Series, lis
     m = manifest.set_index("video_id").loc[labelled]
     subject = m["subject"].astype("string")
     lonely = subject[subject.isna()].index.tolist()
-    if lonely:
-        warnings.warn(f"{len(lonely)} videos have no subject and are each their own group: "
-                      f"{', '.join(lonely[:5])}{'…' if len(lonely) > 5 else ''}", stacklevel=3)
     return subject.fillna(pd.Series({v: f"video:{v}" for v in lonely}, dtype="string")), lonely
 
 
@@ -248,6 +244,10 @@ def _result(ws: Workspace, table: LabelTable, f: Features, assign: np.ndarray, n
     share /= f.frames.sum()
     result = SplitResult(df, obj(assign), obj.max_au_gap(assign),
                          dict(zip(names, np.round(share, 4).tolist(), strict=True)), method=method, seed=seed)
+    lonely = _groups(ws.manifest(), table.video_ids)[1]
+    if lonely:  # one subject per clip or image is how some datasets are (seed 000, AffectNet): said, not warned
+        result.notes.append(f"{len(lonely)} videos have no subject and are each their own group: "
+                            f"{', '.join(lonely[:5])}{'…' if len(lonely) > 5 else ''}")
     from affcurate.reporting.tables import summary_tables  # the report's tables (and its plotting) on demand
 
     result.summary = summary_tables(ws, df, table)

@@ -203,8 +203,6 @@ def test_afewva_5fold(afewva_run, capsys) -> None:
     assert io.read_json(run / "config.json")["va_bins"] == 10  # seed 004's VA-bin weighting
 
 
-@pytest.mark.xfail(strict=True, reason="invalid recipe at train: Additional properties are not allowed ('folds' "
-                                       "was unexpected)")
 def test_afewva_5fold_trains_and_scores_every_fold(afewva_run, tmp_path: Path, capsys) -> None:
     """Seed 004 reports the mean over its five folds: the recipe's [train] asks for cross-validation (the folds
     of train-baseline --folds), so every fold is trained and scored."""
