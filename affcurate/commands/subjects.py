@@ -101,7 +101,9 @@ def render(ws: Workspace, result: SubjectsResult, all_identities: bool = False) 
             table.add_row(_cell(r.video_id), _cell(r.identity), _cell(r.subject), _cell(r.confidence),
                           _cell(r.nearest_identity), _cell(r.nearest_distance))
         console.print(table)
-    console.print(f"{ids['identity'].nunique()} identities among {n_faces} videos with a face "
+    placed = int((ids["identity"].notna() & ids["confidence"].isna()).sum())
+    extra = f", {placed} without a face placed by corrections" if placed else ""
+    console.print(f"{ids['identity'].nunique()} identities among {n_faces - placed} videos with a face{extra} "
                   f"(threshold {ws.settings.subjects.threshold}); {identities_path(ws)}", markup=False,
                   highlight=False, soft_wrap=True)
     if result.sheet is not None:

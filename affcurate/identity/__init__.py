@@ -15,6 +15,7 @@ The reading side, one call each for the stages that use identities::
     face_distance(ws, a, b)  # the distance between two videos' subjects
     contact_sheet(ws, path)  # the PNG, one row of thumbnails per identity, findings first
     pair_sheet(ws, pairs, path)   # a PNG of video pairs side by side (e.g. a split's leaks)
+    describe_faces(rgb, boxes, landmarks)   # (N, 128) descriptors of faces in one frame (e.g. for a tracker)
 
 The names load their modules on first use (dlib loads only when descriptors are computed).
 """
@@ -40,6 +41,7 @@ _LAZY = {
     "pair_sheet": "affcurate.identity.sheet",
     "thumbnail": "affcurate.identity.sheet",
     "identify": "affcurate.identity.reconcile",
+    "describe_faces": "affcurate.identity.model",
     "read_corrections": "affcurate.identity.corrections",
 }
 

@@ -69,6 +69,10 @@ def _ids(path: Path, text: str, key: str, entry: object, known: set[str], counts
         if v not in known:
             raise InputError(path, f"{key}: {v!r} is not a video of this workspace; expected a video id",
                              _line(text, key, v, nth))
+    twice = next((v for n, v in enumerate(entry) if v in entry[:n]), None)
+    if key == "different" and twice is not None:  # a video is never a different person from itself
+        raise InputError(path, f"different: {twice!r} is listed twice in one entry; expected different videos",
+                         _line(text, key, twice, counts[(key, twice)] - 1))
     return list(dict.fromkeys(entry))
 
 

@@ -82,7 +82,7 @@ def compute(ws: Workspace, vid: str, frames: int) -> pa.Table:
     chips, how = [], []
     for r in rows:
         rgb = images[int(target.frame[r])]
-        shape, by = model.shape_in_box(rgb, target.boxes[r], target.landmarks[r])
+        shape, by = model.shape_in_box(rgb, target.boxes[r], choose.five_points(target.landmarks[r:r + 1])[0])
         chips.append(model.chip(rgb, shape))
         how.append(by)
     desc = model.descriptors(chips)
@@ -145,7 +145,9 @@ def describe(ws: Workspace, video_ids: list[str] | None = None, spec: ExecutorSp
     frames = ws.settings.subjects.frames
     spec = spec or ExecutorSpec(jobs=ws.settings.ingest.jobs)
     old, old_keys = _read_all(ws)
-    rows, parts, keys = [], {}, {}
+    # a run over some videos keeps the others' descriptors; a run over all drops those of videos now gone
+    keys = {} if video_ids is None else {v: k for v, k in old_keys.items() if v not in set(ids)}
+    rows, parts = [], {}
     for res in map_items(describe_item, [(str(ws.root), vid, frames) for vid in ids], spec, STAGE,
                          progress or current_progress()):
         vid = res.item[1]

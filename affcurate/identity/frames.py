@@ -37,9 +37,17 @@ SECONDS_PER_DESCRIPTOR = 10.0
 SHARP_SIDE = 64
 
 
-def frontal(landmarks: np.ndarray) -> np.ndarray:
-    """(N,) 1 for a frontal face, falling to 0 with yaw, from five landmarks (eyes, nose, mouth corners)."""
+def five_points(landmarks: np.ndarray) -> np.ndarray:
+    """(N, 5, 2) eyes, nose tip and mouth corners from five landmarks, or from 68 (the fan backend's)."""
     lm = np.asarray(landmarks, np.float64)
+    if lm.ndim == 3 and lm.shape[1] == 68:
+        return np.stack([lm[:, 36:42].mean(1), lm[:, 42:48].mean(1), lm[:, 30], lm[:, 48], lm[:, 54]], 1)
+    return lm
+
+
+def frontal(landmarks: np.ndarray) -> np.ndarray:
+    """(N,) 1 for a frontal face, falling to 0 with yaw, from the landmarks (eyes, nose first)."""
+    lm = five_points(landmarks)
     if lm.ndim != 3 or lm.shape[1] < 3:
         return np.ones(len(lm))
     eyes = lm[:, :2]

@@ -99,3 +99,12 @@ def descriptors(chips: list[np.ndarray]) -> np.ndarray:
         return np.zeros((0, 128), np.float32)
     _, net = models()
     return np.asarray([np.asarray(v) for v in net.compute_face_descriptor(chips)], np.float32).reshape(-1, 128)
+
+
+def describe_faces(rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(N, 128) descriptors of the faces in ``boxes`` (N, 4) of one RGB frame, with their landmarks (N, K, 2;
+    five or 68 points): dlib's alignment and network, one batch (about 25 ms a face on one core)."""
+    from affcurate.identity.frames import five_points
+
+    points = five_points(np.asarray(landmarks, np.float64))
+    return descriptors([chip(rgb, shape_in_box(rgb, b, p)[0]) for b, p in zip(boxes, points, strict=True)])

@@ -60,6 +60,7 @@ def thumbnail(ws: Workspace, video_id: str, frame: int | None = None, size: int 
     one when ``frame`` is None); a grey square when the video has no crops."""
     path = ws.crops_path(video_id)
     out = np.full((size, size, 3), 200, np.uint8)
+    _text(out, "no face", 8, size // 2 + 4, size - 16, 0.45, GREY)
     if not path.exists():
         return out
     try:
@@ -121,8 +122,9 @@ def contact_sheet(ws: Workspace, path: str | Path | None = None, max_rows: int =
             cv2.rectangle(img, (0, y), (4, y + row_h - 4), RED, -1)
         _text(img, name, PAD + 4, y + 22, LABEL - 2 * PAD, 0.62, RED if open_finding else INK, 2)
         conf = rows["confidence"].mean()
-        _text(img, f"{len(rows)} videos, confidence {conf:.2f}" if conf == conf else f"{len(rows)} videos",
-              PAD + 4, y + 42, LABEL - 2 * PAD, 0.42, GREY)
+        count = f"{len(rows)} video{'' if len(rows) == 1 else 's'}"
+        _text(img, f"{count}, confidence {conf:.2f}" if conf == conf else count, PAD + 4, y + 42, LABEL - 2 * PAD,
+              0.42, GREY)
         subj = sorted(set(rows["subject"].dropna().astype(str)))
         _text(img, "subjects: " + (", ".join(subj) if subj else "none given"), PAD + 4, y + 60, LABEL - 2 * PAD)
         for k, note in enumerate(notes.get(name, [])[:3]):

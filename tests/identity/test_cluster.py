@@ -14,6 +14,7 @@ from scipy.spatial.distance import cdist
 from affcurate.errors import AffcurateError, InputError
 from affcurate.identity import cluster as cl
 from affcurate.identity.corrections import read_corrections
+from affcurate.identity.frames import five_points, frontal
 from affcurate.identity.reconcile import SEVERAL_PEOPLE, SEVERAL_SUBJECTS, identify, name_identities
 
 
@@ -78,6 +79,17 @@ def test_a_video_descriptor_leaves_out_a_frame_of_another_face() -> None:
     x, _ = people(2, 5, spread=0.1)
     frames = np.concatenate([x[:4], x[5:6]])  # four frames of one person, one of another
     assert np.linalg.norm(cl.video_descriptor(frames, 0.5) - x[:4].mean(0)) < 1e-9
+
+
+def test_the_pose_of_68_landmarks_is_read_from_their_eyes_nose_and_mouth() -> None:
+    lm68 = np.zeros((1, 68, 2))
+    lm68[0, 36:42] = [100, 100]
+    lm68[0, 42:48] = [160, 100]
+    lm68[0, 30] = [130, 130]  # nose between the eyes: frontal
+    lm68[0, 48], lm68[0, 54] = [110, 160], [150, 160]
+    assert five_points(lm68).shape == (1, 5, 2) and frontal(lm68)[0] == 1.0
+    lm68[0, 30] = [154, 130]  # nose far to one side: turned away
+    assert frontal(lm68)[0] < 0.3
 
 
 def test_confidence_is_inside_and_apart_in_units_of_the_threshold() -> None:

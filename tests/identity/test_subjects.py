@@ -10,14 +10,18 @@ import pytest
 from affcurate.cli import main
 from affcurate.faces.table import FaceTracks
 from affcurate.identity import (
+    describe,
+    describe_faces,
     face_distance,
     face_pairs,
     joined_subjects,
+    pair_sheet,
     read_descriptors,
     read_findings,
     read_identities,
     subjects,
 )
+from affcurate.identity.frames import read_frames
 from affcurate.identity.reconcile import SEVERAL_PEOPLE, SEVERAL_SUBJECTS
 from affcurate.workspace import Workspace
 
@@ -40,8 +44,9 @@ def identity_of(ws: Workspace) -> dict[str, object]:
 
 def test_videos_are_grouped_by_person_and_no_two_people_merge(copy_ws, people_ws: Workspace, capsys) -> None:
     ws = copy_ws(people_ws)
-    assert cli(["subjects", str(ws.root)]) == 0
+    assert cli(["subjects", str(ws.root), "--jobs", "2"]) == 0  # descriptors in worker processes
     out = capsys.readouterr().out
+    assert "descriptors: 6 videos computed, 0 done before, 1 without a face, 0 failed" in out
     ident = identity_of(ws)
     assert len({ident[v] for v in MEN}) == 1, ident
     assert len({ident[v] for v in WOMEN}) == 1, ident
@@ -122,6 +127,25 @@ def test_a_second_run_computes_nothing_and_a_changed_faces_table_recomputes_its_
     assert {k for k in after if after[k] != before[k]} == {"woman_a.parquet", "descriptors.parquet"}
 
 
+def test_describing_some_videos_keeps_the_others(described_ws: Workspace, copy_ws) -> None:
+    ws = copy_ws(described_ws)
+    before = read_descriptors(ws)
+    summary = describe(ws, ["man_a"])
+    assert summary["video_id"].tolist() == ["man_a"] and summary["skipped"].all()
+    after = read_descriptors(ws)
+    assert after["video_id"].tolist() == before["video_id"].tolist()
+
+
+def test_a_bad_corrections_file_on_a_fresh_workspace_stops_before_any_descriptor(people_ws: Workspace,
+                                                                                 copy_ws) -> None:
+    ws = copy_ws(people_ws)
+    (ws.root / "identity").mkdir()
+    (ws.root / "identity" / "corrections.toml").write_text('different = [["man_a", "man_a"]]\n')
+    assert cli(["subjects", str(ws.root)]) == 2
+    assert [p.name for p in (ws.root / "identity").iterdir()] == ["corrections.toml"]
+    assert not (ws.state_dir / "done" / "descriptors").exists()
+
+
 def test_corrections_merge_split_and_confirm_and_later_runs_keep_them(described_ws: Workspace, copy_ws,
                                                                        capsys) -> None:
     ws = copy_ws(described_ws)
@@ -190,6 +214,22 @@ def test_contact_sheet_has_a_row_per_identity_findings_first(described_ws: Works
     # every thumbnail is a face crop, not the grey square of a missing one
     tile = img[40 + PAD:40 + PAD + THUMB, 300:300 + THUMB]
     assert tile.std() > 20
+
+
+def test_pairs_of_matching_faces_are_drawn_side_by_side(described_ws: Workspace, tmp_path) -> None:
+    pairs = face_pairs(described_ws).assign(split_a="train", split_b="test")
+    path = pair_sheet(described_ws, pairs, tmp_path / "leaks.png")
+    img = cv2.imread(str(path))
+    assert img is not None and img.shape[0] >= 4 * 96  # the four pairs of one person's videos
+
+
+def test_a_face_in_a_frame_is_described_like_the_stage_does(described_ws: Workspace) -> None:
+    d = read_descriptors(described_ws).query("video_id == 'man_a'").iloc[0]
+    target = FaceTracks.read(described_ws, "man_a").target()
+    row = int(np.flatnonzero(target.frame == d["frame"])[0])
+    rgb = dict(read_frames(described_ws.video_path("man_a"), [int(d["frame"])], 30.0))[int(d["frame"])]
+    x = describe_faces(rgb, target.boxes[row:row + 1], target.landmarks[row:row + 1])
+    np.testing.assert_allclose(x[0], d["descriptor"], atol=1e-5)
 
 
 def test_a_second_writer_is_refused(described_ws: Workspace, hold_lock, capsys) -> None:
