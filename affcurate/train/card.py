@@ -36,7 +36,8 @@ def _few_subjects(parts: list[dict[str, Any]]) -> str | None:
     few = [(p, k) for p in parts for k in ("train", "test") if p["frames"][k] and p["subjects"].get(k, 2) < 2]
     if not few:
         return None
-    where = ", ".join(f"the {k} part" + (f" of fold {p['fold']}" if p["fold"] is not None else "") for p, k in few)
+    named = [f"the {k} part" + (f" of fold {p['fold']}" if p["fold"] is not None else "") for p, k in few]
+    where = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
     return (f"Few subjects: one subject only in {where}. Such scores measure how a model of one person carries "
             "over to another (or to the same person): they vary a lot and say little about new people.")
 
@@ -47,19 +48,21 @@ def _partial(counts: dict[str, Any], k: int) -> bool:
                for n in per.values())
 
 
+def _caveats(parts: list[dict[str, Any]]) -> list[str]:
+    """What makes the scores weaker than they look (also shown under runs/benchmark.md)."""
+    lines = [NO_VAL] if any(p["frames"]["val"] == 0 for p in parts) else []
+    few = _few_subjects(parts)
+    return lines + ([few] if few else [])
+
+
 def _notes(config: dict[str, Any], tasks: list[str], parts: list[dict[str, Any]], na: list[str],
            partial: bool) -> list[str]:
     lines = []
-    frames = [p["frames"] for p in parts]
     if config["folds"]:
         k = config["folds"]
         lines.append(f"mean ± std over the {k} folds (sample std, n − 1)." + (
             f" \"(n of {k})\": the mean over the n folds where it could be computed." if partial else ""))
-    if any(f["val"] == 0 for f in frames):
-        lines.append(NO_VAL)
-    few = _few_subjects(parts)
-    if few:
-        lines.append(few)
+    lines += _caveats(parts)
     if config.get("va_bins") and "va" in tasks:
         lines.append(f"VA loss weighted by the inverse frequency of each frame's valence-arousal bin pair "
                      f"({config['va_bins']} bins per axis over [-1, 1]; cnn, cnn-gru and linear).")
@@ -92,7 +95,7 @@ def write(ws: Workspace, run: Path, config: dict[str, Any], tasks: list[str], re
     notes = _notes(config, tasks, parts, na, _partial(result.counts, config["folds"]))
     io.write_text(run / "benchmark.md", f"# Baselines\n\n{_protocol(config, test_name)}\n\n{table}\n"
                   + "".join(f"\n{line}" for line in notes) + ("\n" if notes else ""))
-    saved: dict[str, Any] = {"config": config, "notes": notes}
+    saved: dict[str, Any] = {"config": config, "notes": notes, "caveats": _caveats(parts), "n/a": na}
     if config["folds"]:
         means, stds = benchmark.mean_rows(result.metrics, result.std, config["folds"])
         per_fold = [{"fold": i, **r} for i, f in enumerate(result.folds) for r in benchmark.rows(f)]
@@ -113,15 +116,19 @@ def rows_by_model(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def all_runs(ws: Workspace, note: Callable[[str], None]) -> None:
     """``runs/benchmark.md``: every run's baselines side by side (a cross-validated run: its means)."""
     found: list[dict[str, Any]] = []
+    said: list[str] = []
     for p in sorted(ws.runs_dir.glob("[!.]*/benchmark.json")):  # not the temporaries of a run being replaced
         try:
-            saved = checkpoint.read_json(p).get("rows")
+            whole = checkpoint.read_json(p)
+            saved = whole.get("rows")
             if not isinstance(saved, list) or not all(isinstance(r, dict) for r in saved):
                 raise DamagedFile(p, "no list of rows")
         except DamagedFile as exc:
             note(f"{exc}: left out of {ws.runs_dir / 'benchmark.md'}")
             continue
         found += [{"run": p.parent.name, **r} for r in saved]
+        lines = [x for x in [*whole.get("caveats", []), *whole.get("n/a", [])] if isinstance(x, str)]
+        said += [f"{p.parent.name}:", *(x if x.startswith("- ") else f"- {x}" for x in lines)] if lines else []
     if not found:
         return
     present = {k for r in found for k in r}
@@ -130,8 +137,9 @@ def all_runs(ws: Workspace, note: Callable[[str], None]) -> None:
     text = benchmark.markdown(order, [[str(r[c] or "") if c in ("run", "model", "folds") else benchmark.cell(r[c])
                                        for c in order] for r in rows])
     io.write_text(ws.runs_dir / "benchmark.md", "# All baseline runs\n\nA run with folds shows its mean over the "
-                  "folds (its own benchmark.md has the std and every fold). n/a: not computable (see the run's "
-                  f"benchmark.md for why).\n\n{text}\n")
+                  "folds (its own benchmark.md has the std and every fold). n/a: a score that cannot be computed; "
+                  f"why, per run, under the table.\n\n{text}\n" + "".join(f"\n{x}" for x in said)
+                  + ("\n" if said else ""))
     io.write_json(ws.runs_dir / "benchmark.json", rows)
 
 
@@ -160,7 +168,7 @@ def model_card(ws: Workspace, config: dict[str, Any], tasks: list[str], result: 
               "validation frames; elsewhere: " + NO_VAL)
     weights = (f" The VA loss of each training frame is weighted by the inverse frequency of its (valence bin, "
                f"arousal bin) pair, {config['va_bins']} equal bins per axis over [-1, 1], normalised to mean 1 "
-               "(seed 004); the bin counts are in config.json." if config.get("va_bins") and "va" in tasks else "")
+               "(seed 004); each pair's frames and weight are in config.json (va_bins_table)." if config.get("va_bins") and "va" in tasks else "")
     lines = [
         f"# Model card: {result.run_dir.name}", "",
         "## What", f"Baselines {', '.join(config['models'])} for the tasks {', '.join(tasks)} "

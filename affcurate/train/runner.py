@@ -33,7 +33,7 @@ from affcurate.train.benchmark import summarise
 from affcurate.train.checkpoint import DamagedFile, EpochLog
 from affcurate.train.data import Index, build_index, fold_parts, split_parts
 from affcurate.train.metrics import abaw_scores, au_metrics, expr_metrics, tune_thresholds, va_metrics
-from affcurate.train.weights import va_bin_counts
+from affcurate.train.weights import va_bin_table
 from affcurate.workspace import Workspace
 
 TASKS = ("au", "expr", "va")
@@ -198,7 +198,7 @@ def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Pr
         written["subjects"] = _about(index, parts[0], subject_of)["subjects"]
         if config["va_bins"] and "va" in kept:
             train = index.subset(parts[0].rows["train"])
-            written["va_bin_counts"] = va_bin_counts(train.va, train.va_mask, config["va_bins"])
+            written["va_bins_table"] = va_bin_table(train.va, train.va_mask, config["va_bins"])
     io.write_json(run / "config.json", written)
     report = progress or current_progress()
     total = len(models) * len(parts)
@@ -247,14 +247,14 @@ def _about(index: Index, p: Part, subject_of: dict[str, str]) -> dict[str, Any]:
 
 
 def _fold_config(index: Index, p: Part, kept: list[str], config: dict[str, Any]) -> dict[str, Any]:
-    """What fold ``p`` is: its folds and videos per part, frames, and the VA-bin counts its weights come from."""
+    """What fold ``p`` is: its folds and videos per part, frames, and its VA-bin pairs with their frames and weights."""
     vids = index.table["video_id"].to_numpy()
     out: dict[str, Any] = {"fold": p.fold, "test_fold": p.fold, "validation_fold": p.val_fold,
                            "frames": _frames(p),
                            "videos": {k: sorted(set(vids[v].tolist())) for k, v in p.rows.items()}}
     if config["va_bins"] and "va" in kept:
         train = index.subset(p.rows["train"])
-        out["va_bin_counts"] = va_bin_counts(train.va, train.va_mask, config["va_bins"])
+        out["va_bins_table"] = va_bin_table(train.va, train.va_mask, config["va_bins"])
     return out
 
 

@@ -11,6 +11,12 @@ def va_bin(values: np.ndarray, bins: int) -> np.ndarray:
     return np.clip(np.floor((np.asarray(values, np.float64) + 1.0) / 2.0 * bins).astype(np.int64), 0, bins - 1)
 
 
+def _pairs(va: np.ndarray, mask: np.ndarray, bins: int) -> np.ndarray:
+    """Each frame's (valence bin, arousal bin) as one key; a dimension without a label is bin ``bins``."""
+    idx = np.where(mask, va_bin(np.where(mask, va, 0.0), bins), bins)
+    return idx[:, 0] * (bins + 1) + idx[:, 1]
+
+
 def va_bin_weights(va: np.ndarray, mask: np.ndarray, bins: int) -> np.ndarray:
     """Weight of each training frame's VA loss: the inverse frequency of its (valence bin, arousal bin) pair
     among the training frames, normalised to mean 1 over the frames with a VA label.
@@ -19,26 +25,28 @@ def va_bin_weights(va: np.ndarray, mask: np.ndarray, bins: int) -> np.ndarray:
     its own, so a set labelled with valence only is weighted by valence bins. Frames without any VA label, and
     every frame when ``bins`` is 0, weigh 1.
     """
-    n = len(va)
-    w = np.ones(n, np.float64)
-    if bins <= 0 or n == 0:
-        return w
-    idx = np.where(mask, va_bin(np.where(mask, va, 0.0), bins), bins)  # bins: "no label" on that axis
-    key = idx[:, 0] * (bins + 1) + idx[:, 1]
+    w = np.ones(len(va), np.float64)
     has = mask.any(1)
-    if not has.any():
+    if bins <= 0 or not has.any():
         return w
+    key = _pairs(va, mask, bins)
     counts = np.bincount(key[has], minlength=(bins + 1) ** 2)
     raw = 1.0 / counts[key[has]]
     w[has] = raw / raw.mean()
     return w
 
 
-def va_bin_counts(va: np.ndarray, mask: np.ndarray, bins: int) -> list[list[int]]:
-    """``counts[i][j]``: training frames with both labels in valence bin ``i`` and arousal bin ``j`` (what the
-    weights come from; written to the run's config)."""
-    both = mask.all(1)
-    out = np.zeros((bins, bins), np.int64)
-    if bins > 0 and both.any():
-        np.add.at(out, (va_bin(va[both, 0], bins), va_bin(va[both, 1], bins)), 1)
-    return out.tolist()
+def va_bin_table(va: np.ndarray, mask: np.ndarray, bins: int) -> list[dict[str, int | float | None]]:
+    """The bin pairs of the training frames with their frame count and weight (what the run's config records);
+    a bin is None on an axis the frames have no label for."""
+    has = mask.any(1)
+    if bins <= 0 or not has.any():
+        return []
+    key = _pairs(va, mask, bins)[has]
+    weight = va_bin_weights(va, mask, bins)[has]
+    out: list[dict[str, int | float | None]] = []
+    for k in np.unique(key):
+        v, a = divmod(int(k), bins + 1)
+        out.append({"valence_bin": None if v == bins else v, "arousal_bin": None if a == bins else a,
+                    "frames": int((key == k).sum()), "weight": round(float(weight[key == k][0]), 6)})
+    return out
