@@ -233,17 +233,17 @@ class TorchBaseline(Baseline):
         norms = [m for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         if not norms:
             return
+        momenta = [m.momentum for m in norms]
         self.model.eval()  # dropout off; only the norms gather statistics
         for m in norms:
             m.reset_running_stats()
-            m.momentum, m._momentum = None, m.momentum  # None: a plain average over the pass
+            m.momentum = None  # a plain average over the pass
             m.train()
         with torch.no_grad():
             for b in self._loader(ds, shuffle=False):
                 self.model(b["x"])
-        for m in norms:
-            m.momentum = m._momentum
-            del m._momentum
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
         self.model.eval()
 
     def _raw(self, ws: Workspace, index: Index) -> dict[str, np.ndarray]:
