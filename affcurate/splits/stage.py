@@ -202,6 +202,11 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
             if sc < best_score:
                 assign, best_score = a, sc
     assert assign is not None
+    empty = [n for k, n in enumerate(names) if targets[k] > 0 and not (assign == k).any()]
+    if empty:  # a fold or split nobody is in would be trained or scored on nothing
+        raise AffcurateError(f"no subject lands in {', '.join(empty)} within the tolerance {tolerance:g}: "
+                             f"{len(f.groups)} subjects for {len(names)} parts; use fewer parts or a smaller "
+                             "tolerance")
     result = _result(ws, table, f, assign, names, obj, method, seed, folds > 0)
     if write:
         meta = {"method": method, "seed": seed, "draws": draws if method == "random" else None,
