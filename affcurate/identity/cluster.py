@@ -65,12 +65,11 @@ def scan(x: np.ndarray, radius: float, k: int = NEIGHBOURS, block: int = BLOCK) 
     reach = np.float32((radius + 1e-3) ** 2)  # a margin for float32: the pairs are checked exactly below
     step = max(16, block // max(n, 1))
     sub = max(1, block // 4 // max(n, 1))
-    xm2 = -2 * x32
     pi, pj, knn, knn_d = [], [], np.zeros((n, k), np.int64), np.zeros((n, k))
     for s in range(0, n, step):
         e = min(n, s + step)
         # |b|² − 2ab: a row's own |a|² goes into the comparison instead (the ranks within a row do not need it)
-        d2 = xm2[s:e] @ x32.T
+        d2 = (-2 * x32[s:e]) @ x32.T
         d2 += sq[None, :]
         d2[np.arange(e - s), np.arange(s, e)] = np.inf  # not one's own neighbour
         rows, cols = np.nonzero(d2[:, s:] <= (reach - sq[s:e])[:, None])  # pairs i < j: columns from s on

@@ -90,7 +90,11 @@ def identify(videos: Sequence[str], descriptors: np.ndarray, subjects: Sequence[
     has = ~np.isnan(x).any(1)
     items = _items(vids, corrections.groups)
     described = [it for it in items if has[it].any()]
-    item_x = np.stack([x[[r for r in it if has[r]]].mean(0) for it in described]) if described else np.zeros((0, 128))
+    if len(described) == len(vids):  # one video an item, every one with a face: the descriptors themselves
+        item_x = x
+    else:
+        item_x = np.stack([x[[r for r in it if has[r]]].mean(0) for it in described]) if described else \
+            np.zeros((0, 128))
     item_of = {r: n for n, it in enumerate(described) for r in it}
     where = {v: n for n, v in enumerate(vids)}
     cannot = sorted({tuple(sorted((item_of[where[a]], item_of[where[b]]))) for a, b in corrections.apart
