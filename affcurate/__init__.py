@@ -30,6 +30,7 @@ _LAZY = {
     "ingest_media": ("affcurate.media.ingest", "ingest_media"),
     "find_faces": ("affcurate.faces.stage", "find_faces"),
     "pick_subject": ("affcurate.faces.stage", "pick"),
+    "subjects": ("affcurate.identity.stage", "subjects"),
     "import_files": ("affcurate.labels.formats", "import_files"),
     "export": ("affcurate.labels.formats", "export"),
     "merge": ("affcurate.labels.merge", "merge"),

@@ -134,7 +134,8 @@ class SubjectsSettings:
     """Face descriptors closer than this (Euclidean, 128-d) are the same person; dlib's own is 0.6, the sample
     media put one person at 0.05-0.39 and two people at 0.64-0.92 apart."""
     frames: int = 5
-    """Frames per video (per image: 1) whose descriptors stand for its subject."""
+    """At most this many frames per video (one per started 10 s of the subject's presence) whose descriptors
+    stand for its subject."""
 
 
 @dataclass(frozen=True)

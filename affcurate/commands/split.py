@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from affcurate.splits import check, split
+from affcurate.splits.check import face_leaks
 from affcurate.splits.result import SplitResult
 from affcurate.workspace import Workspace
 
@@ -37,6 +38,9 @@ def split_command(
                                       "does not have, and leave labelled videos the file does not name unassigned."),
     allow_leaks: bool = typer.Option(False, "--allow-leaks", help="With --from: keep a subject that is in two "
                                      "parts."),
+    subjects: str | None = typer.Option(None, "--subjects", help="Who is one person: given (subject ids), faces "
+                                        "(identities of `affcurate subjects`) or both (default when identities "
+                                        "exist): no person crosses a split or fold."),
 ) -> None:
     """Split the labelled videos by subject into train/val/test (or folds), balancing the label distributions;
     or adopt a given split (--from)."""
@@ -45,13 +49,19 @@ def split_command(
         problems = check(ws, file)
         for p in problems:
             console.print(f"[red]✗[/] {escape(p)}", soft_wrap=True)  # subjects are free text: `[x]` stays
+        leaks = face_leaks(ws, file)
+        if len(leaks):
+            from affcurate.identity import pair_sheet
+
+            sheet = pair_sheet(ws, leaks, ws.reports_dir / "split_face_leaks.png")
+            console.print(f"the faces side by side: {escape(str(sheet))}", soft_wrap=True)
         if problems:
             raise typer.Exit(1)
         console.print("[green]✓[/] no subject is in two splits; every labelled video is assigned")
         return
     r = split(ws, train=train, val=val, test=test, folds=folds, method=method, draws=draws, seed=seed,
               balance_columns=tuple(balance) if balance else None, tolerance=tolerance, from_file=from_file,
-              skip_unknown=skip_unknown, allow_leaks=allow_leaks)
+              skip_unknown=skip_unknown, allow_leaks=allow_leaks, subjects=subjects)
     show(r, ws)
 
 

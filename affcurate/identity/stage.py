@@ -173,7 +173,7 @@ def joined_subjects(ws: Workspace, use: str = "both") -> pd.Series:
     that share a subject id or an identity, through any chain, share a key: their subject keys joined by +)."""
     if use not in ("given", "faces", "both"):
         raise AffcurateError(f"--subjects {use!r}: expected given, faces or both")
-    manifest = ws.manifest(with_faces=False).drop_duplicates("video_id")
+    manifest = ws.manifest().drop_duplicates("video_id")  # with the actors a dataset's faces name
     vids = manifest["video_id"].astype(str)
     given = manifest["subject"].astype("string").fillna("video:" + vids).to_numpy(object) \
         if "subject" in manifest else ("video:" + vids).to_numpy(object)

@@ -125,7 +125,7 @@ def adopt(ws: Workspace, path: str | Path, skip_unknown: bool = False, allow_lea
         meta = {"method": "given", "seed": None, "draws": None, "targets": None, "score": result.score,
                 "max_au_gap_pp": result.max_au_gap, "balance_columns": list(balance_columns),
                 "fractions": result.fractions, "tolerance": None, "source": str(path.resolve()),
-                "layout": given.layout, "notes": notes}
+                "layout": given.layout, "notes": notes, "subjects": "given"}
         io.write_parquet(df, ws.splits_path, metadata=meta)
     return result
 

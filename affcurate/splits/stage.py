@@ -46,6 +46,27 @@ def _video_sums(table: LabelTable, vids: list[str], values: np.ndarray) -> np.nd
     return by_video.sum().loc[vids].to_numpy(float)
 
 
+SUBJECTS = ("given", "faces", "both")
+
+
+def people(ws: Workspace, subjects: str | None = None) -> tuple[str, pd.DataFrame]:
+    """Who is who for a split: the manifest with ``subject`` as the person key of ``subjects`` — ``given`` (the
+    subject ids), ``faces`` (the identities of ``affcurate subjects``) or ``both`` (videos sharing either, through
+    any chain, are one person); default ``both`` when identities exist, else ``given``."""
+    from affcurate.identity import has_identities, joined_subjects
+
+    use = subjects or ("both" if has_identities(ws) else "given")
+    if use not in SUBJECTS:
+        raise AffcurateError(f"--subjects {use!r}: expected one of {', '.join(SUBJECTS)}")
+    manifest = ws.manifest()
+    if use != "given":
+        if not has_identities(ws):
+            raise AffcurateError(f"--subjects {use} needs the identities: run `affcurate subjects {ws.root}` first")
+        key = joined_subjects(ws, use)
+        manifest = manifest.assign(subject=manifest["video_id"].map(key).astype("string"))
+    return use, manifest
+
+
 def features(table: LabelTable, manifest: pd.DataFrame, balance_columns: tuple[str, ...] = ()) -> Features:
     """Aggregate the frame labels per video, then per subject (vectorised)."""
     vids = table.video_ids
@@ -133,7 +154,8 @@ def _targets(train: float | None, val: float | None, test: float | None, folds: 
 def split(ws: Workspace, train: float | None = None, val: float | None = None, test: float | None = None,
           folds: int | None = None, method: str | None = None, draws: int | None = None, seed: int | None = None,
           balance_columns: tuple[str, ...] | None = None, write: bool = True, tolerance: float | None = None,
-          from_file: str | Path | None = None, skip_unknown: bool = False, allow_leaks: bool = False
+          from_file: str | Path | None = None, skip_unknown: bool = False, allow_leaks: bool = False,
+          subjects: str | None = None
           ) -> SplitResult:
     """Split the labelled videos of the workspace; writes ``splits.parquet`` (the Python twin of
     ``affcurate split``). Unset arguments come from the workspace settings. With ``from_file``, the split of
@@ -169,7 +191,8 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
     table = LabelTable.read(ws)
     if not len(table):
         raise AffcurateError(f"{ws.labels_path} has no frames: nothing to split")
-    f = features(table, ws.manifest(), balance_columns)
+    use, manifest = people(ws, subjects)
+    f = features(table, manifest, balance_columns)
     if len(f.groups) < len(targets):
         raise AffcurateError(f"{len(f.groups)} subjects cannot fill {len(targets)} splits; each split needs at "
                              "least one subject")
@@ -208,11 +231,15 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
                              f"{len(f.groups)} subjects for {len(names)} parts; use fewer parts or a smaller "
                              "tolerance")
     result = _result(ws, table, f, assign, names, obj, method, seed, folds > 0)
+    lonely = _groups(manifest, table.video_ids)[1]
+    if lonely:  # one subject per clip or image is how some datasets are (seed 000, AffectNet): said, not warned
+        result.notes.append(f"{len(lonely)} videos have no subject and are each their own group: "
+                            f"{', '.join(lonely[:5])}{'…' if len(lonely) > 5 else ''}")
     if write:
         meta = {"method": method, "seed": seed, "draws": draws if method == "random" else None,
                 "targets": dict(zip(names, targets.tolist(), strict=True)), "score": result.score,
                 "max_au_gap_pp": result.max_au_gap, "balance_columns": list(balance_columns),
-                "fractions": result.fractions, "tolerance": tolerance, "source": None}
+                "fractions": result.fractions, "tolerance": tolerance, "source": None, "subjects": use}
         io.write_parquet(result.assignment, ws.splits_path, metadata=meta)
     return result
 
@@ -249,10 +276,6 @@ def _result(ws: Workspace, table: LabelTable, f: Features, assign: np.ndarray, n
     share /= f.frames.sum()
     result = SplitResult(df, obj(assign), obj.max_au_gap(assign),
                          dict(zip(names, np.round(share, 4).tolist(), strict=True)), method=method, seed=seed)
-    lonely = _groups(ws.manifest(), table.video_ids)[1]
-    if lonely:  # one subject per clip or image is how some datasets are (seed 000, AffectNet): said, not warned
-        result.notes.append(f"{len(lonely)} videos have no subject and are each their own group: "
-                            f"{', '.join(lonely[:5])}{'…' if len(lonely) > 5 else ''}")
     from affcurate.reporting.tables import summary_tables  # the report's tables (and its plotting) on demand
 
     result.summary = summary_tables(ws, df, table)

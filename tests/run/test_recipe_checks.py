@@ -149,7 +149,7 @@ def test_a_video_list_that_is_not_utf8_is_refused_at_its_line(tmp_path: Path, ca
         ("[report]\nformat = 'pdf'\n", ":5: invalid recipe at report: Additional properties are not allowed "
                                       "('format' was unexpected); allowed keys: none"),
         ("[train]\nmodels = ['prior']\nlearning_rate = 1\n", "('learning_rate' was unexpected); allowed keys: "
-                                                            "batch_size, epochs, lr, models, name, seed, tasks"),
+                                                            "batch_size, epochs, folds, lr, models, name, seed, tasks, validation"),
         ("[ingest]\nvideos = 'v'\nimage_fps = nan\n", ":6: invalid recipe at ingest.image_fps: nan is not a finite"),
         ("[settings.ingest]\nfps = inf\n", ":5: invalid recipe at settings.ingest.fps: inf is not a finite number"),
         ("[settings.labels]\naus = []\n", ":5: invalid setting settings.labels.aus: the list is empty"),
