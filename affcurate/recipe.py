@@ -159,10 +159,17 @@ def _read_done(ws: Workspace, recipe: Recipe, stage: str) -> dict[str, Any] | No
         return None
 
 
+def _identities_exist(ws: Workspace) -> bool:
+    from affcurate.identity import has_identities
+
+    return has_identities(ws)
+
+
 def _outputs_exist(ws: Workspace, stage: str) -> bool:
     return {
         "ingest": ws.manifest_path.exists(),
         "faces": ws.faces_status_path.exists(),
+        "subjects": _identities_exist(ws),
         "import": ws.annotations_dir.exists(),
         "merge": ws.labels_path.exists(),
         "split": ws.splits_path.exists(),

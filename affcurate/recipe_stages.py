@@ -21,7 +21,7 @@ from affcurate.samples import samples_dir
 from affcurate.settings import Settings, read_text, toml_line
 from affcurate.workspace import Workspace
 
-STAGES = ("ingest", "faces", "import", "merge", "split", "report", "train")
+STAGES = ("ingest", "faces", "subjects", "import", "merge", "split", "report", "train")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -247,6 +247,13 @@ def _stage_faces(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageC
     return find_faces(ws, spec=ctx.spec, progress=ctx.progress, given=given)
 
 
+def _stage_subjects(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
+    """Who is who across videos from their faces (``affcurate subjects``), with [settings.subjects]."""
+    from affcurate.identity import subjects
+
+    return subjects(ws, spec=ctx.spec, progress=ctx.progress)
+
+
 def _stage_import(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
     from affcurate.labels.formats import read_import, write_import
 
@@ -290,6 +297,7 @@ def _stage_train(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageC
 STAGE_FUNCTIONS: dict[str, Callable[[Workspace, Recipe, dict[str, Any], StageContext], Any]] = {
     "ingest": _stage_ingest,
     "faces": _stage_faces,
+    "subjects": _stage_subjects,
     "import": _stage_import,
     "merge": _stage_merge,
     "split": _stage_split,

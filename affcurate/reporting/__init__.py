@@ -113,6 +113,12 @@ def report(ws: Workspace) -> ReportPaths:
     if len(cov):
         sections.append(Section("Face coverage", cov))
     figs = plots(ws, table, splits, out)
+    from affcurate.identity import contact_sheet, has_identities
+
+    if has_identities(ws):  # one row of faces per identity, findings first
+        sheet = contact_sheet(ws, out / "contact_sheet.png")
+        figs.append(("Identities (affcurate subjects): one row of faces per identity, findings first", sheet,
+                     sheet.read_bytes()))
     html_path, md_path, card = out / "report.html", out / "report.md", out / "datacard.md"
     io.write_text(html_path, page(f"Dataset report: {ws.root.name}", sections, figs))
     io.write_text(md_path, markdown("Dataset report", sections, figs))

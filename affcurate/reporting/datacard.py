@@ -56,7 +56,8 @@ def datacard(ws: Workspace, table: LabelTable, splits: pd.DataFrame | None, gene
              f"{', '.join(sorted(ok['codec'].dropna().unique()))}; {int(ok['vfr'].fillna(False).sum())} sources had a "
              f"variable frame rate. Faces: detector {s.faces.detector}, subject chosen by {s.faces.target}, "
              f"{s.faces.align} alignment to {s.faces.crop_size}×{s.faces.crop_size} crops.",
-             f"Subjects: {ok['subject'].nunique()} ({int(ok['subject'].isna().sum())} videos without a subject).", "",
+             f"Subjects: {ok['subject'].nunique()} ({int(ok['subject'].isna().sum())} videos without a subject). "
+             f"{_identities_line(ws)}", "",
              "## Annotation protocol",
              f"Tasks: {_tasks(ws, table)}. Labels are put on the frame grid through each video's frame map; "
              f"length tolerance ±{s.labels.length_tolerance} frames; frames without the subject's face are "
@@ -79,10 +80,26 @@ def datacard(ws: Workspace, table: LabelTable, splits: pd.DataFrame | None, gene
                                                             ("fractions", "fractions")) if meta_s.get(key) is not None]
         if isinstance(gap, int | float):
             facts.append(f"largest AU-rate gap {gap:.2f} percentage points")
-        lines += [(f"{'; '.join(facts).capitalize()}. " if facts else "")
-                  + "Subject-independent: no subject is in two splits.", ""]
+        who = {"faces": "no person (by face identity) is in two splits",
+               "both": "no person (by subject id or face identity) is in two splits"}.get(
+            str(meta_s.get("subjects")), "no subject is in two splits")
+        lines += [(f"{'; '.join(facts).capitalize()}. " if facts else "") + f"Subject-independent: {who}.", ""]
     else:
         lines += ["Not split yet (`affcurate split`).", ""]
     lines += ["## Licences", ", ".join(licences) if licences else "Not recorded in the manifest (add a 'licence' "
               "column to the ingest list).", ""]
     return "\n".join(lines)
+
+
+def _identities_line(ws: Workspace) -> str:
+    """How the subjects were established: given ids only, or with face identities (and what is still open)."""
+    from affcurate.identity import has_identities, read_findings, read_identities
+
+    if not has_identities(ws):
+        return "Subject ids as given in the ingest list (identities across videos were not checked by face)."
+    ident = read_identities(ws)
+    findings = read_findings(ws)
+    open_ = int((~findings["reviewed"].astype(bool)).sum()) if len(findings) else 0
+    return (f"Checked by face (`affcurate subjects`: dlib face descriptors, threshold "
+            f"{ws.settings.subjects.threshold:g}): {ident['identity'].nunique()} identities; {open_} findings "
+            "between identities and subject ids not yet reviewed.")

@@ -69,3 +69,16 @@ def test_splitting_by_faces_before_the_identities_exist_is_one_line(people_ws, c
     with pytest.raises(SystemExit):
         main(["split", str(ws.root), "--subjects", "eyes"])
     assert "expected one of given, faces, both" in capsys.readouterr().err
+
+
+def test_the_report_shows_the_identities_and_the_datacard_says_how_subjects_were_found(described_ws, copy_ws,
+                                                                                        capsys) -> None:
+    ws = _labelled(copy_ws(described_ws))
+    assert _code(["split", str(ws.root), "--subjects", "faces", "--train", "0.5", "--test", "0.5", "--val", "0",
+                  "--tolerance", "0.5"]) == 0
+    assert _code(["report", str(ws.root)]) == 0
+    html = (ws.reports_dir / "report.html").read_text()
+    assert "Identities (affcurate subjects)" in html and (ws.reports_dir / "contact_sheet.png").exists()
+    card = " ".join((ws.reports_dir / "datacard.md").read_text().split())
+    assert "Checked by face (`affcurate subjects`: dlib face descriptors, threshold 0.5): 2 identities" in card
+    assert "no person (by face identity) is in two splits" in card

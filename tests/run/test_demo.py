@@ -34,6 +34,9 @@ def test_demo_recipe_end_to_end_and_resume(samples: Path, tmp_path: Path, capsys
     html = (ws.reports_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4 and "Action Units" in html and "<img" in html
     assert not re.search(r"src=['\"](?!data:)", html)  # self-contained
+    assert "Identities (affcurate subjects)" in html  # the man's three clips and the woman: two identities
+    ident = io.read_parquet(ws.root / "identity" / "identities.parquet").set_index("video_id")["identity"]
+    assert ident["single_face"] == ident["face_noface"] == ident["noface_face"] != ident["wolfgang"]
     card = (ws.reports_dir / "datacard.md").read_text()
     assert "## Annotators" in card and "MIT" in card and "demo" in card
     bench = (ws.runs_dir / "benchmark.md").read_text()
@@ -46,7 +49,7 @@ def test_demo_recipe_end_to_end_and_resume(samples: Path, tmp_path: Path, capsys
     # a second run skips every finished stage
     main(["run", str(DEMO), str(ws_dir)])
     again = capsys.readouterr().out
-    assert again.count("done before, skipped") == 7
+    assert again.count("done before, skipped") == 8
 
 
 def test_report_without_splits_or_faces(tmp_path: Path) -> None:
