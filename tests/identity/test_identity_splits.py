@@ -82,3 +82,20 @@ def test_the_report_shows_the_identities_and_the_datacard_says_how_subjects_were
     card = " ".join((ws.reports_dir / "datacard.md").read_text().split())
     assert "Checked by face (`affcurate subjects`: dlib face descriptors, threshold 0.5): 2 identities" in card
     assert "no person (by face identity) is in two splits" in card
+
+
+def test_the_identity_tables_match_their_schemas(described_ws) -> None:
+    import json
+
+    import jsonschema
+
+    from affcurate.settings import schema_file
+
+    for name in ("identities", "findings"):
+        schema = json.loads(schema_file(name).read_text())
+        table = io.read_parquet(described_ws.root / "identity" / f"{name}.parquet")
+        assert len(table)
+        for rec in table.to_dict("records"):
+            clean = {k: (v.tolist() if isinstance(v, np.ndarray) else None if v is None or v is pd.NA or (
+                isinstance(v, float) and v != v) else v) for k, v in rec.items()}
+            jsonschema.validate(clean, schema)
