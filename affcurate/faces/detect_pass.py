@@ -150,6 +150,9 @@ class DetectionPass:
             self.tracker.cut(idx)
         descs = [appearance(rgb, b) if d else None for b, d in zip(dets.boxes, detected, strict=True)]
         ids = self.tracker.update(idx, dets, detected, descs)
+        for tid, box, lm, d in zip(ids, dets.boxes, dets.landmarks, detected, strict=True):
+            if d:
+                self.tracker.remember_face(tid, rgb, box, lm)
         boxes, scores, landmarks = list(dets.boxes), list(dets.scores), [lm.copy() for lm in dets.landmarks]
         # tracks the detector missed coast on their predicted box for a few frames, their landmarks shifted along
         coasting = self.tracker.coasting(idx)

@@ -4,7 +4,9 @@ Online: each frame's detections are assigned to the live tracks by optimal assig
 that mixes overlap with the track's motion-predicted box and centre distance relative to face size. A track
 missed by the detector coasts on its predicted box for a few frames; a shot cut (a sudden change of the whole
 picture) closes every track. Offline: pieces of the same person separated by a gap are re-linked by position,
-size and an appearance descriptor (a colour histogram of the face).
+size and an appearance descriptor (a colour histogram of the face). Across a shot cut (where another light may
+change the colours) and where the colours are unsure, the faces decide: dlib's descriptors of the last face of
+one piece and the first of the next, computed only for those pairs.
 """
 
 from __future__ import annotations
@@ -15,8 +17,35 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from affcurate.errors import AffcurateError
 from affcurate.faces.table import FaceTracks
 from affcurate.faces.types import Detections, iou_matrix
+
+FACE_SAME = 0.5
+"""Face descriptors closer than this are one person (the default ``subjects.threshold``)."""
+AMBIGUOUS = 0.5
+"""Without a cut, colour similarity from which the faces are asked (below it, two pieces are never one person)."""
+
+
+@dataclass
+class FacePatch:
+    """A face and its surroundings cut from one frame (enough for its descriptor later), in patch pixels."""
+
+    patch: np.ndarray
+    box: np.ndarray
+    landmarks: np.ndarray
+
+
+def face_patch(rgb: np.ndarray, box: np.ndarray, landmarks: np.ndarray) -> FacePatch:
+    """The face with half its size around it on every side."""
+    h, w = rgb.shape[:2]
+    x1, y1, x2, y2 = box
+    pad = 0.5 * max(x2 - x1, y2 - y1)
+    a, b = int(max(0, x1 - pad)), int(max(0, y1 - pad))
+    c, d = int(min(w, x2 + pad + 1)), int(min(h, y2 + pad + 1))
+    off = np.array([a, b], np.float32)
+    return FacePatch(np.ascontiguousarray(rgb[b:d, a:c]), np.asarray(box, np.float32) - np.tile(off, 2),
+                     np.asarray(landmarks, np.float32) - off)
 
 
 def appearance(rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -71,6 +100,35 @@ class Tracker:
         self.descriptors: dict[int, list[np.ndarray]] = {}
         self.spans: dict[int, tuple[int, int]] = {}
         self.cut_frames: list[int] = []
+        self.first_face: dict[int, FacePatch] = {}
+        self.last_face: dict[int, FacePatch] = {}
+        self._faces: dict[tuple[int, str], np.ndarray | None] = {}
+
+    def remember_face(self, track_id: int, rgb: np.ndarray, box: np.ndarray, landmarks: np.ndarray) -> None:
+        """A detected face of ``track_id``: its first is kept, and its latest."""
+        patch = face_patch(rgb, box, landmarks)
+        self.first_face.setdefault(track_id, patch)
+        self.last_face[track_id] = patch
+
+    def _face(self, track_id: int, end: str) -> np.ndarray | None:
+        """The descriptor of a track's first or last face (None without one, or without dlib)."""
+        key = (track_id, end)
+        if key not in self._faces:
+            p = (self.first_face if end == "first" else self.last_face).get(track_id)
+            self._faces[key] = None
+            if p is not None and len(p.landmarks) >= 5:
+                from affcurate.identity.model import describe_faces
+
+                try:
+                    self._faces[key] = describe_faces(p.patch, p.box[None], p.landmarks[None])[0]
+                except AffcurateError:  # the identity model is not installed: the colours decide alone
+                    pass
+        return self._faces[key]
+
+    def face_distance(self, a: int, b: int) -> float | None:
+        """Descriptor distance between the last face of track ``a`` and the first of ``b``."""
+        fa, fb = self._face(a, "last"), self._face(b, "first")
+        return None if fa is None or fb is None else float(np.linalg.norm(fa - fb))
 
     def cut(self, frame: int) -> None:
         """A shot cut before ``frame``: every live track ends."""
@@ -162,11 +220,19 @@ class Tracker:
                 cb = np.array([(first_b[0] + first_b[2]) / 2, (first_b[1] + first_b[3]) / 2])
                 dist = float(np.linalg.norm(ca - cb)) / sa
                 sim = float(desc[a] @ desc[b]) if desc[a] is not None and desc[b] is not None else 0.0
-                if size_ratio > 1.6 or sim < (0.9 if crossed_cut else 0.75):
+                if size_ratio > 1.6 or (not crossed_cut and dist > 1.5):
                     continue
-                if not crossed_cut and dist > 1.5:
+                # across a cut, position says nothing and another light changes the colours: the faces decide
+                # when they can; without a cut, colours and position, and the faces where colours are unsure
+                d = self.face_distance(a, b) if crossed_cut or AMBIGUOUS <= sim < 0.75 else None
+                if d is not None:
+                    if d >= FACE_SAME:
+                        continue
+                    cost = d + (0 if crossed_cut else 0.2 * dist)
+                elif sim < (0.9 if crossed_cut else 0.75):
                     continue
-                cost = (1 - sim) + (0 if crossed_cut else 0.2 * dist)
+                else:
+                    cost = (1 - sim) + (0 if crossed_cut else 0.2 * dist)
                 if cost < best_cost:
                     best, best_cost = a, cost
             if best is not None:
