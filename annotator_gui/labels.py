@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 
 from affcurate.errors import AffcurateError
-from affcurate.labels.model import Annotation
+from affcurate.labels.model import MACHINE_SOURCES, Annotation
 
 DESK_SOURCE = "desk"
-MACHINE_SOURCES = frozenset({"openface", "pyfeat"})
 """Sources whose labels come from a model, shown read-only to be accepted or corrected."""
 VA_FILL_GAP = 3
 """On save, holes of up to this many frames between two VA samples are interpolated (2x playback shows every

@@ -78,11 +78,13 @@ def merge_command(
     keep_no_face: bool = typer.Option(False, "--keep-no-face", help="Keep frames without the subject's face."),
     disagreements: int = typer.Option(0, "--disagreements", help="List the N segments annotators disagree on most."),
     jobs: int | None = typer.Option(None, "--jobs", help="Processes (default: by the machine and the workspace)."),
+    machine: str = typer.Option("exclude", "--machine", help="Machine sources (OpenFace, py-feat, predictions): "
+                                "exclude (default), fallback (only where no person labelled the task) or fuse."),
 ) -> None:
     """Merge every annotation onto the 30 fps grid, fuse annotators, and write labels.parquet."""
     ws = Workspace.open(workspace)
     r = merge(ws, keep=keep, drop_no_face=False if keep_no_face else None, disagreements=disagreements,
-              spec=ExecutorSpec("local", jobs) if jobs else "auto")
+              spec=ExecutorSpec("local", jobs) if jobs else "auto", machine=machine)
     lab = r.labels
     console.print(f"labels.parquet: {len(lab)} frames of {lab['video_id'].nunique() if len(lab) else 0} videos")
     for fix in r.length_fixes:

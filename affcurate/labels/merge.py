@@ -24,9 +24,15 @@ from affcurate.executor import ExecutorSpec, Progress, map_items
 from affcurate.faces.table import FaceTracks
 from affcurate.labels.agreement import alpha, icc_2_1, mean_pairwise_ccc, nominal_agreement
 from affcurate.labels.counts import video_counts
+from affcurate.labels.filters import MACHINE, keep_frames, machine_rule
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete
 from affcurate.labels.lag import best_lags, shift
-from affcurate.labels.model import Annotation, list_annotations, read_annotation, task_columns
+from affcurate.labels.model import (
+    Annotation,
+    list_annotations,
+    read_annotation,
+    task_columns,
+)
 from affcurate.labels.resample import grid_of, to_grid
 from affcurate.labels.table import LabelTable, nullable_int8
 from affcurate.lock import writes_workspace
@@ -34,6 +40,7 @@ from affcurate.settings import LabelsSettings
 from affcurate.workspace import Workspace
 
 KEEP = ("all", "au-positive", "labelled")
+
 
 
 @dataclass
@@ -210,15 +217,16 @@ def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
     """Merge one video (in this process or a worker): its columns, statistics and what went wrong."""
     ws = Workspace(Path(item["ws_root"]))
     sink = MergeResult(pd.DataFrame(), pd.DataFrame())
-    anns = [read_annotation(p, plain=True) for p in item["paths"]]
-    merged = _merge_video(ws, pd.Series(item["row"]), anns, ws.settings.labels, sink)
+    anns = machine_rule([read_annotation(p, plain=True) for p in item["paths"]], item["machine"])
+    merged = _merge_video(ws, pd.Series(item["row"]), anns, ws.settings.labels, sink) if anns else None
     return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes, "warnings": sink.warnings,
             "lags": sink.lags}
 
 
 @writes_workspace("affcurate merge")
 def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, disagreements: int = 0,
-          progress: Progress | Any | None = None, spec: ExecutorSpec | str = ExecutorSpec()) -> MergeResult:
+          progress: Progress | Any | None = None, spec: ExecutorSpec | str = ExecutorSpec(),
+          machine: str = "exclude") -> MergeResult:
     """Merge every annotation of the workspace into ``labels.parquet`` (and ``agreement.parquet``).
 
     ``keep``: ``all`` frames, only ``labelled`` ones, or only ``au-positive`` ones (seed 001).
@@ -227,10 +235,15 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     ``progress``: a callback ``progress(what, done, total)`` told of each merged video (default: the one of
     :func:`affcurate.executor.reporting`, else nothing is shown); an object with rich's ``add_task``/``advance``
     still works.
+    ``machine``: machine sources (OpenFace, py-feat, ``affcurate predict``) are left out (``exclude``, the
+    default: never fused with people unless asked), used only for the tasks of a video no person labelled
+    (``fallback``), or fused with the people's (``fuse``).
     ``spec``: where the per-video work runs: this process by default, ``"auto"`` for a local pool sized to the
     machine and the workspace (a script that asks for a pool needs the ``if __name__ == "__main__":`` guard)."""
     if keep not in KEEP:
         raise AffcurateError(f"unknown keep {keep!r}: expected one of {', '.join(KEEP)}")
+    if machine not in MACHINE:
+        raise AffcurateError(f"unknown machine rule {machine!r}: expected one of {', '.join(MACHINE)}")
     s = ws.settings.labels
     drop = s.drop_no_face if drop_no_face is None else drop_no_face
     manifest = ws.manifest()
@@ -242,8 +255,8 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     result.unmatched = sorted(set(listing["video_id"]) - set(ok.index))
     parts, stats, dis_rows = [], [], []
     groups = listing[listing["video_id"].isin(ok.index)].groupby("video_id", sort=False)
-    items = [{"ws_root": str(ws.root), "row": ok.loc[vid].to_dict(), "paths": list(rows["path"])}
-             for vid, rows in groups]
+    items = [{"ws_root": str(ws.root), "row": ok.loc[vid].to_dict(), "paths": list(rows["path"]),
+              "machine": machine} for vid, rows in groups]
     if spec == "auto":
         spec = auto_spec(len(items))
     done: dict[str, dict[str, Any]] = {}
@@ -273,7 +286,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     labels = _columns_to_frame(parts, s) if parts else pd.DataFrame(columns=["video_id", "frame"])
     if len(labels):
         grid = labels
-        labels = _filter(labels, s, keep, drop, result.filters)
+        labels = keep_frames(labels, s, keep, drop, result.filters)
         result.video_counts = video_counts(grid, labels, list(s.aus), drop)
     result.labels = labels
     result.agreement = pd.DataFrame(stats, columns=["video_id", "task", "label", "statistic", "value",
@@ -281,37 +294,12 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     if dis_rows:
         result.disagreements = (pd.concat(dis_rows, ignore_index=True).sort_values("score", ascending=False)
                                 .head(disagreements).reset_index(drop=True))
-    meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "length_fixes": result.length_fixes,
+    meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "machine": machine, "length_fixes": result.length_fixes,
             "errors": result.errors, "warnings": result.warnings, "lags": result.lags, "filters": result.filters,
             "video_counts": result.video_counts}
     LabelTable(result.labels, tuple(s.aus), len(s.expressions), meta).write(ws)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
     return result
-
-
-def _filter(labels: pd.DataFrame, s: LabelsSettings, keep: str, drop: bool,
-            counts: list[dict[str, Any]]) -> pd.DataFrame:
-    """The frames merge keeps, each step's count recorded in ``counts``."""
-    counts.append({"step": "on the grid", "frames": len(labels)})
-    if drop:
-        labels = labels[labels["has_face"]]
-        counts.append({"step": "with the subject's face", "frames": len(labels)})
-    aus = [a for a in s.aus if a in labels.columns]
-    if keep == "labelled":
-        value_cols = [c for c in [*aus, "expr", "valence", "arousal"] if c in labels.columns]
-        labels = labels[labels[value_cols].notna().any(axis=1)]
-        counts.append({"step": "labelled", "frames": len(labels)})
-    elif keep == "au-positive":
-        labels = labels[(labels[aus].fillna(0).astype(int) > 0).any(axis=1)] if aus else labels.iloc[:0]
-        counts.append({"step": "with at least one AU", "frames": len(labels)})
-    if s.au_negative_keep < 1 and aus:
-        # seed 003: of the frames labelled without any AU, an evenly spread share per video
-        negative = (labels[aus].notna().all(axis=1) & (labels[aus].fillna(0).astype(int) == 0).all(axis=1)).to_numpy()
-        rank = pd.Series(negative.astype(int)).groupby(labels["video_id"].to_numpy()).cumsum().to_numpy() - 1
-        take = np.floor((rank + 1) * s.au_negative_keep) > np.floor(rank * s.au_negative_keep)
-        labels = labels[~negative | take]
-        counts.append({"step": f"AU-negative frames subsampled to {s.au_negative_keep:g}", "frames": len(labels)})
-    return labels.reset_index(drop=True)
 
 
 def _segments(vid: str, key: str, score: np.ndarray, window: int = 30) -> pd.DataFrame:

@@ -27,6 +27,8 @@ from affcurate.settings import LabelsSettings
 from affcurate.workspace import Workspace
 
 TASKS = ("au", "expr", "va")
+MACHINE_SOURCES = frozenset({"openface", "pyfeat", "model"})
+"""Sources that are a program's output, not a person's (``model``: ``affcurate predict``)."""
 CLOCKS = ("grid", "source")
 TIME_BASES = ("frame", "time")
 SHAPES = ("dense", "keyframes", "intervals")

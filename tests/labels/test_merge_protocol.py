@@ -80,3 +80,27 @@ def test_merge_records_each_videos_frames_before_and_along_its_filters(tmp_path:
                       "expr": 0, "va": 0, "after_face": 100, "after_face_labelled": 80, "after_face_au_positive": 30,
                       "kept": 30, "AU1": 0, "AU12": 30}
     assert len(r.labels) == 30
+
+
+@pytest.mark.parametrize("rule, expected", [("exclude", {"person": 1, "only_machine": None}),
+                                            ("fallback", {"person": 1, "only_machine": 0}),
+                                            ("fuse", {"person": 0.5, "only_machine": 0})])
+def test_machine_sources_are_fused_with_people_only_when_asked(tmp_path: Path, make_ws, rule, expected) -> None:
+    ws = make_ws(tmp_path / "ws", {v: {"n_src": 30, "src_fps": 30.0, "subject": v} for v in ("person",
+                                                                                              "only_machine")},
+                 {"labels": {"aus": ["AU12"]}})
+    ones, zeros = np.ones(30, int), np.zeros(30, int)
+    write_annotation(ws, Annotation("person", "au", "ann", pd.DataFrame({"frame": np.arange(30), "AU12": ones})))
+    for vid in ("person", "only_machine"):
+        write_annotation(ws, Annotation(vid, "au", "openface", pd.DataFrame({"frame": np.arange(30), "AU12": zeros}),
+                                        source="openface"))
+    r = merge(ws, drop_no_face=False, machine=rule)
+    rate = r.labels.groupby("video_id")["AU12"].mean()
+    for vid, want in expected.items():
+        if want is None:
+            assert vid not in rate.index  # a video only a machine labelled is left out
+        elif rule == "fuse" and vid == "person":
+            assert r.labels.loc[r.labels["video_id"] == vid, "AU12_agree"].eq(0.5).all()  # two sources, split
+        else:
+            assert rate[vid] == want
+    assert LabelTable.read(ws).meta["machine"] == rule
