@@ -276,7 +276,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         cols, st, dis = value["merged"]
         parts.append((vid, cols))
         stats += st
-        if disagreements and dis:
+        if dis:  # every segment is kept (disagreements.parquet: the desk's review queue); N are listed
             for key, score in dis.items():
                 dis_rows.append(_segments(vid, key, score))
     if result.errors:  # nothing is written: the labels of the last good merge stay as they were
@@ -291,15 +291,24 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     result.labels = labels
     result.agreement = pd.DataFrame(stats, columns=["video_id", "task", "label", "statistic", "value",
                                                     "n_annotators"])
-    if dis_rows:
-        result.disagreements = (pd.concat(dis_rows, ignore_index=True).sort_values("score", ascending=False)
-                                .head(disagreements).reset_index(drop=True))
-    meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "machine": machine, "length_fixes": result.length_fixes,
-            "errors": result.errors, "warnings": result.warnings, "lags": result.lags, "filters": result.filters,
-            "video_counts": result.video_counts}
+    segments = (pd.concat(dis_rows, ignore_index=True) if dis_rows else pd.DataFrame(columns=SEGMENT_COLUMNS))
+    segments = segments[segments["score"] > 0].sort_values(["score", "video_id", "start"],
+                                                           ascending=[False, True, True]).reset_index(drop=True)
+    if disagreements and len(segments):
+        result.disagreements = segments.head(disagreements).reset_index(drop=True)
+    meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "machine": machine,
+            "length_fixes": result.length_fixes, "errors": result.errors, "warnings": result.warnings,
+            "lags": result.lags, "filters": result.filters, "video_counts": result.video_counts}
     LabelTable(result.labels, tuple(s.aus), len(s.expressions), meta).write(ws)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
+    io.write_parquet(segments.astype({"start": np.int64, "end": np.int64, "score": np.float64}),
+                     ws.root / "disagreements.parquet")
     return result
+
+
+SEGMENT_COLUMNS = ["video_id", "task", "label", "start", "end", "score"]
+"""disagreements.parquet: windows of a second where annotators disagree (score: 1 − the agreeing share for AUs
+and expressions, the raters' standard deviation for VA), most disagreed first."""
 
 
 def _segments(vid: str, key: str, score: np.ndarray, window: int = 30) -> pd.DataFrame:

@@ -104,3 +104,19 @@ def test_machine_sources_are_fused_with_people_only_when_asked(tmp_path: Path, m
         else:
             assert rate[vid] == want
     assert LabelTable.read(ws).meta["machine"] == rule
+
+
+def test_every_segment_of_disagreement_is_kept_for_review(tmp_path: Path, make_ws) -> None:
+    ws = make_ws(tmp_path / "ws", {"clip": {"n_src": 90, "src_fps": 30.0, "subject": "s"}},
+                 {"labels": {"aus": ["AU12"]}})
+    a = np.zeros(90, int)
+    b = a.copy()
+    b[30:60] = 1  # the second second: one says AU12, the other not
+    for who, v in (("ann", a), ("bob", b)):
+        write_annotation(ws, Annotation("clip", "au", who, pd.DataFrame({"frame": np.arange(90), "AU12": v})))
+    merge(ws, drop_no_face=False)
+    from affcurate import io
+
+    seg = io.read_parquet(ws.root / "disagreements.parquet")
+    assert seg[["video_id", "task", "label", "start", "end"]].values.tolist() == [["clip", "au", "AU12", 30, 59]]
+    assert seg["score"].iloc[0] == pytest.approx(0.5)
