@@ -24,10 +24,26 @@ app = typer.Typer(
     name="affcurate",
     help="Curate facial-affect datasets: ingest videos, annotate, merge labels, split, report and train baselines.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from affcurate import __version__
+
+        typer.echo(f"affcurate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", help="Print affcurate's version and exit.",
+                                 callback=_print_version, is_eager=True),
+) -> None:
+    """Options of affcurate itself, given before the command."""
 
 
 def _register_commands() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import tomllib
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -12,7 +13,7 @@ from rich.table import Table
 from affcurate.commands._progress import Bars
 from affcurate.errors import AffcurateError
 from affcurate.executor import ExecutorSpec
-from affcurate.recipe import RunResult, StagePlan, run
+from affcurate.recipe import RunResult, StagePlan, bundled_recipes, load_recipe, run
 
 console = Console()
 
@@ -27,8 +28,31 @@ def _variables(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def render_recipes() -> None:
+    """The packaged recipes: name, title and the curation each reproduces (the demo: what it shows)."""
+    table = Table(title="packaged recipes", title_justify="left")
+    for col in ("name", "title", "reproduces"):
+        table.add_column(col, no_wrap=col == "name")
+    for path in bundled_recipes().values():
+        r = load_recipe(path)
+        reproduces = tomllib.loads(r.text)["recipe"].get("reproduces")  # kept in the file, not on Recipe
+        table.add_row(escape(r.name), escape(r.title), escape(reproduces) if reproduces else
+                      f"[dim]nothing (a demonstration): {escape(r.description)}[/]" if r.demo_labels else
+                      f"[dim]{escape(r.description)}[/]")
+    console.print(table)
+    console.print("run one by name: affcurate run NAME WORKSPACE (--dry-run shows its plan first)",
+                  markup=False, highlight=False)
+
+
+def _list_recipes(value: bool) -> None:
+    if value:
+        render_recipes()
+        raise typer.Exit()
+
+
 def run_command(
-    recipe: str = typer.Argument(..., help="Recipe file (e.g. pipelines/demo.toml) or a bundled recipe's name."),
+    recipe: str = typer.Argument(..., help="Recipe file (e.g. pipelines/demo.toml) or a packaged recipe's name "
+                                 "(see --list)."),
     workspace: Path = typer.Argument(..., help="Workspace folder (created if missing)."),
     executor: str = typer.Option("local", "--executor", help="local or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (with --executor ray)."),
@@ -36,6 +60,8 @@ def run_command(
     var: list[str] = typer.Option([], "--var", help="NAME=VALUE for ${NAME} in the recipe's paths."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the recipe and its inputs, print the plan, stop."),
     force: bool = typer.Option(False, "--force", help="Rerun stages even when done."),
+    _list: bool = typer.Option(False, "--list", help="List the packaged recipes and exit.", callback=_list_recipes,
+                               is_eager=True, expose_value=False),
 ) -> None:
     """Run every stage of a recipe in order, skipping the ones already done."""
     spec = ExecutorSpec(executor, jobs, address)
