@@ -1,4 +1,5 @@
-"""`affcurate faces run` (rerun the faces stage with other options) and `affcurate faces pick`."""
+"""`affcurate faces run` (rerun the faces stage with other options), `affcurate faces show` (a picture of a
+video's tracks) and `affcurate faces pick`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from affcurate.faces.stage import find_faces, pick
 from affcurate.workspace import Workspace
 
 console = Console()
-faces_app = typer.Typer(help="Find, track and align the subject's face: `faces run`, `faces pick`.",
+faces_app = typer.Typer(help="Find, track and align the subject's face: `faces run`, `faces show`, `faces pick`.",
                         no_args_is_help=True)
 
 
@@ -54,11 +55,38 @@ def faces_command(
         raise typer.Exit(1)
 
 
+@faces_app.command("show")
+def show_command(
+    workspace: Path = typer.Argument(..., help="Workspace folder."),
+    video: str = typer.Argument(..., help="Video id."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write the PNG (default "
+                                                       "reports/tracks/<video>.png)."),
+) -> None:
+    """Draw one video's face tracks (id, frames, median score, thumbnails, the subject marked) as a PNG and list
+    them; the ids are those `faces pick` takes."""
+    from affcurate.faces.sheet import track_sheet  # OpenCV drawing loads only for this command
+
+    sheet = track_sheet(Workspace.open(workspace), video, out)
+    console.print(str(sheet.path), markup=False, soft_wrap=True)  # a long path stays one line
+    table = Table(box=None, pad_edge=False)
+    for col in ("track", "frames", "first-last", "median score", "detected", "subject"):
+        table.add_column(col, justify="left" if col in ("first-last", "subject") else "right")
+    for r in sheet.tracks:
+        table.add_row(str(r.track_id), str(r.frames), f"{r.first}-{r.last}", f"{r.median_score:.2f}",
+                      str(r.detected), "subject" if r.is_subject else "")
+    if sheet.tracks:
+        console.print(table)
+    else:
+        console.print(f"{escape(video)}: no faces found")
+    if len(sheet.rows) < len(sheet.tracks):
+        console.print(f"the picture shows {len(sheet.rows)} of them: the subject's and the longest tracks")
+
+
 @faces_app.command("pick")
 def pick_command(
     workspace: Path = typer.Argument(..., help="Workspace folder."),
     video: str = typer.Argument(..., help="Video id."),
-    track: int = typer.Argument(..., help="Track id of the subject (see faces/<video>.parquet)."),
+    track: int = typer.Argument(..., help="Track id of the subject (see `affcurate faces show WS VIDEO`)."),
 ) -> None:
     """Choose the subject of one video by hand; its faces table and crops are redone."""
     ws = Workspace.open(workspace)

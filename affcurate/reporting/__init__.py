@@ -17,7 +17,7 @@ from affcurate.labels.table import LabelTable
 from affcurate.lock import writes_workspace
 from affcurate.reporting.counts import GridCounts, grid_counts
 from affcurate.reporting.datacard import datacard
-from affcurate.reporting.plots import face_coverage, plots
+from affcurate.reporting.plots import face_coverage, plots, track_sheets
 from affcurate.reporting.render import Section, markdown, page
 from affcurate.reporting.seed import (
     au_share_table,
@@ -112,6 +112,9 @@ def report(ws: Workspace) -> ReportPaths:
     cov = face_coverage(ws)
     if len(cov):
         sections.append(Section("Face coverage", cov))
+    tracks = _tracks_section(ws, out)
+    if tracks is not None:
+        sections.append(tracks[0])
     figs = plots(ws, table, splits, out)
     from affcurate.identity import contact_sheet, has_identities
 
@@ -120,7 +123,26 @@ def report(ws: Workspace) -> ReportPaths:
         figs.append(("Identities (affcurate subjects): one row of faces per identity, findings first", sheet,
                      sheet.read_bytes()))
     html_path, md_path, card = out / "report.html", out / "report.md", out / "datacard.md"
-    io.write_text(html_path, page(f"Dataset report: {ws.root.name}", sections, figs))
-    io.write_text(md_path, markdown("Dataset report", sections, figs))
+    # the page embeds the sheets; the Markdown links them where they are (tracks/, not beside the report)
+    sheets = [(f"Tracks of {vid}", path, path.read_bytes()) for vid, path in (tracks[2] if tracks else [])]
+    md_sections = [tracks[1] if tracks is not None and s is tracks[0] else s for s in sections]
+    io.write_text(html_path, page(f"Dataset report: {ws.root.name}", sections, figs + sheets))
+    io.write_text(md_path, markdown("Dataset report", md_sections, figs))
     io.write_text(card, datacard(ws, table, splits, general))
-    return ReportPaths(html_path, md_path, card, [p for _, p, _ in figs])
+    return ReportPaths(html_path, md_path, card, [p for _, p, _ in figs + sheets])
+
+
+def _tracks_section(ws: Workspace, out: Path) -> tuple[Section, Section, list[tuple[str, Path]]] | None:
+    """The "Tracks" section of the page and of the Markdown (the latter with links to the sheets), and the
+    sheets; None when no video has more than one track."""
+    table, sheets, problems = track_sheets(ws, out)
+    if table.empty and not problems:
+        return None
+    text = ("One picture per video with more than one face track: a row per track (its frames, median score and "
+            "a few faces), the subject's marked. `affcurate faces pick WS VIDEO TRACK` makes another track the "
+            "subject; `affcurate faces show WS VIDEO` draws any video's.")
+    text += "".join(f" No sheet: {p}" for p in problems)
+    links = table.assign(sheet=[f"[{p}]({p})" for p in table["sheet"]])
+    images = "\n\n".join(f"![Tracks of {vid}]({path.relative_to(out).as_posix()})" for vid, path in sheets)
+    md_text = f"{text}\n\n{images}" if images else text
+    return Section("Tracks", table, text), Section("Tracks", links, md_text), sheets

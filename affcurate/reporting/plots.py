@@ -111,3 +111,28 @@ def face_coverage(ws: Workspace) -> pd.DataFrame:
                          round(100 * entry.get("target_frames", 0) / entry["n_frames"], 1),
                          "tracks": entry.get("n_tracks", 0)}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def track_sheets(ws: Workspace, out: Path) -> tuple[pd.DataFrame, list[tuple[str, Path]], list[str]]:
+    """The track sheet (``out/tracks/<video>.png``) of every video with more than one face track: a table of
+    them (tracks, subject track, sheet relative to ``out``), (video, path) of each sheet, and one line per video
+    whose sheet could not be drawn (its video file gone, say)."""
+    from affcurate.errors import AffcurateError
+    from affcurate.faces.sheet import track_sheet
+    from affcurate.faces.table import FaceTracks
+
+    rows, sheets, problems = {}, [], []
+    for vid in ws.video_ids() if ws.has_manifest() else []:
+        if len(FaceTracks.read_or_empty(ws, vid).track_ids) < 2:
+            continue
+        try:
+            sheet = track_sheet(ws, vid, out / "tracks" / f"{vid}.png")
+        except AffcurateError as exc:  # one video's missing file leaves the others' sheets and the report
+            problems.append(str(exc))
+            continue
+        rows[vid] = {"tracks": len(sheet.tracks), "subject track": sheet.subject,
+                     "sheet": sheet.path.relative_to(out).as_posix()}
+        sheets.append((vid, sheet.path))
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["tracks", "subject track", "sheet"])
+    table["subject track"] = table["subject track"].astype("Int64")  # a video may have no subject
+    return table.rename_axis("video"), sheets, problems
