@@ -18,8 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-# columns of an annotation table that are no task values
-NOT_VALUES = {"video_id", "frame", "time", "start", "end", "annotator", "source"}
+from affcurate.labels.model import TASKS, task_columns
+
+# columns of an annotation table that are no task values (a table of an unknown task: all the others are)
+NOT_VALUES = {"video_id", "frame", "time", "start", "end", "annotator", "source", "confidence"}
 
 
 def unit(meta: dict[str, Any]) -> str:
@@ -47,13 +49,22 @@ def _non_null(md: pq.FileMetaData, names: list[str]) -> dict[str, int] | None:
     return out
 
 
+def _values(task: str | None, names: list[str]) -> list[str]:
+    """The task's value columns in the table (:func:`task_columns`; AUs: every ``AU…`` column it holds)."""
+    if task == "au":
+        return [n for n in names if n.startswith("AU")]
+    if task in TASKS:
+        return [n for n in names if n in sum(task_columns(task, ()), [])]
+    return [n for n in names if n not in NOT_VALUES and "." not in n]
+
+
 def count_file(path: str | Path) -> dict[str, Any]:
     """``rows``, ``labelled`` (rows with at least one value) and ``unit`` of one annotation table."""
     md = pq.read_metadata(path)
     raw = (md.metadata or {}).get(b"affcurate")
     meta = json.loads(raw) if raw else {}
     names = [md.schema.column(j).path for j in range(md.num_columns)]
-    values = [n for n in names if n not in NOT_VALUES and "." not in n]
+    values = _values(meta.get("task"), names)
     rows = md.num_rows
     counts = _non_null(md, values) if values else {}
     if not values or not rows:
