@@ -16,7 +16,7 @@ import numpy as np
 from affcurate.errors import AffcurateError
 from affcurate.faces.detect_pass import DecodeStats, decode_frames
 from affcurate.faces.table import FaceTracks
-from affcurate.identity.sheet import GREEN, GREY, INK, PAD, PAPER, _text, _write_png
+from affcurate.identity.sheet import GREEN, GREY, INK, PAD, PAPER, draw_text, write_png
 from affcurate.lock import writes_workspace
 from affcurate.workspace import Workspace
 
@@ -137,7 +137,7 @@ def _thumbnails(ws: Workspace, tracks: FaceTracks, rows: list[TrackRow]) -> dict
 
 def _missing_thumb() -> np.ndarray:
     img = np.full((THUMB, THUMB, 3), 200, np.uint8)
-    _text(img, "no frame", 8, THUMB // 2 + 4, THUMB - 16, 0.42, GREY)
+    draw_text(img, "no frame", 8, THUMB // 2 + 4, THUMB - 16, 0.42, GREY)
     return img
 
 
@@ -172,27 +172,27 @@ def track_sheet(ws: Workspace, video_id: str, path: str | Path | None = None, n_
     if tracks.n_frames:
         head += f" on {tracks.n_frames} frames"
     head += f", subject track {subject} ({method})" if subject is not None else ", no subject"
-    _text(img, head, PAD, 26, width - 2 * PAD, 0.6, INK, 1)
+    draw_text(img, head, PAD, 26, width - 2 * PAD, 0.6, INK, 1)
     y = HEADER
     for r in rows:
         if r.is_subject:
             cv2.rectangle(img, (0, y), (MARK - 1, y + ROW - 4), GREEN, -1)
-        _text(img, f"track {r.track_id}", PAD + MARK, y + 24, LABEL - 2 * PAD, 0.65, GREEN if r.is_subject else INK, 2)
+        draw_text(img, f"track {r.track_id}", PAD + MARK, y + 24, LABEL - 2 * PAD, 0.65, GREEN if r.is_subject else INK, 2)
         if r.is_subject:
-            _text(img, "SUBJECT", PAD + MARK, y + 44, LABEL - 2 * PAD, 0.5, GREEN, 2)
-        _text(img, f"{r.frames} frames ({r.first}-{r.last})", PAD + MARK, y + 64, LABEL - 2 * PAD, 0.45)
-        _text(img, f"median score {r.median_score:.2f}, {r.detected} detected", PAD + MARK, y + 82,
+            draw_text(img, "SUBJECT", PAD + MARK, y + 44, LABEL - 2 * PAD, 0.5, GREEN, 2)
+        draw_text(img, f"{r.frames} frames ({r.first}-{r.last})", PAD + MARK, y + 64, LABEL - 2 * PAD, 0.45)
+        draw_text(img, f"median score {r.median_score:.2f}, {r.detected} detected", PAD + MARK, y + 82,
               LABEL - 2 * PAD, 0.42, GREY)
         for k, f in enumerate(r.thumb_frames):
             x = LABEL + k * (THUMB + PAD)
             img[y + PAD:y + PAD + THUMB, x:x + THUMB] = thumbs.get((r.track_id, f), _missing_thumb())
-            _text(img, f"frame {f}", x, y + PAD + THUMB + 13, THUMB, 0.36, GREY)
+            draw_text(img, f"frame {f}", x, y + PAD + THUMB + 13, THUMB, 0.36, GREY)
         cv2.line(img, (0, y + ROW - 2), (width, y + ROW - 2), RULE, 1)
         y += ROW
     if not rows:
-        _text(img, "no faces found", PAD, y + 18, width - 2 * PAD, 0.5, GREY)
+        draw_text(img, "no faces found", PAD, y + 18, width - 2 * PAD, 0.5, GREY)
     elif len(rows) < len(every):
-        _text(img, f"... and {len(every) - len(rows)} shorter tracks (faces/{video_id}.parquet has them all)",
+        draw_text(img, f"... and {len(every) - len(rows)} shorter tracks (faces/{video_id}.parquet has them all)",
               PAD, y + 18, width - 2 * PAD, 0.45, GREY)
-    _write_png(img, out)
+    write_png(img, out)
     return TrackSheet(video_id, out, rows, every, height)

@@ -33,7 +33,7 @@ def _ascii(text: object) -> str:
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in str(text))
 
 
-def _text(img: np.ndarray, text: object, x: int, y: int, width: int, scale: float = 0.42,
+def draw_text(img: np.ndarray, text: object, x: int, y: int, width: int, scale: float = 0.42,
           colour: tuple[int, int, int] = INK, thick: int = 1) -> None:
     """``text`` at (x, baseline y), cut with '..' to fit ``width`` pixels (non-ASCII letters become '?': the
     Hershey fonts have no others)."""
@@ -60,7 +60,7 @@ def thumbnail(ws: Workspace, video_id: str, frame: int | None = None, size: int 
     one when ``frame`` is None); a grey square when the video has no crops."""
     path = ws.crops_path(video_id)
     out = np.full((size, size, 3), 200, np.uint8)
-    _text(out, "no face", 8, size // 2 + 4, size - 16, 0.45, GREY)
+    draw_text(out, "no face", 8, size // 2 + 4, size - 16, 0.45, GREY)
     if not path.exists():
         return out
     try:
@@ -110,7 +110,7 @@ def contact_sheet(ws: Workspace, path: str | Path | None = None, max_rows: int =
     extra = (1 if faceless else 0) + (1 if len(names) > len(shown) else 0)
     img = np.full((40 + row_h * len(shown) + 24 * extra + PAD, width, 3), PAPER, np.uint8)
     n_open = int((~findings["reviewed"]).sum())
-    _text(img, f"{ws.root.name}: {len(names)} identities of {len(identities)} videos, {n_open} open "
+    draw_text(img, f"{ws.root.name}: {len(names)} identities of {len(identities)} videos, {n_open} open "
           f"finding{'' if n_open == 1 else 's'} (threshold {ws.settings.subjects.threshold})", PAD, 26,
           width - 2 * PAD, 0.6, INK, 1)
     y = 40
@@ -120,36 +120,36 @@ def contact_sheet(ws: Workspace, path: str | Path | None = None, max_rows: int =
         open_finding = any(not n.startswith("reviewed") for n in notes.get(name, []))
         if open_finding:
             cv2.rectangle(img, (0, y), (4, y + row_h - 4), RED, -1)
-        _text(img, name, PAD + 4, y + 22, LABEL - 2 * PAD, 0.62, RED if open_finding else INK, 2)
+        draw_text(img, name, PAD + 4, y + 22, LABEL - 2 * PAD, 0.62, RED if open_finding else INK, 2)
         conf = rows["confidence"].mean()
         count = f"{len(rows)} video{'' if len(rows) == 1 else 's'}"
-        _text(img, f"{count}, confidence {conf:.2f}" if conf == conf else count, PAD + 4, y + 42, LABEL - 2 * PAD,
+        draw_text(img, f"{count}, confidence {conf:.2f}" if conf == conf else count, PAD + 4, y + 42, LABEL - 2 * PAD,
               0.42, GREY)
         subj = sorted(set(rows["subject"].dropna().astype(str)))
-        _text(img, "subjects: " + (", ".join(subj) if subj else "none given"), PAD + 4, y + 60, LABEL - 2 * PAD)
+        draw_text(img, "subjects: " + (", ".join(subj) if subj else "none given"), PAD + 4, y + 60, LABEL - 2 * PAD)
         for k, note in enumerate(notes.get(name, [])[:3]):
-            _text(img, note, PAD + 4, y + 78 + 16 * k, LABEL - 2 * PAD, 0.4,
+            draw_text(img, note, PAD + 4, y + 78 + 16 * k, LABEL - 2 * PAD, 0.4,
                   GREEN if note.startswith("reviewed") else RED)
         if rows["confirmed"].all() and not flagged:
-            _text(img, "confirmed", PAD + 4, y + 78, LABEL - 2 * PAD, 0.4, GREEN)
+            draw_text(img, "confirmed", PAD + 4, y + 78, LABEL - 2 * PAD, 0.4, GREEN)
         for k, r in enumerate(rows.head(PER_ROW).itertuples()):
             x = LABEL + k * (THUMB + PAD)
             if k == PER_ROW - 1 and len(rows) > PER_ROW:
-                _text(img, f"+{len(rows) - PER_ROW + 1} more", x + 8, y + PAD + THUMB // 2, THUMB - 8, 0.5, GREY)
+                draw_text(img, f"+{len(rows) - PER_ROW + 1} more", x + 8, y + PAD + THUMB // 2, THUMB - 8, 0.5, GREY)
                 break
             img[y + PAD:y + PAD + THUMB, x:x + THUMB] = thumbnail(ws, r.video_id, frames.get(r.video_id))
-            _text(img, r.video_id, x, y + PAD + THUMB + 13, THUMB, 0.34)
+            draw_text(img, r.video_id, x, y + PAD + THUMB + 13, THUMB, 0.34)
             if isinstance(r.subject, str):
-                _text(img, r.subject, x, y + PAD + THUMB + 27, THUMB, 0.34, GREY)
+                draw_text(img, r.subject, x, y + PAD + THUMB + 27, THUMB, 0.34, GREY)
         cv2.line(img, (0, y + row_h - 2), (width, y + row_h - 2), (220, 220, 220), 1)
         y += row_h
     if len(names) > len(shown):
-        _text(img, f"... and {len(names) - len(shown)} more identities (identity/identities.parquet lists them all)",
+        draw_text(img, f"... and {len(names) - len(shown)} more identities (identity/identities.parquet lists them all)",
               PAD, y + 18, width - 2 * PAD, 0.45, GREY)
         y += 24
     if faceless:
-        _text(img, f"no face ({len(faceless)}): " + ", ".join(faceless), PAD, y + 18, width - 2 * PAD, 0.45, GREY)
-    return _write_png(img, path)
+        draw_text(img, f"no face ({len(faceless)}): " + ", ".join(faceless), PAD, y + 18, width - 2 * PAD, 0.45, GREY)
+    return write_png(img, path)
 
 
 def pair_sheet(ws: Workspace, pairs: pd.DataFrame, path: str | Path, max_rows: int = MAX_ROWS) -> Path:
@@ -168,13 +168,13 @@ def pair_sheet(ws: Workspace, pairs: pd.DataFrame, path: str | Path, max_rows: i
         for line, text in enumerate((f"{r.video_a}" + (f" ({where[0]})" if where[0] else ""),
                                      f"{r.video_b}" + (f" ({where[1]})" if where[1] else ""),
                                      f"distance {r.distance:.3f}")):
-            _text(img, text, x, y + 24 + 22 * line, width - x - PAD, 0.48, RED if line == 2 else INK)
+            draw_text(img, text, x, y + 24 + 22 * line, width - x - PAD, 0.48, RED if line == 2 else INK)
     if not rows:
-        _text(img, "no pairs", PAD, PAD + 24, width - 2 * PAD, 0.5, GREY)
-    return _write_png(img, Path(path))
+        draw_text(img, "no pairs", PAD, PAD + 24, width - 2 * PAD, 0.5, GREY)
+    return write_png(img, Path(path))
 
 
-def _write_png(img: np.ndarray, path: Path) -> Path:
+def write_png(img: np.ndarray, path: Path) -> Path:
     ok, buf = cv2.imencode(".png", img)
     if not ok:
         raise ValueError(f"{path}: OpenCV could not encode the picture")
