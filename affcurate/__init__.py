@@ -40,6 +40,7 @@ _LAZY = {
     "report": ("affcurate.reporting", "report"),
     "train_baseline": ("affcurate.train.runner", "train_baseline"),
     "run": ("affcurate.recipe", "run"),
+    "status": ("affcurate.state", "status"),
     "FaceTracks": ("affcurate.faces.table", "FaceTracks"),
     "LabelTable": ("affcurate.labels.table", "LabelTable"),
 }

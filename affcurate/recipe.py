@@ -81,7 +81,7 @@ def bundled_recipes() -> dict[str, Path]:
 def find_recipe(value: str | Path) -> Path:
     """A recipe file, or the name of a bundled recipe (``demo`` for pipelines/demo.toml)."""
     path = Path(value)
-    if path.exists():
+    if path.is_file():  # a folder of the same name (pipelines/demo/) is not the recipe
         return path
     bundled = bundled_recipes()
     if str(value) in bundled:

@@ -1,4 +1,4 @@
-"""`affcurate init` and `affcurate status`."""
+"""`affcurate init` (`affcurate status` is in :mod:`affcurate.commands.status`)."""
 
 from __future__ import annotations
 

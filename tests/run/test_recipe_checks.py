@@ -306,3 +306,11 @@ def test_a_recipe_adopts_a_given_split(tmp_path: Path, capsys) -> None:
     recipe.write_text('[recipe]\nname = "r"\n\n[split]\nfrom_file = "missing.csv"\n')
     code, _, err = cli(["run", str(recipe), str(ws.root)], capsys)
     assert code == 2 and "missing.csv" in err and "[split] from_file" in err
+
+
+def test_a_bundled_recipe_runs_by_name_beside_a_folder_of_that_name(tmp_path: Path, capsys, monkeypatch) -> None:
+    (tmp_path / "demo").mkdir()  # like pipelines/demo/ beside pipelines/demo.toml
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(["run", "demo", str(tmp_path / "ws"), "--dry-run"], capsys)
+    assert code == 0, err
+    assert "demo: The sample media, end to end" in " ".join(out.split())
