@@ -46,6 +46,8 @@ CARRIES: dict[str, dict] = {
                         options={}),
     "affectnet": dict(columns=["expr"] + VA, au_unmarked=None, va="each", frames="first labelled", atol=5e-5,
                       options={}),
+    # the file says its clock (grid) itself; intensities and VA are tiers of runs of one value
+    "elan": dict(columns=EVERY, au_unmarked="absent", va="each", frames="all", atol=1e-6, options={}),
 }
 WRITABLE = [f.name for f in formats() if f.write]
 

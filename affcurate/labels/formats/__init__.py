@@ -47,7 +47,7 @@ from affcurate.labels.model import (
 from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 
-MODULES = ("own", "abaw", "afewva", "disfa", "openface", "pyfeat", "cvat", "labelstudio", "affectnet", "avec", "folders")
+MODULES = ("own", "abaw", "afewva", "disfa", "openface", "pyfeat", "cvat", "labelstudio", "affectnet", "avec", "folders", "elan")
 
 
 @dataclass
