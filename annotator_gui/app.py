@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from affcurate.workspace import Workspace
 
+if TYPE_CHECKING:
+    from annotator_gui.queue import Queue
+
 
 def run(workspace: Path, annotator: str, video: str | None = None, task: str = "au",
-        joystick: str | None = "auto") -> int:
+        joystick: str | None = "auto", queue: Queue | None = None) -> int:
+    """Open the desk and run it until it is closed; with ``queue``, on that queue's first item not reviewed."""
     from PySide6.QtCore import QCoreApplication
 
     from annotator_gui.display import check_qt_libraries
@@ -23,6 +28,6 @@ def run(workspace: Path, annotator: str, video: str | None = None, task: str = "
     ws = Workspace.open(workspace)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("affcurate desk")
-    desk = Desk(ws, annotator, video=video, task=task, joystick=joystick)
+    desk = Desk(ws, annotator, video=video, task=task, joystick=joystick, queue=queue)
     desk.show()
     return app.exec()

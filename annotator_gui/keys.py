@@ -54,7 +54,7 @@ class HelpOverlay(QWidget):
         cells["Digits"] = ("<h3 style='color:#90caf9'>Digits</h3><table><tr><td></td><td style='padding-left:10px'>"
                            "<i>AU mode</i></td><td style='padding-left:10px'><i>EXPR mode</i></td></tr>"
                            + digit_rows + "</table>")
-        columns = [["Navigate", "Modes"], ["Mark and label", "Digits"], ["Valence-arousal", "Edit", "View"]]
+        columns = [["Navigate", "Modes"], ["Mark and label", "Digits"], ["Valence-arousal", "Queue", "Edit", "View"]]
         html = "<table width='100%'><tr>" + "".join(
             "<td valign='top' style='padding-right:18px'>" + "".join(cells.get(g, "") for g in col) + "</td>"
             for col in columns) + "</tr></table>"
@@ -135,6 +135,8 @@ def desk_actions(desk: Desk) -> list[ActionSpec]:
         ActionSpec("record", "VA: record while playing (on / off)", ("R",), desk.toggle_record, "Valence-arousal"),
         ActionSpec("pad_mode", "VA: 2-D / valence only / arousal only", ("V",), desk.cycle_pad_mode,
                    "Valence-arousal"),
+        ActionSpec("queue_next", "Queue: this item reviewed, next item", ("N",), desk.next_item, "Queue"),
+        ActionSpec("queue_prev", "Queue: previous item", ("Shift+N",), desk.previous_item, "Queue"),
         ActionSpec("undo", "Undo", ("Ctrl+Z",), desk.undo, "Edit"),
         ActionSpec("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), desk.redo, "Edit"),
         ActionSpec("save", "Save (also on switching video and closing)", ("Ctrl+S",), desk.save, "Edit"),

@@ -15,6 +15,8 @@ from annotator_gui import layout
 from annotator_gui.edits import Edit, Marks
 from annotator_gui.joystick import Joystick
 from annotator_gui.playback import Playback
+from annotator_gui.queue import Queue
+from annotator_gui.review import Review
 from annotator_gui.session import Session, progress_of
 from annotator_gui.tasks import AuTask, ExprTask, Task, VaTask
 from annotator_gui.video import FrameSource
@@ -23,8 +25,11 @@ from annotator_gui.view import subject_boxes
 
 class Desk(QMainWindow):
     def __init__(self, ws: Workspace, annotator: str, video: str | None = None, task: str = "au",
-                 joystick: str | None = "auto"):
+                 joystick: str | None = "auto", queue: Queue | None = None):
         super().__init__()
+        if queue is not None:  # a review queue opens on its first item not reviewed yet
+            first = queue.items[queue.resume()]
+            video, task = first.video_id, first.task
         self.ws = ws
         self.annotator = annotator
         self.fps = float(ws.settings.ingest.fps)
@@ -43,6 +48,7 @@ class Desk(QMainWindow):
         self.current = 0
         self.marks = Marks()
         self.show_overlays = True
+        self.review: Review | None = None
         self.au = AuTask(self.aus, self.select_au)
         self.va = VaTask(Joystick.open(joystick))
         self.tasks: dict[str, Task] = {t.name: t for t in (self.au, ExprTask(self.expressions), self.va)}
@@ -57,6 +63,9 @@ class Desk(QMainWindow):
         self.resize(1400, 860)
         self.open_video(video or self.videos[0])
         self.set_mode(task)
+        if queue is not None:
+            self.review = Review(self, queue)
+            self.review.go(self.review.index)
         self.view.setFocus()
 
     def _build(self) -> None:
@@ -299,6 +308,17 @@ class Desk(QMainWindow):
     def cycle_pad_mode(self) -> None:
         self.va.cycle_pad_mode()
         self._info()
+
+    # ---- review queue -------------------------------------------------------------------------------
+    def next_item(self) -> None:
+        if self.review is None:
+            self.statusBar().showMessage("no queue open: affcurate annotate WS --queue disagreements|uncertain")
+        else:
+            self.review.next()
+
+    def previous_item(self) -> None:
+        if self.review is not None:
+            self.review.previous()
 
     # ---- undo, save, view -----------------------------------------------------------------------------
     def undo(self) -> None:

@@ -109,3 +109,65 @@ def other_desk(ws: Workspace):
     yield _hold
     for p in procs:
         p.kill()
+
+
+@pytest.fixture
+def disagreeing(ws: Workspace) -> Workspace:
+    """``ws`` after alice and bob labelled it differently, and a real merge listed where they disagree: AU12 on
+    VIDEO (0-29 and 90-119), its valence (300-359), and the expression of SHORT's second half."""
+    from affcurate.labels.merge import merge
+    from annotator_gui.session import Session
+
+    for who, (a, b), v, cls in (("alice", (0, 89), 0.5, 1), ("bob", (30, 119), -0.5, 2)):
+        s = Session(ws, VIDEO, who)
+        s.edit({"k": "au", "au": "AU12", "s": a, "e": b, "p": 1})
+        s.edit({"k": "va", "s": 300, "e": 359, "v": v, "a": 0.1})
+        s.save()
+        s.close()
+        s = Session(ws, SHORT, who)
+        s.edit({"k": "expr", "s": 0, "e": 35, "v": 1})
+        s.edit({"k": "expr", "s": 36, "e": 71, "v": cls})
+        s.save()
+        s.close()
+    merge(ws, drop_no_face=False)
+    return ws
+
+
+@pytest.fixture
+def write_model():
+    """Writes pre-labels of a model run as `affcurate predict` does: a machine source (``model``) with a per-frame
+    ``confidence`` beside the values."""
+    import numpy as np
+    import pandas as pd
+
+    from affcurate.labels.model import Annotation, write_annotation
+
+    def _write(ws: Workspace, video: str, task: str, values: dict, confidence, run: str = "run1") -> None:
+        n = len(next(iter(values.values())))
+        data = {"frame": np.arange(n, dtype=np.int64)}
+        for c, v in values.items():
+            data[c] = pd.array(v, dtype="Int8") if task != "va" else np.asarray(v, dtype=np.float64)
+        if confidence is not None:
+            data["confidence"] = np.asarray(confidence, dtype=np.float64)
+        # written as given (checked), confidence included, whatever validate keeps of a table
+        write_annotation(ws, Annotation(video, task, run, pd.DataFrame(data), source="model", complete=True),
+                         checked=True)
+
+    return _write
+
+
+@pytest.fixture
+def predicted(ws: Workspace, write_model) -> Workspace:
+    """``ws`` with a model's expressions of VIDEO (least sure on 60-89, then 300-329, sure from 500 on) and its
+    AUs of SHORT (AU12 flickering on 30-59 where it is unsure, AU6 never on)."""
+    import numpy as np
+
+    conf = np.full(591, 0.9)
+    conf[60:90], conf[300:330], conf[500:] = 0.2, 0.5, 1.0
+    write_model(ws, VIDEO, "expr", {"expr": np.zeros(591, int)}, conf)
+    au12 = np.zeros(72, int)
+    au12[30:60:2] = 1
+    conf = np.full(72, 0.95)
+    conf[30:60] = 0.4
+    write_model(ws, SHORT, "au", {"AU6": np.zeros(72, int), "AU12": au12}, conf)
+    return ws
