@@ -128,6 +128,37 @@ class TrainSettings:
     frame's bin pair (seed 004); 0: unweighted."""
 
 
+FACS_NAMES = {
+    "AU1": "inner brow raiser", "AU2": "outer brow raiser", "AU4": "brow lowerer", "AU5": "upper lid raiser",
+    "AU6": "cheek raiser", "AU7": "lid tightener", "AU9": "nose wrinkler", "AU10": "upper lip raiser",
+    "AU11": "nasolabial deepener", "AU12": "lip corner puller", "AU14": "dimpler", "AU15": "lip corner depressor",
+    "AU16": "lower lip depressor", "AU17": "chin raiser", "AU18": "lip pucker", "AU20": "lip stretcher",
+    "AU22": "lip funneler", "AU23": "lip tightener", "AU24": "lip pressor", "AU25": "lips part", "AU26": "jaw drop",
+    "AU27": "mouth stretch", "AU28": "lip suck", "AU43": "eyes closed", "AU45": "blink", "AU46": "wink",
+}
+"""The FACS names of the Action Units (Ekman and Friesen), shown beside the AU numbers."""
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    """The annotation scheme the desk shows: what the numbers and keys mean (the stored labels do not change)."""
+
+    va_range: tuple[float, float] = (-1.0, 1.0)
+    """The numbers shown at the valence-arousal disc's edges (AFEW-VA rates -10..10); labels stay in [-1, 1]."""
+    va_anchors: tuple[str, ...] = ("pleased", "happy", "excited", "alert", "tense", "angry", "sad", "depressed",
+                                   "bored", "tired", "calm", "relaxed")
+    """Words around the disc, evenly spaced counter-clockwise from positive valence (the circumplex)."""
+    expression_colours: tuple[str, ...] = ("#9e9e9e", "#d32f2f", "#689f38", "#7b1fa2", "#fbc02d", "#1976d2",
+                                           "#f57c00", "#5d4037")
+    """One colour per class of labels.expressions, in their order."""
+    expression_keys: tuple[str, ...] = ("1", "2", "3", "4", "5", "6", "7", "8")
+    """The key of each class of labels.expressions, in their order."""
+    au_names: dict[str, str] = field(default_factory=lambda: dict(FACS_NAMES))
+    """The name shown beside each AU (``AU12 lip corner puller``)."""
+    countdown: float = 3.0
+    """Seconds counted down before a VA recording pass starts (DARMA and CARMA have one; 0: none)."""
+
+
 @dataclass(frozen=True)
 class SubjectsSettings:
     threshold: float = 0.5
@@ -146,6 +177,7 @@ class Settings:
     split: SplitSettings = field(default_factory=SplitSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
     subjects: SubjectsSettings = field(default_factory=SubjectsSettings)
+    desk: DeskSettings = field(default_factory=DeskSettings)
 
     @property
     def fps(self) -> float:
