@@ -29,6 +29,8 @@ from affcurate.workspace import Workspace
 TASKS = ("au", "expr", "va")
 MACHINE_SOURCES = frozenset({"openface", "pyfeat", "model"})
 """Sources that are a program's output, not a person's (``model``: ``affcurate predict``)."""
+CONFIDENCE = "confidence"
+"""An optional column of any table: how sure its source is of each row, 0-1 (``affcurate predict`` writes it)."""
 CLOCKS = ("grid", "source")
 TIME_BASES = ("frame", "time")
 SHAPES = ("dense", "keyframes", "intervals")
@@ -180,7 +182,13 @@ def validate(a: Annotation, settings: LabelsSettings, line_of: np.ndarray | None
             if bad.any():
                 fail(bad.to_numpy(), f"{c} = {float(v[bad].iloc[0]):g} is outside [-1, 1]")
             df[c] = v
-    keep = pos + [c for c in value_columns(a.task, settings) if c in df.columns]
+    if CONFIDENCE in df.columns:
+        v = pd.to_numeric(df[CONFIDENCE], errors="coerce").astype(np.float64)
+        bad = (~np.isnan(v)) & ((v < 0) | (v > 1))
+        if bad.any():
+            fail(bad.to_numpy(), f"{CONFIDENCE} = {float(v[bad].iloc[0]):g} is outside [0, 1]")
+        df[CONFIDENCE] = v
+    keep = pos + [c for c in [*value_columns(a.task, settings), CONFIDENCE] if c in df.columns]
     last = int(lines.max()) if line_of is not None and len(lines) else a.last_line
     return replace(a, data=df[keep], last_line=last)
 

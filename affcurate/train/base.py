@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from affcurate.errors import AffcurateError
 from affcurate.train.data import Index
 from affcurate.workspace import Workspace
 
@@ -25,6 +26,9 @@ class Predictions:
     au: np.ndarray | None = None      # (N, A) probabilities, AUs in the order of Index.aus
     expr: np.ndarray | None = None    # (N,) class
     va: np.ndarray | None = None      # (N, 2) valence, arousal
+    # what `affcurate predict` derives each frame's confidence from, where the model can say (see predict_labels)
+    expr_prob: np.ndarray | None = None  # (N, C) class probabilities
+    va_spread: np.ndarray | None = None  # (N, 2) how far the VA outputs may be off, in VA units
 
 
 class Baseline(ABC):
@@ -45,6 +49,9 @@ class Baseline(ABC):
     4. ``describe()`` goes into ``metrics.json`` as ``model``; ``throughput()``, when not None, as
        ``throughput``.
 
+    ``affcurate predict`` builds the baseline as in 1, calls ``restore(out, aus, n_expr)`` to take back what
+    ``fit`` saved in ``out`` instead of fitting, and then ``predict_labels(ws, index)`` on crops without labels.
+
     Once the runner has written ``out/metrics.json`` the baseline is done: a resumed run reads that file and
     does not build the baseline again.
     """
@@ -62,6 +69,16 @@ class Baseline(ABC):
     @abstractmethod
     def predict(self, ws: Workspace, index: Index) -> Predictions:
         """Outputs for every row of ``index``, in its order."""
+
+    def restore(self, out: Path, aus: list[str], n_expr: int) -> None:
+        """Take back the fitted state ``fit`` left in ``out`` (a model trained for the AUs ``aus`` and ``n_expr``
+        classes), so that ``predict`` works without fitting again; refuse in one line when it cannot."""
+        raise AffcurateError(f"model {self.name} keeps no fitted state in {out}: it cannot pre-label videos")
+
+    def predict_labels(self, ws: Workspace, index: Index) -> Predictions:
+        """``predict`` with what confidence can be computed from (``expr_prob``, ``va_spread``) filled in where
+        the model can say; by default, ``predict``."""
+        return self.predict(ws, index)
 
     def describe(self) -> dict[str, Any]:
         """What ``metrics.json`` records of the fitted model."""

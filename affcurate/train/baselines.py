@@ -17,9 +17,11 @@ import cv2
 import numpy as np
 
 from affcurate import io
+from affcurate.errors import AffcurateError
 from affcurate.faces.table import FaceTracks
 from affcurate.train.base import Baseline, Predictions
 from affcurate.train.data import CropDataset, Index
+from affcurate.train.fitted import Affine, LinearState
 from affcurate.train.weights import va_bin_weights
 from affcurate.workspace import Workspace
 
@@ -34,21 +36,44 @@ class Prior(Baseline):
         m = train.au_mask
         self.rates = np.where(m.sum(0) > 0, (train.au * m).sum(0) / np.maximum(m.sum(0), 1), 0.0)
         e = train.expr[train.expr >= 0]
-        self.majority = int(np.bincount(e, minlength=train.n_expr).argmax()) if len(e) else 0
+        counts = np.bincount(e, minlength=train.n_expr).astype(np.float64)
+        self.majority = int(counts.argmax()) if len(e) else 0
+        self.expr_rates = counts / counts.sum() if len(e) else np.full(train.n_expr, 1.0 / max(train.n_expr, 1))
         vm = train.va_mask
-        self.va_mean = np.where(vm.sum(0) > 0, (train.va * vm).sum(0) / np.maximum(vm.sum(0), 1), 0.0)
+        n = np.maximum(vm.sum(0), 1)
+        self.va_mean = np.where(vm.sum(0) > 0, (train.va * vm).sum(0) / n, 0.0)
+        self.va_std = np.where(vm.sum(0) > 0, np.sqrt((((train.va - self.va_mean) ** 2) * vm).sum(0) / n), 1.0)
         io.write_json(out / "prior.json", {"au_rates": self.rates.tolist(), "expr": self.majority,
-                                           "va_mean": self.va_mean.tolist()})
+                                           "va_mean": self.va_mean.tolist(), "expr_rates": self.expr_rates.tolist(),
+                                           "va_std": self.va_std.tolist()})
+
+    def restore(self, out: Path, aus: list[str], n_expr: int) -> None:
+        path = out / "prior.json"
+        try:
+            state = io.read_json(path)
+            self.rates, self.majority = np.asarray(state["au_rates"], np.float64), int(state["expr"])
+            self.va_mean = np.asarray(state["va_mean"], np.float64)
+            # runs of older versions kept no class shares nor spread: nothing is known beyond the majority
+            self.expr_rates = np.asarray(state.get("expr_rates") or np.full(n_expr, 1.0 / max(n_expr, 1)))
+            self.va_std = np.asarray(state.get("va_std") or [1.0, 1.0], np.float64)
+        except (OSError, ValueError, KeyError, TypeError):
+            raise AffcurateError(f"{path} cannot be read back: train the run again with --overwrite") from None
+        if len(self.rates) != len(aus) or len(self.expr_rates) != n_expr or self.va_mean.shape != (2,):
+            raise AffcurateError(f"{path} is not a prior of {len(aus)} AUs and {n_expr} expressions")
 
     def predict(self, ws: Workspace, index: Index) -> Predictions:
         n = len(index)
         return Predictions(np.repeat(self.rates[None], n, 0), np.full(n, self.majority),
-                           np.repeat(self.va_mean[None], n, 0))
+                           np.repeat(self.va_mean[None], n, 0), np.repeat(self.expr_rates[None], n, 0),
+                           np.repeat(self.va_std[None], n, 0))
 
 
-def _geometry(ws: Workspace, index: Index) -> np.ndarray:
+MIRRORED = [1, 0, 2, 4, 3]  # the five landmarks (eyes, nose, mouth corners) of the mirrored face
+
+
+def _geometry(ws: Workspace, index: Index, mirror: bool = False) -> np.ndarray:
     """Landmarks of the subject normalised by eye position and distance (translation/scale free); zeros on
-    frames without the subject's face."""
+    frames without the subject's face. ``mirror``: those of the face mirrored left to right."""
     out = np.zeros((len(index), 10), np.float32)
     for vid, rows in index.table.groupby("video_id", sort=False).groups.items():
         target = FaceTracks.read_or_empty(ws, vid).target()  # one row per frame, in frame order
@@ -61,7 +86,8 @@ def _geometry(ws: Workspace, index: Index) -> np.ndarray:
             lm = target.landmarks[i][:5]
             c = lm[:2].mean(0)
             d = max(float(np.linalg.norm(lm[1] - lm[0])), 1e-3)
-            out[r] = ((lm - c) / d).ravel()
+            pts = (lm - c) / d
+            out[r] = (pts[MIRRORED] * [-1, 1]).ravel() if mirror else pts.ravel()
     return out
 
 
@@ -84,10 +110,11 @@ def hog(gray: np.ndarray, cell: int = 8, bins: int = 9) -> np.ndarray:
     return blocks.ravel()
 
 
-def _hog(ds: CropDataset) -> np.ndarray:
+def _hog(ds: CropDataset, mirror: bool = False) -> np.ndarray:
     feats = []
     for vid, crop in zip(ds._vid, ds._crop, strict=True):
         img = cv2.cvtColor(ds.image(vid, int(crop)), cv2.COLOR_RGB2GRAY)
+        img = np.ascontiguousarray(img[:, ::-1]) if mirror else img
         feats.append(hog(cv2.resize(img, (64, 64))))
     return np.asarray(feats, np.float32)
 
@@ -102,9 +129,9 @@ class Linear(Baseline):
         super().__init__(tasks, **settings)
         self.va_bins = va_bins
 
-    def _x(self, ws: Workspace, index: Index) -> np.ndarray:
+    def _x(self, ws: Workspace, index: Index, mirror: bool = False) -> np.ndarray:
         ds = CropDataset(ws, index, 64)
-        x = np.concatenate([_geometry(ws, index), _hog(ds)], 1)
+        x = np.concatenate([_geometry(ws, index, mirror), _hog(ds, mirror)], 1)
         ds.close()
         return x
 
@@ -115,42 +142,53 @@ class Linear(Baseline):
         from sklearn.preprocessing import StandardScaler
 
         x = self._x(ws, train)
-        self.au_models: list[Any] = []
+        au: list[Affine | float] = []
         for j in range(train.au.shape[1]):
             m = train.au_mask[:, j]
             y = train.au[m, j]
             if "au" in self.tasks and m.sum() and 0 < y.sum() < len(y):
                 clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, class_weight="balanced", C=0.1))
-                self.au_models.append(clf.fit(x[m], y))
+                au.append(Affine.of(clf.fit(x[m], y)))
             else:
-                self.au_models.append(float(y.mean()) if m.sum() else 0.0)
+                au.append(float(y.mean()) if m.sum() else 0.0)
         e = train.expr >= 0
-        self.expr_model: Any = None
+        expr, classes = None, np.zeros(0, np.int64)
         if "expr" in self.tasks and e.sum() and len(np.unique(train.expr[e])) > 1:
-            self.expr_model = make_pipeline(StandardScaler(), LogisticRegression(
-                max_iter=500, class_weight="balanced", C=0.1)).fit(x[e], train.expr[e])
-        self.expr_const = int(np.bincount(train.expr[e], minlength=train.n_expr).argmax()) if e.sum() else 0
+            clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, class_weight="balanced", C=0.1))
+            clf.fit(x[e], train.expr[e])
+            expr, classes = Affine.of(clf), np.asarray(clf.classes_, np.int64)
+        const = int(np.bincount(train.expr[e], minlength=train.n_expr).argmax()) if e.sum() else 0
         # one ridge per dimension on the frames labelled in it (a set may have valence only); else the mean
         w = va_bin_weights(train.va, train.va_mask, self.va_bins)
-        self.va_models: list[Any] = []
+        va: list[Affine | float] = []
         for j in range(2):
             m = train.va_mask[:, j]
             if "va" in self.tasks and m.sum() > 1:
                 kw = {"ridge__sample_weight": w[m]} if self.va_bins else {}
-                self.va_models.append(make_pipeline(StandardScaler(), Ridge(alpha=10.0)).fit(x[m], train.va[m, j], **kw))
+                va.append(Affine.of(make_pipeline(StandardScaler(), Ridge(alpha=10.0)).fit(x[m], train.va[m, j], **kw)))
             else:
-                self.va_models.append(float(train.va[m, j].mean()) if m.any() else 0.0)
+                va.append(float(train.va[m, j].mean()) if m.any() else 0.0)
+        # the arrays are the model from here on: what is scored now is what a pre-labelling run predicts
+        self.state, self.n_expr = LinearState(au, expr, classes, const, va), train.n_expr
+        self.state.save(out / "linear.npz")
         log(epoch=1, train_frames=len(train))
+
+    def restore(self, out: Path, aus: list[str], n_expr: int) -> None:
+        self.state, self.n_expr = LinearState.load(out / "linear.npz"), n_expr
+        if len(self.state.au) != len(aus) or len(self.state.va) != 2 or (self.state.expr_classes >= n_expr).any():
+            raise AffcurateError(f"{out / 'linear.npz'} is not a linear model of {len(aus)} AUs and {n_expr} "
+                                 "expressions")
 
     def predict(self, ws: Workspace, index: Index) -> Predictions:
         x = self._x(ws, index)
-        n = len(index)
-        au = np.stack([m.predict_proba(x)[:, 1] if hasattr(m, "predict_proba") else np.full(n, m)
-                       for m in self.au_models], 1) if self.au_models else np.zeros((n, 0))
-        expr = self.expr_model.predict(x) if self.expr_model is not None else np.full(n, self.expr_const)
-        va = np.stack([np.clip(m.predict(x), -1, 1) if hasattr(m, "predict") else np.full(n, m)
-                       for m in self.va_models], 1)
-        return Predictions(au, np.asarray(expr, int), va)
+        prob = self.state.expr_prob(x, self.n_expr)
+        return Predictions(self.state.au_prob(x), prob.argmax(1).astype(int), self.state.va_values(x), prob)
+
+    def predict_labels(self, ws: Workspace, index: Index) -> Predictions:
+        """With ``va_spread``: how far the VA of each crop moves when the face is mirrored."""
+        p = self.predict(ws, index)
+        p.va_spread = np.abs(p.va - self.state.va_values(self._x(ws, index, mirror=True)))
+        return p
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

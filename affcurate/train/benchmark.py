@@ -3,7 +3,8 @@ and the summary of a cross-validated run over its folds.
 
 A score that cannot be computed is ``None`` in JSON and "n/a" in the tables, and the table says why once per
 column and reason under it (the reasons come from the metrics' ``"n/a"`` entries, see
-:mod:`affcurate.train.metrics`).
+:mod:`affcurate.train.metrics`). Under the models, the row ``chance`` gives each metric's chance level on the
+same frames (:mod:`affcurate.train.chance`; of a cross-validated run, its mean over the folds).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from affcurate.train.chance import NAME as CHANCE
 from affcurate.train.metrics import NA, why_not
 
 COLUMNS = [("au", "f1_mean", "AU mean F1"), ("expr", "accuracy", "EXPR acc"), ("expr", "f1_macro", "EXPR macro-F1"),
@@ -52,6 +54,18 @@ def rows(metrics: dict[str, dict[str, Any]], columns: list[tuple[str, str, str]]
         row["seconds"] = met.get("seconds")
         out.append(row)
     return out
+
+
+def chance_row(levels: dict[str, dict[str, Any]], metrics: dict[str, dict[str, Any]],
+               columns: list[tuple[str, str, str]] | None = None) -> dict[str, Any]:
+    """The chance levels (:func:`affcurate.train.chance.levels`) as a row of :func:`rows`, in the columns of
+    ``metrics``."""
+    row: dict[str, Any] = {"model": CHANCE}
+    for task, key, label in _columns(metrics, columns or COLUMNS):
+        v = _number(levels.get(task, {}).get(key))
+        row[label] = None if v is None else round(v, 4)
+    row["seconds"] = ""  # no model was run: an empty cell, not n/a
+    return row
 
 
 Found = dict[tuple[str, str], dict[str, list[int]]]  # (column, why) → model → folds (empty: not folded)
@@ -99,7 +113,7 @@ def cell(v: Any, std: Any = None, n: int | None = None, of: int | None = None) -
 def markdown(header: list[str], body: list[list[str]]) -> str:
     """A Markdown table, text columns left-aligned and the rest right-aligned, padded for the console."""
     width = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
-    left = {i for i, h in enumerate(header) if h in ("run", "model", "fold")}
+    left = {i for i, h in enumerate(header) if h in ("run", "model", "fold", "video", "annotator", "tasks", "call")}
 
     def fmt(i: int, s: str) -> str:
         return s.ljust(width[i]) if i in left else s.rjust(width[i])
@@ -130,7 +144,7 @@ def summarise(per_fold: list[dict[str, dict[str, Any]]]) -> tuple[dict[str, Any]
     for m in per_fold[0] if per_fold else {}:
         folds = [f[m] for f in per_fold if m in f]
         mean[m], std[m], count[m] = {}, {}, {}
-        tasks = {t for f in folds for t, v in f.items() if isinstance(v, dict) and t not in ("model", "throughput")}
+        tasks = {t for f in folds for t, v in f.items() if isinstance(v, dict) and t not in ("model", "throughput", "trained_on")}
         for t in sorted(tasks):
             keys = sorted({k for f in folds for k, v in f.get(t, {}).items() if k != NA})
             mean[m][t], std[m][t], count[m][t] = {}, {}, {}
@@ -151,8 +165,10 @@ def summarise(per_fold: list[dict[str, dict[str, Any]]]) -> tuple[dict[str, Any]
 
 
 def fold_table(per_fold: list[dict[str, dict[str, Any]]], mean: dict[str, Any], std: dict[str, Any],
-               count: dict[str, Any], columns: list[tuple[str, str, str]] | None = None) -> tuple[str, list[str]]:
-    """The cross-validation table (each model's mean ± std, then its row in every fold) and its n/a notes."""
+               count: dict[str, Any], columns: list[tuple[str, str, str]] | None = None,
+               chance: dict[str, dict[str, Any]] | None = None) -> tuple[str, list[str]]:
+    """The cross-validation table (each model's mean ± std, the mean chance level over the folds, then each
+    model's row in every fold) and its n/a notes."""
     cols = _columns(mean, columns or COLUMNS)
     k = len(per_fold)
     header = ["model", "fold"] + [label for _, _, label in cols] + (["seconds"] if columns is None else [])
@@ -161,6 +177,9 @@ def fold_table(per_fold: list[dict[str, dict[str, Any]]], mean: dict[str, Any], 
         body.append([m, "mean ± std"] + [cell(mean[m].get(t, {}).get(key), std[m].get(t, {}).get(key),
                                               count[m].get(t, {}).get(key, 0), k) for t, key, _ in cols]
                     + ([cell(mean[m]["seconds"], std[m]["seconds"])] if columns is None else []))
+    if chance is not None:
+        row = chance_row(chance, mean, columns)
+        body.append([CHANCE, "mean"] + [cell(row[label]) for _, _, label in cols] + ([""] if columns is None else []))
     for m in mean:
         for i, f in enumerate(per_fold):
             met = f.get(m, {})

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from affcurate import io
-from affcurate.train import benchmark, checkpoint
+from affcurate.train import benchmark, chance, checkpoint
 from affcurate.train.benchmark import COLUMNS, ICC_NOTE, VA_DETAIL
 from affcurate.train.checkpoint import DamagedFile
 from affcurate.workspace import Workspace
@@ -74,13 +74,25 @@ def _notes(config: dict[str, Any], tasks: list[str], parts: list[dict[str, Any]]
     return lines
 
 
-def _results(result: TrainResult, config: dict[str, Any],
-             columns: list[tuple[str, str, str]] | None = None) -> tuple[str, list[str]]:
-    """The results table of the run (cross-validated: means ± std and every fold) and its n/a lines."""
+def chance_levels(config: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+    """The chance levels shown beside the run's scores: of its scored part, or their mean over the folds; None
+    for a run of an older version that did not record them."""
+    levels = [p["chance"] for p in parts if "chance" in p]
+    if len(levels) != len(parts) or not levels:
+        return None
+    return chance.mean(levels) if config["folds"] else levels[0]
+
+
+def _results(result: TrainResult, config: dict[str, Any], columns: list[tuple[str, str, str]] | None = None,
+             levels: dict[str, dict[str, Any]] | None = None) -> tuple[str, list[str]]:
+    """The results table of the run (cross-validated: means ± std and every fold), with the chance row when
+    ``levels`` are known, and its n/a lines."""
     if config["folds"]:
-        return benchmark.fold_table(result.folds, result.metrics, result.std, result.counts, columns)
+        return benchmark.fold_table(result.folds, result.metrics, result.std, result.counts, columns, levels)
     found = benchmark.reasons(result.metrics, columns=columns)
     rows = benchmark.rows(result.metrics, columns)
+    if levels is not None and rows:
+        rows.append(benchmark.chance_row(levels, result.metrics, columns))
     if columns is not None:
         for r in rows:
             r.pop("seconds", None)
@@ -91,8 +103,11 @@ def write(ws: Workspace, run: Path, config: dict[str, Any], tasks: list[str], re
           parts: list[dict[str, Any]], test_name: str, note: Callable[[str], None]) -> None:
     """Write the run's tables and model card, then ``runs/benchmark.md``. ``parts``: per training (the run, or
     each fold) its ``fold``, ``val_fold``, and ``frames`` and ``subjects`` per train / val / test."""
-    table, na = _results(result, config)
+    levels = chance_levels(config, parts)
+    table, na = _results(result, config, levels=levels)
     notes = _notes(config, tasks, parts, na, _partial(result.counts, config["folds"]))
+    if levels is not None:
+        notes.insert(0, chance.NOTE + (" Of the folds: the mean of their chance levels." if config["folds"] else ""))
     io.write_text(run / "benchmark.md", f"# Baselines\n\n{_protocol(config, test_name)}\n\n{table}\n"
                   + "".join(f"\n{line}" for line in notes) + ("\n" if notes else ""))
     saved: dict[str, Any] = {"config": config, "notes": notes, "caveats": _caveats(parts), "n/a": na}
@@ -104,8 +119,13 @@ def write(ws: Workspace, run: Path, config: dict[str, Any], tasks: list[str], re
                               for m in result.metrics})
     else:
         saved["rows"] = benchmark.rows(result.metrics)
+    if levels is not None:  # beside the rows, not among them: a chance level is no model
+        saved["chance"] = {k: v for k, v in benchmark.chance_row(levels, result.metrics).items()
+                           if k not in ("model", "seconds")}
+        saved["chance_levels"] = levels
     io.write_json(run / "benchmark.json", saved)
-    io.write_text(run / "MODEL_CARD.md", model_card(ws, config, tasks, result, parts, table, notes))
+    io.write_text(run / "MODEL_CARD.md", model_card(ws, config, tasks, result, parts, table, notes)
+                  + prelabelled_section(run))
     all_runs(ws, note)
 
 
@@ -116,6 +136,7 @@ def rows_by_model(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def all_runs(ws: Workspace, note: Callable[[str], None]) -> None:
     """``runs/benchmark.md``: every run's baselines side by side (a cross-validated run: its means)."""
     found: list[dict[str, Any]] = []
+    shown: list[tuple[int, dict[str, Any]]] = []  # chance rows, each after the rows of its run (Markdown only)
     said: list[str] = []
     for p in sorted(ws.runs_dir.glob("[!.]*/benchmark.json")):  # not the temporaries of a run being replaced
         try:
@@ -127,6 +148,8 @@ def all_runs(ws: Workspace, note: Callable[[str], None]) -> None:
             note(f"{exc}: left out of {ws.runs_dir / 'benchmark.md'}")
             continue
         found += [{"run": p.parent.name, **r} for r in saved]
+        if isinstance(whole.get("chance"), dict) and saved:
+            shown.append((len(found), {"run": p.parent.name, "model": chance.NAME, **whole["chance"]}))
         lines = [x for x in [*whole.get("caveats", []), *whole.get("n/a", [])] if isinstance(x, str)]
         said += [f"{p.parent.name}:", *(x if x.startswith("- ") else f"- {x}" for x in lines)] if lines else []
     if not found:
@@ -134,11 +157,14 @@ def all_runs(ws: Workspace, note: Callable[[str], None]) -> None:
     present = {k for r in found for k in r}
     order = [c for c in ["run", "model", "folds"] + [label for _, _, label in COLUMNS] + ["seconds"] if c in present]
     rows = [{c: r.get(c) for c in order} for r in found]
+    table_rows = list(rows)
+    for at, r in reversed(shown):
+        table_rows.insert(at, {c: r.get(c, "" if c in ("folds", "seconds") else None) for c in order})
     text = benchmark.markdown(order, [[str(r[c] or "") if c in ("run", "model", "folds") else benchmark.cell(r[c])
-                                       for c in order] for r in rows])
+                                       for c in order] for r in table_rows])
     io.write_text(ws.runs_dir / "benchmark.md", "# All baseline runs\n\nA run with folds shows its mean over the "
                   "folds (its own benchmark.md has the std and every fold). n/a: a score that cannot be computed; "
-                  f"why, per run, under the table.\n\n{text}\n" + "".join(f"\n{x}" for x in said)
+                  f"why, per run, under the table. {chance.NOTE}\n\n{text}\n" + "".join(f"\n{x}" for x in said)
                   + ("\n" if said else ""))
     io.write_json(ws.runs_dir / "benchmark.json", rows)
 
@@ -183,9 +209,43 @@ def model_card(ws: Workspace, config: dict[str, Any], tasks: list[str], result: 
         "## Results", table, "", *notes, "",
     ]
     if "va" in tasks:
-        va_table, _ = _results(result, config, VA_DETAIL)
+        va_table, _ = _results(result, config, VA_DETAIL, chance_levels(config, parts))
         lines += ["### Valence and arousal", "RMSE, PCC, CCC and ICC per dimension (V: valence, A: arousal).", "",
                   va_table, ""]
     lines += ["## Limits", "Small models trained on one workspace: a measure of how learnable the labels are, not a "
               "product. Scores on few subjects vary a lot between splits.", ""]
     return "\n".join(lines)
+
+
+PRELABELLED = "## Pre-labelled videos"
+
+
+def prelabelled_section(run: Path) -> str:
+    """The model card's list of the videos ``affcurate predict`` pre-labelled with this run (from
+    ``predictions.json``), or nothing before the first."""
+    path = run / "predictions.json"
+    if not path.exists():
+        return ""
+    try:
+        done = checkpoint.read_json(path).get("prelabelled", [])
+    except DamagedFile as exc:
+        return f"\n{PRELABELLED}\n{exc}: the list cannot be shown.\n"
+    lines = ["", PRELABELLED, "Machine annotations (source `model`, with a per-frame confidence) written by "
+             "`affcurate predict`, each with the last call that wrote its tables. The desk shows them read-only; "
+             "merge leaves them out unless `--machine fallback|fuse`.", ""]
+    body = [[str(e.get("video", "")), str(e.get("annotator", "")), ", ".join(map(str, e.get("tasks", []))),
+             f"`{e.get('call', '')}`"] for e in done if isinstance(e, dict)]
+    lines.append(benchmark.markdown(["video", "annotator", "tasks", "call"], body) if body else "(none)")
+    return "\n".join(lines) + "\n"
+
+
+def write_prelabelled(run: Path) -> None:
+    """Put the current list of pre-labelled videos into ``MODEL_CARD.md`` in place of the old one."""
+    path = run / "MODEL_CARD.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else f"# Model card: {run.name}\n"
+    at = text.find("\n" + PRELABELLED + "\n")
+    if at >= 0:  # the section is the card's last: everything from its title on is replaced
+        text = text[:at + 1].rstrip("\n") + "\n"
+    new = text + prelabelled_section(run)
+    if not path.exists() or new != path.read_text(encoding="utf-8"):
+        io.write_text(path, new)

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from affcurate.errors import AffcurateError
 from affcurate.train import checkpoint
 from affcurate.train.base import Baseline, Predictions
 from affcurate.train.checkpoint import DamagedFile
@@ -246,18 +247,22 @@ class TorchBaseline(Baseline):
             m.momentum = momentum
         self.model.eval()
 
-    def _raw(self, ws: Workspace, index: Index) -> dict[str, np.ndarray]:
+    def _raw(self, ws: Workspace, index: Index, mirror: bool = False) -> dict[str, np.ndarray]:
+        """Outputs per row; ``mirror`` adds ``va_spread``: how far VA moves when the crops are mirrored."""
         self.model.eval()
-        outs: dict[str, list[np.ndarray]] = {"au": [], "expr": [], "va": []}
+        outs: dict[str, list[np.ndarray]] = {"au": [], "expr": [], "expr_prob": [], "va": [], "va_spread": []}
         with torch.no_grad():
             ds = CropDataset(ws, index, self.size, self.window)
             for b in self._loader(ds, shuffle=False):
                 o = self.model(b["x"])
                 outs["au"].append(torch.sigmoid(o["au"][:, : self.n_au]).numpy())
                 outs["expr"].append(o["expr"].argmax(1).numpy())
+                outs["expr_prob"].append(torch.softmax(o["expr"], 1).numpy())
                 outs["va"].append(o["va"].numpy())
+                if mirror:
+                    outs["va_spread"].append((self.model(b["x"].flip(-1))["va"] - o["va"]).abs().numpy())
             ds.close()
-        return {k: np.concatenate(v) for k, v in outs.items()}
+        return {k: np.concatenate(v) for k, v in outs.items() if v}
 
     def _validation_score(self, ws: Workspace, index: Index) -> float | None:
         """Mean of the tasks' headline scores on ``index`` that are defined; None when none is."""
@@ -275,7 +280,23 @@ class TorchBaseline(Baseline):
 
     def predict(self, ws: Workspace, index: Index) -> Predictions:
         r = self._raw(ws, index)
-        return Predictions(r["au"], r["expr"], r["va"])
+        return Predictions(r["au"], r["expr"], r["va"], r["expr_prob"])
+
+    def predict_labels(self, ws: Workspace, index: Index) -> Predictions:
+        r = self._raw(ws, index, mirror=True)
+        return Predictions(r["au"], r["expr"], r["va"], r["expr_prob"], r["va_spread"])
+
+    def restore(self, out: Path, aus: list[str], n_expr: int) -> None:
+        self.n_au = len(aus)
+        self.model = self.build(self.n_au, n_expr)
+        try:
+            self.model.load_state_dict(checkpoint.load(out / "best.pt"))
+        except DamagedFile as exc:
+            raise AffcurateError(f"{exc}: train the run again with --overwrite") from None
+        except (KeyError, TypeError, ValueError, RuntimeError):
+            raise AffcurateError(f"{out / 'best.pt'} is not a {self.name} of {self.n_au} AUs and {n_expr} "
+                                 "expressions") from None
+        self.model.eval()
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

@@ -27,7 +27,7 @@ from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import Progress, current_progress
 from affcurate.names import check_name
-from affcurate.train import card, checkpoint, registry, runs
+from affcurate.train import card, chance, checkpoint, registry, runs
 from affcurate.train.base import Predictions
 from affcurate.train.benchmark import summarise
 from affcurate.train.checkpoint import DamagedFile, EpochLog
@@ -221,7 +221,9 @@ def _train(ws: Workspace, config: dict[str, Any], name: str | None, progress: Pr
             result.folds.append(scores)
     if folds:
         result.metrics, result.std, result.counts = summarise(result.folds)
-    card.write(ws, run, config, kept, result, [_about(index, p, subject_of) for p in parts],
+    about = [{**_about(index, p, subject_of), "chance": chance.levels(index.subset(p.rows[_scored(p)[0]]), kept)}
+             for p in parts]
+    card.write(ws, run, config, kept, result, about,
                _test_name(parts[0].rows) if not folds else "test", note)
     return result
 
@@ -264,10 +266,8 @@ def _fit_models(ws: Workspace, folder: Path, index: Index, p: Part, kept: list[s
     """Fit and score every model on part ``p`` in ``folder``; a model whose metrics.json is there is done."""
     train = index.subset(p.rows["train"])
     val = index.subset(p.rows["val"]) if len(p.rows["val"]) else None
-    if len(p.rows["test"]) or p.fold is not None:
-        test, scored_on = index.subset(p.rows["test"]), "test"
-    else:  # a run without a test split is scored on what it has, and its table says which
-        test, scored_on = (val, "validation") if val is not None else (train, "train")
+    part, scored_on = _scored(p)
+    test = index.subset(p.rows[part])
     scores: dict[str, dict[str, Any]] = {}
     for m in config["models"]:
         out = folder / m
@@ -298,6 +298,7 @@ def _fit_models(ws: Workspace, folder: Path, index: Index, p: Part, kept: list[s
         metrics: dict[str, Any] = evaluate(test, pred, tuple(kept), thresholds, scored_on)
         metrics["abaw"] = abaw_scores(metrics)
         metrics["model"] = model.describe()
+        metrics["trained_on"] = trained_on(train)
         metrics["seconds"] = round(time.perf_counter() - t0, 2)
         if thresholds is not None:
             metrics["au_thresholds"] = dict(zip(index.aus, thresholds.tolist(), strict=True))
@@ -308,6 +309,22 @@ def _fit_models(ws: Workspace, folder: Path, index: Index, p: Part, kept: list[s
         scores[m] = metrics
         tick()
     return scores
+
+
+def trained_on(train: Index) -> dict[str, list[Any]]:
+    """The outputs of a model (``aus``: its AU outputs, in order) and which of them had train labels: what
+    ``affcurate predict`` writes of it (an output never trained says nothing)."""
+    return {"aus": list(train.aus), "au": [a for j, a in enumerate(train.aus) if train.au_mask[:, j].any()],
+            "expr": sorted({int(e) for e in train.expr[train.expr >= 0]}),
+            "va": [d for j, d in enumerate(("valence", "arousal")) if train.va_mask[:, j].any()]}
+
+
+def _scored(p: Part) -> tuple[str, str]:
+    """The part the models are scored on, and its name in the tables' reasons; a run without a test split is
+    scored on what it has, and its table says which."""
+    if len(p.rows["test"]) or p.fold is not None:
+        return "test", "test"
+    return ("val", "validation") if len(p.rows["val"]) else ("train", "train")
 
 
 def _test_name(parts: dict[str, np.ndarray]) -> str:
