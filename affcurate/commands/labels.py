@@ -50,10 +50,21 @@ def import_command(
 def export_command(
     workspace: Path = typer.Argument(..., help="Workspace folder."),
     out: Path = typer.Argument(..., help="Output folder."),
-    format: str = typer.Option(..., "--format", "-f"),
+    format: str = typer.Option(..., "--format", "-f", help="A format listed by `affcurate formats`, or hf: a "
+                               "Hugging Face datasets folder of the aligned crops with their labels and splits."),
 ) -> None:
-    """Export the merged labels in an external format."""
+    """Export the merged labels in an external format, or (hf) the crops and labels as a datasets folder."""
     ws = Workspace.open(workspace)
+    if format == "hf":  # crops, labels and splits together: not one of the label formats
+        from affcurate.exports import export_hf
+
+        r = export_hf(ws, out)
+        rows = ", ".join(f"{split} {n}" for split, n in r.rows.items())
+        console.print(f"{len(r.paths)} files written under {out}: frames per split {rows}", markup=False)
+        if r.left_out:
+            console.print("labelled frames left out: " + "; ".join(f"{n} {why}" for why, n in r.left_out.items()),
+                          markup=False, style="yellow")
+        return
     paths = export(ws, format, out)
     console.print(f"{len(paths)} files written under {out}", markup=False)
     if not paths:
