@@ -39,6 +39,7 @@ _LAZY = {
     "adopt_split": ("affcurate.splits.adopt", "adopt"),
     "report": ("affcurate.reporting", "report"),
     "train_baseline": ("affcurate.train.runner", "train_baseline"),
+    "predict": ("affcurate.train.predict", "predict"),
     "run": ("affcurate.recipe", "run"),
     "status": ("affcurate.state", "status"),
     "FaceTracks": ("affcurate.faces.table", "FaceTracks"),

@@ -27,7 +27,7 @@ def test_the_twins_do_what_the_commands_do(tmp_path: Path) -> None:
 
 def test_every_command_has_its_twin() -> None:
     for name in ("ingest", "find_faces", "pick_subject", "import_files", "export", "merge", "split",
-                 "check_split", "adopt_split", "report", "train_baseline", "run", "status", "subjects"):
+                 "check_split", "adopt_split", "report", "train_baseline", "run", "status", "subjects", "predict"):
         fn = getattr(affcurate, name)
         assert callable(fn) and fn.__module__.startswith("affcurate.")
     assert set(dir(affcurate)) >= {"split", "merge", "FaceTracks", "LabelTable", "Workspace"}
