@@ -113,11 +113,11 @@ def _licences(ws: Workspace, videos: Sequence[str]) -> dict[str, str]:
     if not ws.has_manifest():
         return {}
     m = ws.manifest(with_faces=False)
-    out = {}
+    wanted, out = set(videos), {}
     for vid, meta in zip(m["video_id"], m["meta"] if "meta" in m.columns else [None] * len(m), strict=True):
         d = json.loads(meta) if isinstance(meta, str) and meta else {}
         given = d.get("licence") or d.get("license")
-        if given and vid in set(videos):
+        if given and vid in wanted:
             out[str(vid)] = str(given)
     return out
 

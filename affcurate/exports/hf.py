@@ -108,7 +108,7 @@ def _batch(ws: Workspace, frames: Frames, cols: list[tuple[str, pa.DataType, dic
     images = _images(ws, keys)
     data: dict[str, object] = {"image": images, "video_id": keys["video_id"].astype(str).tolist(),
                                "frame": keys["frame"].to_numpy(np.int64), "split": keys["split"].astype(str).tolist(),
-                               "subject": [None if s is None or s != s else str(s) for s in keys["subject"].tolist()]}
+                               "subject": [None if pd.isna(s) else str(s) for s in keys["subject"].tolist()]}
     if "fold" in (c[0] for c in cols):
         data["fold"] = keys["fold"].to_numpy(np.int64)
     if frames.licences:

@@ -105,6 +105,10 @@ def test_the_card_has_the_header_the_hub_reads(export_ws: Workspace, hf_dir: Pat
     examples = {s["name"]: s["num_examples"] for s in head["dataset_info"]["splits"]}
     assert examples == {s: len(d) for s, d in loaded.items()}
     assert "## Columns" in text and "Licences: MIT" in text  # no datacard yet: the short text
+    from huggingface_hub import DatasetCard
+
+    data = DatasetCard.load(hf_dir / "README.md").data  # the Hub's own reading of the header
+    assert data.license == "mit" and data.pretty_name == "ws" and data.size_categories == ["n<1K"]
     shard = pq.ParquetFile(next((hf_dir / "data").glob("train-*.parquet")))
     assert shard.schema_arrow.field("image").type.names == ["bytes", "path"]
     assert b"huggingface" in shard.schema_arrow.metadata
@@ -113,6 +117,9 @@ def test_the_card_has_the_header_the_hub_reads(export_ws: Workspace, hf_dir: Pat
 def test_the_datacard_is_the_cards_text_and_old_shards_go(export_ws: Workspace, tmp_path: Path) -> None:
     ws = Workspace.open(shutil.copytree(export_ws.root, tmp_path / "ws"))
     io.write_text(ws.reports_dir / "datacard.md", "# Datacard: ws\n\n## Annotation protocol\nTwo coders, FACS.\n")
+    splits = io.read_parquet(ws.splits_path)
+    splits.loc[splits["split"] == "val", "subject"] = None  # and the manifest does not name them either
+    io.write_parquet(splits, ws.splits_path)
     out = tmp_path / "ds"
     first = export_hf(ws, out, max_shard_bytes=112 * 112 * 3 * 40)  # 40 crops a shard
     train = sorted(p.name for p in (out / "data").glob("train-*"))
@@ -121,6 +128,8 @@ def test_the_datacard_is_the_cards_text_and_old_shards_go(export_ws: Workspace, 
     export_hf(ws, out)
     assert sorted(p.name for p in (out / "data").glob("*.parquet")) == [
         "test-00000-of-00001.parquet", "train-00000-of-00001.parquet", "val-00000-of-00001.parquet"]
+    val = pq.read_table(out / "data" / "val-00000-of-00001.parquet", columns=["subject"]).column(0)
+    assert val.null_count == len(val) == 18
     text = (out / "README.md").read_text()
     assert "## Datacard: ws\n\n### Annotation protocol\nTwo coders, FACS." in text
     assert not [p for p in out.rglob(".*")], "a temporary file was left behind"
