@@ -33,6 +33,8 @@ _LAZY = {
     "subjects": ("affcurate.identity.stage", "subjects"),
     "import_files": ("affcurate.labels.formats", "import_files"),
     "export": ("affcurate.labels.formats", "export"),
+    "export_hf": ("affcurate.exports", "export_hf"),
+    "WorkspaceDataset": ("affcurate.torchdata", "WorkspaceDataset"),
     "merge": ("affcurate.labels.merge", "merge"),
     "split": ("affcurate.splits.stage", "split"),
     "check_split": ("affcurate.splits.check", "check"),

@@ -55,6 +55,8 @@ class ExportContext:
     videos: dict[str, VideoFacts] = field(default_factory=dict)
     faces: Callable[[str], FaceTracks] = _no_faces
     crops: Callable[[str], Path | None] = _no_crops
+    fps: float = 30.0
+    """The frame rate of the workspace's grid (the frames labels.parquet counts)."""
 
     @classmethod
     def of(cls, ws: Workspace) -> ExportContext:
@@ -74,7 +76,7 @@ class ExportContext:
             path = ws.crops_path(video_id)
             return path if path.exists() else None
 
-        return cls(ws.settings.labels, videos, faces, crops)
+        return cls(ws.settings.labels, videos, faces, crops, float(ws.settings.fps))
 
     def video(self, video_id: str) -> VideoFacts:
         return self.videos.get(video_id, VideoFacts())

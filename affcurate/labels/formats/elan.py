@@ -265,7 +265,7 @@ def _document(vid: str, ctx: ExportContext) -> Eaf:
 
 def write(table: LabelTable, out: Path, ctx: ExportContext) -> list[Path]:
     """One ``<video>.eaf`` per video: AU, AU intensity, expression, valence and arousal tiers."""
-    fps = float(getattr(ctx, "fps", None) or GRID_FPS)  # a context that knows the grid rate is followed
+    fps = float(ctx.fps or GRID_FPS)
 
     def ms(frame: int) -> int:
         return int(round(frame * 1000 / fps))
