@@ -27,12 +27,13 @@ def annotate_command(
     check_annotator_name(annotator)
     if task is not None and task not in TASKS:
         raise AffcurateError(f"--task {task!r}: expected one of {', '.join(TASKS)}")
-    review = None
-    if queue is not None:  # every input read and checked before Qt starts
-        from affcurate.workspace import Workspace
-        from annotator_gui.queue import open_queue
+    from affcurate.workspace import Workspace
+    from annotator_gui.queue import open_queue
+    from annotator_gui.scheme import Scheme
 
-        review = open_queue(Workspace.open(workspace), queue, annotator, video=video, task=task)
+    ws = Workspace.open(workspace)  # every input read and checked before Qt starts
+    Scheme.of(ws)
+    review = open_queue(ws, queue, annotator, video=video, task=task) if queue is not None else None
     try:
         import PySide6  # noqa: F401
     except ImportError:

@@ -76,10 +76,6 @@ def expr_write(a: int, b: int, v: int | None) -> Edit:
     return {"k": "expr", "s": a, "e": b, "v": v}
 
 
-def expr_digit(d: int, n_classes: int, a: int, b: int) -> Edit | None:
-    """Digit d is the d-th class (one label per frame); a digit past the last class means nothing."""
-    return expr_write(a, b, d - 1) if 1 <= d <= n_classes else None
-
 
 # ---- valence-arousal ------------------------------------------------------------------------------------
 def va_clear(a: int, b: int) -> Edit:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from annotator_gui.scheme import INTENSITY_KEYS
+
 if TYPE_CHECKING:
     from annotator_gui.window import Desk
+
+LABEL = "label_"
+"""The name of a label key's action: ``label_`` and its key (each means something in AU mode, EXPR mode or both)."""
 
 
 @dataclass
@@ -36,9 +42,9 @@ class HelpOverlay(QWidget):
         pal.setColor(QPalette.ColorRole.Window, QColor(20, 20, 20, 225))
         self.setPalette(pal)
         groups: dict[str, list[ActionSpec]] = {}
-        digits = [sp for sp in specs if sp.name.startswith("digit")]
+        digits = [sp for sp in specs if sp.name.startswith(LABEL)]
         for sp in specs:
-            if not sp.name.startswith("digit"):
+            if not sp.name.startswith(LABEL):
                 groups.setdefault(sp.group, []).append(sp)
 
         def table(items: list[ActionSpec]) -> str:
@@ -51,7 +57,7 @@ class HelpOverlay(QWidget):
             f"<tr><td style='color:#ffd54f'><b>{sp.keys[0]}</b></td>"
             + "".join(f"<td style='padding-left:10px'>{part.split(': ', 1)[1] if ': ' in part else ''}</td>"
                       for part in _split_digit(sp.text)) + "</tr>" for sp in digits)
-        cells["Digits"] = ("<h3 style='color:#90caf9'>Digits</h3><table><tr><td></td><td style='padding-left:10px'>"
+        cells["Digits"] = ("<h3 style='color:#90caf9'>Label keys</h3><table><tr><td></td><td style='padding-left:10px'>"
                            "<i>AU mode</i></td><td style='padding-left:10px'><i>EXPR mode</i></td></tr>"
                            + digit_rows + "</table>")
         columns = [["Navigate", "Modes"], ["Mark and label", "Digits"], ["Valence-arousal", "Queue", "Edit", "View"]]
@@ -94,9 +100,13 @@ def _split_digit(text: str) -> tuple[str, str]:
 
 
 def desk_actions(desk: Desk) -> list[ActionSpec]:
-    """The desk's actions in the order the help lists them."""
+    """The desk's actions in the order the help lists them; a class's key that another action has already is an
+    error naming the settings line."""
     specs = [
-        ActionSpec("play", "Play / pause", ("Space",), desk.toggle_play, "Navigate"),
+        ActionSpec("play", "Play / pause (with R armed: a countdown, then the pass; Space again cancels it)",
+                   ("Space",), desk.toggle_play, "Navigate"),
+        ActionSpec("play_range", "Play the marked range (in to out) and stop", ("Shift+Space",), desk.play_range,
+                   "Navigate"),
         ActionSpec("next", "Next frame", ("Right",), lambda: desk.step(1), "Navigate"),
         ActionSpec("prev", "Previous frame", ("Left",), lambda: desk.step(-1), "Navigate"),
         ActionSpec("next_s", "Forward 1 s", ("Shift+Right",), lambda: desk.step(int(desk.fps)), "Navigate"),
@@ -125,14 +135,18 @@ def desk_actions(desk: Desk) -> list[ActionSpec]:
         ActionSpec("accept", "Accept the machine labels on the range (or video)", ("A",), desk.accept_machine,
                    "Mark and label"),
     ]
-    for d in range(10):
-        text = {0: "AU: absent"}.get(d, f"AU: present, intensity {d}" if d <= 5 else "")
-        if 1 <= d <= len(desk.expressions):
-            text = (text + " · " if text else "") + f"EXPR: {desk.expressions[d - 1]}"
-        if text:
-            specs.append(ActionSpec(f"digit{d}", text, (str(d),), lambda *_, d=d: desk.digit(d), "Mark and label"))
+    scheme = desk.scheme
+    labels = []
+    for k in scheme.label_keys():
+        text = {"0": "AU: absent"}.get(k, f"AU: present, intensity {k}" if k in INTENSITY_KEYS else "")
+        cls = scheme.expression_of(k)
+        if cls is not None:
+            text = (text + " · " if text else "") + f"EXPR: {escape(scheme.expressions[cls])}"
+        labels.append(ActionSpec(f"{LABEL}{k}", text, (k,), lambda *_, k=k: desk.label_key(k), "Mark and label"))
+    specs += labels
     specs += [
-        ActionSpec("record", "VA: record while playing (on / off)", ("R",), desk.toggle_record, "Valence-arousal"),
+        ActionSpec("record", "VA: arm / disarm recording (while playing: a countdown, then the pass; R again "
+                   "cancels it)", ("R",), desk.toggle_record, "Valence-arousal"),
         ActionSpec("pad_mode", "VA: 2-D / valence only / arousal only", ("V",), desk.cycle_pad_mode,
                    "Valence-arousal"),
         ActionSpec("queue_next", "Queue: this item reviewed, next item", ("N",), desk.next_item, "Queue"),
@@ -146,6 +160,10 @@ def desk_actions(desk: Desk) -> list[ActionSpec]:
         ActionSpec("help", "Show / hide this help", ("F1", "?"), lambda: desk.help.toggle(), "View"),
         ActionSpec("quit", "Save and quit", ("Ctrl+Q",), desk.close, "View"),
     ]
+    taken = {QKeySequence(k).toString(): sp.text for sp in specs if sp not in labels for k in sp.keys}
+    for k in scheme.keys:
+        if QKeySequence(k).toString() in taken:
+            raise scheme.key_error(k, taken[QKeySequence(k).toString()])
     return specs
 
 

@@ -8,20 +8,23 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-# The circumplex words around the disc: (angle in degrees from +valence, counter-clockwise; word).
-ANCHORS = [(0, "pleased"), (30, "happy"), (60, "excited"), (90, "alert"), (120, "tense"), (150, "angry"),
-           (180, "sad"), (210, "depressed"), (240, "bored"), (270, "tired"), (300, "calm"), (330, "relaxed")]
+from annotator_gui.scheme import Scheme
 
 
 class VAPad(QWidget):
     """The valence-arousal disc: the pointer's position is the rating (valence right, arousal up).
 
-    ``mode`` is ``2d``, ``valence`` (a horizontal line: only valence is rated) or ``arousal`` (vertical)."""
+    ``mode`` is ``2d``, ``valence`` (a horizontal line: only valence is rated) or ``arousal`` (vertical). The
+    words around it, the numbers at its edges and the values it reads out are the workspace's ``scheme``; the
+    values it gives stay in [-1, 1]."""
 
     moved = Signal(float, float)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, scheme: Scheme, parent: QWidget | None = None):
         super().__init__(parent)
+        self.scheme = scheme
+        self.countdown = ""
+        """The count shown over the disc before a pass starts (empty: none)."""
         self.setMinimumSize(260, 260)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -82,6 +85,19 @@ class VAPad(QWidget):
         self._pointer = e.globalPosition().toPoint()
         self.set_value(*self.to_value(e.position()))
 
+    def anchors(self) -> list[tuple[float, str]]:
+        """The words around the disc: (degrees counter-clockwise from positive valence, word)."""
+        return self.scheme.anchor_angles()
+
+    def edge_numbers(self) -> dict[str, str]:
+        """The scale's numbers at the disc's edges and centre, as drawn."""
+        hi, mid, lo = self.scheme.va_scale()
+        return {"valence_low": lo, "valence_high": hi, "arousal_low": lo, "arousal_high": hi, "centre": mid}
+
+    def readout(self) -> str:
+        return (f"valence {self.scheme.va_text(self.valence)}   arousal {self.scheme.va_text(self.arousal)}"
+                + ("   ● recording" if self.recording else ""))
+
     def note_sample(self, v: float, a: float) -> None:
         self.trail.append((v, a))
         del self.trail[:-45]
@@ -106,7 +122,7 @@ class VAPad(QWidget):
         f.setPointSize(8)
         p.setFont(f)
         p.setPen(QColor("#455a64"))
-        for deg, word in ANCHORS:
+        for deg, word in self.anchors():
             t = math.radians(deg)
             pt = QPointF(c.x() + (r + 8) * math.cos(t), c.y() - (r + 9) * math.sin(t))
             c_ = math.cos(t)
@@ -116,6 +132,7 @@ class VAPad(QWidget):
             p.drawText(box, align, word)
         p.drawText(QRectF(c.x() + r - 74, c.y() - 16, 70, 14), Qt.AlignmentFlag.AlignRight, "valence →")
         p.drawText(QRectF(c.x() + 4, c.y() - r + 4, 70, 14), Qt.AlignmentFlag.AlignLeft, "arousal ↑")
+        self._draw_numbers(p, c, r)
         if self.mode != "2d":
             p.setPen(QPen(QColor("#1565c0"), 6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
             if self.mode == "valence":
@@ -132,7 +149,29 @@ class VAPad(QWidget):
         p.setBrush(QColor("#d50000") if self.recording else QColor("#263238"))
         p.drawEllipse(self.to_point(self.valence, self.arousal), 7, 7)
         p.setPen(QColor("#263238"))
-        p.drawText(QRectF(0, self.height() - 18, self.width(), 16), Qt.AlignmentFlag.AlignCenter,
-                   f"valence {self.valence:+.2f}   arousal {self.arousal:+.2f}"
-                   + ("   ● recording" if self.recording else ""))
+        p.drawText(QRectF(0, self.height() - 18, self.width(), 16), Qt.AlignmentFlag.AlignCenter, self.readout())
+        if self.countdown:
+            self._draw_countdown(p, c, r)
         p.end()
+
+    def _draw_numbers(self, p: QPainter, c: QPointF, r: float) -> None:
+        """The scale at the disc's edges, inside it beside the axes' ends."""
+        n = self.edge_numbers()
+        left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
+        p.setPen(QColor("#546e7a"))
+        p.drawText(QRectF(c.x() - r + 3, c.y() + 2, 44, 14), left, n["valence_low"])
+        p.drawText(QRectF(c.x() + r - 47, c.y() + 2, 44, 14), right, n["valence_high"])
+        p.drawText(QRectF(c.x() - 48, c.y() - r + 4, 44, 14), right, n["arousal_high"])
+        p.drawText(QRectF(c.x() - 48, c.y() + r - 18, 44, 14), right, n["arousal_low"])
+        p.drawText(QRectF(c.x() - 48, c.y() + 2, 44, 14), right, n["centre"])
+
+    def _draw_countdown(self, p: QPainter, c: QPointF, r: float) -> None:
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(255, 255, 255, 170))
+        p.drawEllipse(c, r, r)
+        f = QFont()
+        f.setPointSize(max(int(r / 3), 12))
+        f.setBold(True)
+        p.setFont(f)
+        p.setPen(QColor("#d50000"))
+        p.drawText(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r), Qt.AlignmentFlag.AlignCenter, self.countdown)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from html import escape
 from typing import ClassVar
 
 import numpy as np
@@ -21,8 +22,9 @@ from annotator_gui.joystick import Joystick
 from annotator_gui.labels import Labels, Overlay
 from annotator_gui.pad import VAPad
 from annotator_gui.playback import TICK_MS
+from annotator_gui.rows import ABSENT, Row, intensity_colour
+from annotator_gui.scheme import Scheme
 from annotator_gui.session import Session
-from annotator_gui.timeline import EXPR_COLOURS, Row
 
 
 class Task(ABC):
@@ -51,8 +53,9 @@ class Task(ABC):
     def clear(self, a: int, b: int) -> Edit:
         """The edit of the clear key on frames a-b."""
 
-    def digit(self, d: int, a: int, b: int) -> Edit | None:
-        """The edit of digit key ``d`` on frames a-b, or None where the digit means nothing in this mode."""
+    def label_key(self, key: str, a: int, b: int) -> Edit | None:
+        """The edit of label key ``key`` (a digit, or a class's key) on frames a-b, or None where the key means
+        nothing in this mode."""
         return None
 
     def accept(self, session: Session, a: int, b: int) -> Overlay | None:
@@ -84,15 +87,18 @@ class AuTask(Task):
 
     name, title = "au", "AU"
 
-    def __init__(self, aus: tuple[str, ...], on_choose: Callable[[int], None]):
-        self.aus = aus
+    def __init__(self, scheme: Scheme, on_choose: Callable[[int], None]):
+        self.scheme = scheme
+        self.aus = scheme.aus
         self.selected = 0
         self.au_list = QListWidget()
         self.au_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        for au in aus:
-            self.au_list.addItem(au)
+        for au in self.aus:
+            self.au_list.addItem(scheme.au_title(au))
         self.au_list.currentRowChanged.connect(lambda row: on_choose(row) if row >= 0 else None)
-        self.panel, _ = _panel(QLabel("<b>Action Units</b> (↑/↓ choose)"), (self.au_list, 1),
+        self.legend = QLabel(intensity_legend())
+        self.legend.setWordWrap(True)
+        self.panel, _ = _panel(QLabel("<b>Action Units</b> (↑/↓ choose)"), (self.au_list, 1), self.legend,
                                QLabel("I / O mark in / out, or drag on the timeline<br>P present · 1-5 intensity · "
                                       "0 absent<br>T toggle · Del clear · A accept machine labels"))
 
@@ -110,12 +116,13 @@ class AuTask(Task):
         j = self.selected
         p, i = int(labels.au_p[frame, j]), labels.au_i[frame, j]
         state = {-1: "—", 0: "absent", 1: "present"}[p] + ("" if np.isnan(i) else f" (intensity {i:g})")
-        return [f"<b>{self.au}</b> here: {state}"]
+        name = self.scheme.au_names.get(self.au, "")
+        return [f"<b>{self.au}</b>{f' {name}' if name else ''} here: {state}"]
 
     def rows(self, labels: Labels, overlays: list[Overlay], annotator: str) -> list[Row]:
         touched = set(labels.touched_aus())
         rows = [Row(au, "presence", labels.au_p[:, j], labels.au_i[:, j], selected=(j == self.selected),
-                    baseline=j in touched) for j, au in enumerate(self.aus)]
+                    baseline=j in touched, detail=self.scheme.au_names.get(au, "")) for j, au in enumerate(self.aus)]
         au = self.au
         rows += [Row(f"{_who(o)} · {au}", "presence", o.values[au], o.values.get(f"{au}_intensity"),
                      read_only=o.machine, faint=True) for o in self._theirs(overlays) if au in o.values]
@@ -127,8 +134,8 @@ class AuTask(Task):
     def clear(self, a: int, b: int) -> Edit:
         return edits.au_absent(self.au, a, b)
 
-    def digit(self, d: int, a: int, b: int) -> Edit | None:
-        return edits.au_digit(self.au, d, a, b)
+    def label_key(self, key: str, a: int, b: int) -> Edit | None:
+        return edits.au_digit(self.au, int(key), a, b) if key.isdigit() else None
 
     def accept(self, session: Session, a: int, b: int) -> Overlay | None:
         return session.accept_machine(self.name, a, b, au=self.au)
@@ -144,19 +151,22 @@ class AuTask(Task):
         present = (labels.au_p == 1).sum(axis=0)
         for j, au in enumerate(self.aus):
             n = int(present[j])
-            self.au_list.item(j).setText(f"{au}   {n} frame{'s' if n != 1 else ''}" if n else au)
+            title = self.scheme.au_title(au)
+            self.au_list.item(j).setText(f"{title}   · {n} frame{'s' if n != 1 else ''}" if n else title)
 
 
 class ExprTask(Task):
-    """Expressions: one class per frame, chosen by its digit."""
+    """Expressions: one class per frame, chosen by its key."""
 
     name, title = "expr", "EXPR"
 
-    def __init__(self, expressions: tuple[str, ...]):
-        self.expressions = expressions
-        keys = [QLabel(f"<span style='background:{EXPR_COLOURS[k % len(EXPR_COLOURS)]}'>&nbsp;&nbsp;&nbsp;"
-                       f"</span>&nbsp;<b>{k + 1}</b>&nbsp;{name}") for k, name in enumerate(expressions)]
-        self.panel, lay = _panel(QLabel("<b>Expressions</b> (one per frame)"), *keys,
+    def __init__(self, scheme: Scheme):
+        self.scheme = scheme
+        self.expressions = scheme.expressions
+        self.legend = [QLabel(f"<span style='background:{scheme.colour(k)}'>&nbsp;&nbsp;&nbsp;</span>&nbsp;"
+                              f"<b>{scheme.keys[k]}</b>&nbsp;{escape(name)}") for k, name in enumerate(self.expressions)]
+        """One line per class: its colour, its key, its name."""
+        self.panel, lay = _panel(QLabel("<b>Expressions</b> (one per frame)"), *self.legend,
                                  QLabel("keys label the frame, or the marked range<br>Del removes"))
         lay.addStretch(1)
 
@@ -165,8 +175,9 @@ class ExprTask(Task):
         return ["expression here: " + (self.expressions[k] if k >= 0 else "—")]
 
     def rows(self, labels: Labels, overlays: list[Overlay], annotator: str) -> list[Row]:
-        return [Row(f"{annotator} · EXPR", "classes", labels.expr, selected=True)] + [
-            Row(_who(o), "classes", o.values["expr"], read_only=o.machine, faint=True)
+        colours = self.scheme.colours
+        return [Row(f"{annotator} · EXPR", "classes", labels.expr, selected=True, colours=colours)] + [
+            Row(_who(o), "classes", o.values["expr"], read_only=o.machine, faint=True, colours=colours)
             for o in self._theirs(overlays) if "expr" in o.values]
 
     def coverage(self, labels: Labels) -> np.ndarray:
@@ -175,8 +186,9 @@ class ExprTask(Task):
     def clear(self, a: int, b: int) -> Edit:
         return edits.expr_write(a, b, None)
 
-    def digit(self, d: int, a: int, b: int) -> Edit | None:
-        return edits.expr_digit(d, len(self.expressions), a, b)
+    def label_key(self, key: str, a: int, b: int) -> Edit | None:
+        k = self.scheme.expression_of(key)
+        return None if k is None else edits.expr_write(a, b, k)
 
 
 class VaTask(Task):
@@ -185,12 +197,13 @@ class VaTask(Task):
     name, title = "va", "VA"
     PAD_MODES = ("2d", "valence", "arousal")
 
-    def __init__(self, joystick: Joystick | None):
+    def __init__(self, scheme: Scheme, joystick: Joystick | None):
+        self.scheme = scheme
         head = QLabel("<b>Valence-arousal</b>: R arms recording, Space plays, V switches 2-D / valence only / "
                       "arousal only. On the timeline <span style='color:#1e88e5'>valence</span> and "
                       "<span style='color:#e53935'>arousal</span>; others' traces dashed.")
         head.setWordWrap(True)
-        self.pad = VAPad()
+        self.pad = VAPad(scheme)
         self.panel, _ = _panel(head, (self.pad, 1))
         self.recording = False
         self.samples: list[tuple[float, int]] = []
@@ -204,7 +217,8 @@ class VaTask(Task):
 
     def status(self, labels: Labels, frame: int) -> list[str]:
         v, a = labels.va[frame]
-        parts = ["here: " + ("—" if np.isnan(v) and np.isnan(a) else f"V {v:+.2f} A {a:+.2f}")
+        text = self.scheme.va_text
+        parts = ["here: " + "V {} A {}".format(*("—" if np.isnan(x) else text(x) for x in (v, a)))
                  + f" · pad {self.pad.mode}"]
         if self.recording:
             parts.append("<span style='color:#d50000'><b>● REC</b></span>")
@@ -212,9 +226,10 @@ class VaTask(Task):
 
     def rows(self, labels: Labels, overlays: list[Overlay], annotator: str) -> list[Row]:
         none = np.full(labels.n_frames, np.nan)
-        return [Row(f"{annotator} · V / A", "curves", labels.va, selected=True)] + [
+        scale = self.scheme.va_scale()
+        return [Row(f"{annotator} · V / A", "curves", labels.va, selected=True, scale=scale)] + [
             Row(f"{o.annotator}", "curves", np.stack([o.values.get("valence", none), o.values.get("arousal", none)],
-                                                     axis=1), read_only=o.machine, faint=True)
+                                                     axis=1), read_only=o.machine, faint=True, scale=scale)
             for o in self._theirs(overlays)]
 
     def coverage(self, labels: Labels) -> np.ndarray:
@@ -271,3 +286,14 @@ class VaTask(Task):
         if self.joystick is not None:
             self._stick_timer.stop()
             self.joystick.close()
+
+
+def intensity_legend() -> str:
+    """What the shades of an AU row mean: intensity 1 to 5, present without one, absent."""
+    def swatch(c) -> str:
+        return f"<span style='background:{c.name()}'>&nbsp;&nbsp;&nbsp;</span>"
+
+    ramp = " ".join(f"{swatch(intensity_colour(k))}&nbsp;{k}" for k in range(1, 6))
+    return (f"<small>intensity (1 trace … 5 maximum): {ramp} &nbsp;·&nbsp; {swatch(intensity_colour(None))}"
+            f"&nbsp;present, no intensity &nbsp;·&nbsp; <span style='color:{ABSENT.name()}'>▬</span>&nbsp;absent"
+            f"<br>the intensity is written on a range wide enough for it</small>")

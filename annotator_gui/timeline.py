@@ -9,16 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-EXPR_COLOURS = ["#9e9e9e", "#d32f2f", "#689f38", "#7b1fa2", "#fbc02d", "#1976d2", "#f57c00", "#5d4037"]
-VALENCE_COLOUR = QColor("#1e88e5")
-AROUSAL_COLOUR = QColor("#e53935")
+from annotator_gui import rows as paint
+from annotator_gui.rows import Drawn, Row, pixel_bins, reduce_bins, runs
 
-
-def expr_colour(k: int) -> QColor:
-    return QColor(EXPR_COLOURS[k % len(EXPR_COLOURS)])
+__all__ = ["Row", "Tick", "Timeline"]
 
 
 @dataclass(frozen=True)
@@ -29,37 +26,6 @@ class Tick:
     x: float
     label: str
     rect: QRect
-
-
-@dataclass
-class Row:
-    """One row of the timeline."""
-
-    name: str
-    kind: str
-    """presence (0/1 with intensity shading), classes (expression colours) or curves (VA lines)."""
-    values: np.ndarray
-    intensity: np.ndarray | None = None
-    selected: bool = False
-    read_only: bool = False
-    faint: bool = False
-    baseline: bool = False
-    """Draw the row's absent line everywhere (an AU that was looked at is absent where not marked)."""
-
-
-def _pixel_bins(n: int, px: int) -> np.ndarray:
-    """The first index of each bin when ``n`` values share ``px`` pixels (at most one bin per value)."""
-    return np.unique(np.linspace(0, n, min(px, n) + 1).astype(int)[:-1])
-
-
-def _runs(v: np.ndarray) -> list[tuple[int, int, float]]:
-    """(start, end exclusive, value) of runs of equal values, NaN runs left out."""
-    if len(v) == 0:
-        return []
-    change = np.flatnonzero(~((v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1])))) + 1
-    starts = np.r_[0, change]
-    ends = np.r_[change, len(v)]
-    return [(int(a), int(b), float(v[a])) for a, b in zip(starts, ends, strict=False) if not np.isnan(v[a])]
 
 
 class Timeline(QWidget):
@@ -92,11 +58,15 @@ class Timeline(QWidget):
         self._drag_from: int | None = None
         self.coverage: Callable[[], np.ndarray] | None = None
         """Frames that carry labels of the mode, for the overview strip of the whole video."""
+        self.no_face: np.ndarray | None = None
+        """Per frame: the subject's face is not there (shaded); None when the video's faces are not known."""
+        self.drawn = Drawn()
+        """What the last paint drew where."""
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     # ---- model ----------------------------------------------------------------------------------------
-    def set_video(self, n_frames: int, fps: float) -> None:
-        self.n_frames, self.fps = max(n_frames, 1), fps
+    def set_video(self, n_frames: int, fps: float, no_face: np.ndarray | None = None) -> None:
+        self.n_frames, self.fps, self.no_face = max(n_frames, 1), fps, no_face
         self._span = float(min(self.n_frames, self.SPAN))  # each video opens at its own length, not the last zoom
         self.start = 0
         self.update()
@@ -132,6 +102,8 @@ class Timeline(QWidget):
     def _x(self, frame: float) -> float:
         return self.HEADER + (frame - self.start) / self.span * self._px
 
+    x_of = _x
+
     @property
     def _px(self) -> int:
         """Pixels of the drawing area right of the row names."""
@@ -157,20 +129,17 @@ class Timeline(QWidget):
         return out
 
     # ---- drawing --------------------------------------------------------------------------------------
-    def _binned(self, v: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
-        """Values in the window, reduced to at most one per pixel: (first frame of each bin, value)."""
+    def binned(self, v: np.ndarray, how: str, unlabelled: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Values in the window, reduced to at most one per pixel: (first frame of each bin, value). ``how``:
+        max, or labelled (the first labelled value of the bin); ``unlabelled``: negative values are not labels."""
         a, b = self.start, min(self.start + self.span, len(v))
         seg = v[a:b].astype(np.float64)
+        if unlabelled:
+            seg[seg < 0] = np.nan
         if len(seg) <= self._px:
             return np.arange(a, b), seg
-        edges = _pixel_bins(len(seg), self._px)
-        if how == "max":
-            filled = np.where(np.isnan(seg), -np.inf, seg)
-            red = np.maximum.reduceat(filled, edges)
-            red[np.isinf(red)] = np.nan
-        else:  # the value at the bin's first frame
-            red = seg[edges]
-        return a + edges, red
+        edges = pixel_bins(len(seg), self._px)
+        return a + edges, reduce_bins(seg, edges, how)
 
     def _overview_x(self, frame: float) -> float:
         return self.HEADER + frame / self.n_frames * self._px
@@ -184,13 +153,21 @@ class Timeline(QWidget):
         if self.coverage is not None:
             cov = np.asarray(self.coverage(), dtype=bool)
             if len(cov):
-                edges = _pixel_bins(len(cov), self._px)
+                edges = pixel_bins(len(cov), self._px)
                 on = np.maximum.reduceat(cov.astype(np.int8), edges) > 0
                 ends = np.r_[edges[1:], len(cov)]
-                for a, b, v in _runs(on.astype(np.float64)):
+                for a, b, v in runs(on.astype(np.float64)):
                     if v:
                         x0 = self._overview_x(edges[a])
                         p.fillRect(QRectF(x0, 2, max(self._overview_x(ends[b - 1]) - x0, 1), H - 5), QColor("#64b5f6"))
+        if self.no_face is not None and len(self.no_face):  # where the face is missing, under the strip
+            edges = pixel_bins(len(self.no_face), self._px)
+            gone = np.maximum.reduceat(self.no_face.astype(np.int8), edges).astype(np.float64)
+            ends = np.r_[edges[1:], len(self.no_face)]
+            for a, b, v in runs(gone):
+                if v:
+                    x0 = self._overview_x(edges[a])
+                    p.fillRect(QRectF(x0, H - 4, max(self._overview_x(ends[b - 1]) - x0, 1), 2), QColor("#546e7a"))
         x0, x1 = self._overview_x(self.start), self._overview_x(self.start + self.span)
         p.setPen(QPen(QColor("#1565c0"), 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
@@ -201,6 +178,7 @@ class Timeline(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
+        self.drawn = Drawn()
         p.fillRect(self.rect(), QColor("#fafafa"))
         W = self.width()
         self._draw_overview(p)
@@ -210,89 +188,33 @@ class Timeline(QWidget):
             p.drawLine(int(tick.x), 0, int(tick.x), 5)
             p.drawText(tick.rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, tick.label)
         y = self.RULER_H
-        # marked range
+        if self.no_face is not None and not self.no_face.all() and self.no_face.any():
+            p.setPen(QColor("#78909c"))  # the shading's legend, left of the ruler
+            p.drawText(QRect(4, 0, self.HEADER - 8, y), Qt.AlignmentFlag.AlignVCenter, "▨ no face")
+        heights = [self.CURVE_H if row.kind == "curves" else self.ROW_H for row in self.rows]
+        tops = [y + sum(heights[:k]) for k in range(len(heights))]
+        for row, top, h in zip(self.rows, tops, heights, strict=True):
+            if row.selected:  # under the shading of frames without a face
+                p.fillRect(QRect(0, top, W, h), QColor("#e3f2fd"))
+        paint.draw_no_face(p, self, y, self.height())
         if self.mark is not None:
             a, b = self.mark
             p.fillRect(QRectF(self._x(a), 0, max(self._x(b + 1) - self._x(a), 2), self.height()),
                        QColor(255, 235, 59, 90))
-        for row in self.rows:
-            h = self.CURVE_H if row.kind == "curves" else self.ROW_H
-            if row.selected:
-                p.fillRect(QRect(0, y, W, h), QColor("#e3f2fd"))
-            p.setPen(QColor("#999" if row.faint or row.read_only else "#222"))
-            p.drawText(QRect(4, y, self.HEADER - 8, h), Qt.AlignmentFlag.AlignVCenter, row.name)
+        for row, y, h in zip(self.rows, tops, heights, strict=True):
+            paint.draw_header(p, self, row, y, h)
             if row.kind == "curves":
-                self._draw_curves(p, row, y, h)
+                paint.draw_curves(p, self, row, y, h)
             else:
-                self._draw_bars(p, row, y, h)
+                paint.draw_bars(p, self, row, y, h)
             p.setPen(QColor("#e0e0e0"))
             p.drawLine(self.HEADER, y + h - 1, W, y + h - 1)
-            y += h
         # current frame
         x = self._x(self.current)
         p.fillRect(QRectF(x, 0, max(self._x(self.current + 1) - x, 1.5), self.height()), QColor(0, 0, 0, 60))
         p.setPen(QPen(QColor("#000"), 1))
         p.drawLine(int(x), 0, int(x), self.height())
         p.end()
-
-    def _draw_bars(self, p: QPainter, row: Row, y: int, h: int) -> None:
-        frames, v = self._binned(row.values, "max" if row.kind == "presence" else "first")
-        if row.kind == "presence" and row.intensity is not None:
-            _, inten = self._binned(row.intensity, "max")
-        else:
-            inten = None
-        ends = np.r_[frames[1:], min(self.start + self.span, len(row.values))]
-        alpha = 110 if row.faint or row.read_only else 255
-        if row.baseline:
-            p.fillRect(QRectF(self._x(self.start), y + h * 0.45, self._x(ends[-1]) - self._x(self.start), h * 0.1),
-                       QColor("#cfd8dc"))
-        # one rectangle per run of equal values
-        key = v if inten is None else np.where(np.isnan(inten), v, v * 10 + inten)
-        for a, b, _ in _runs(key):
-            val = v[a]
-            if np.isnan(val) or val < 0:  # not labelled
-                continue
-            if row.kind == "presence":
-                if val < 0.5:
-                    c = QColor("#cfd8dc")
-                    c.setAlpha(alpha)
-                    p.fillRect(QRectF(self._x(frames[a]), y + h * 0.45, self._x(ends[b - 1]) - self._x(frames[a]),
-                                      h * 0.1), c)
-                    continue
-                level = inten[a] if inten is not None and not np.isnan(inten[a]) else 3
-                c = QColor.fromHsv(140, 60 + int(level) * 39, 220 - int(level) * 25, alpha)
-            else:
-                c = expr_colour(int(val))
-                c.setAlpha(alpha)
-            x0 = self._x(frames[a])
-            p.fillRect(QRectF(x0, y + 2, max(self._x(ends[b - 1]) - x0, 1.0), h - 4), c)
-
-    def _draw_curves(self, p: QPainter, row: Row, y: int, h: int) -> None:
-        p.setPen(QColor("#bdbdbd"))
-        mid = y + h / 2
-        p.drawLine(self.HEADER, int(mid), self.width(), int(mid))
-        for col, colour in ((0, VALENCE_COLOUR), (1, AROUSAL_COLOUR)):
-            frames, v = self._binned(row.values[:, col], "first")
-            c = QColor(colour)
-            if row.faint:
-                c.setAlpha(90)
-            pen = QPen(c, 1.5 if not row.faint else 1.0)
-            if row.faint:
-                pen.setStyle(Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            path = QPainterPath()
-            pen_down = False
-            for f, val in zip(frames, v, strict=False):
-                if np.isnan(val):
-                    pen_down = False
-                    continue
-                pt = QPointF(self._x(f + 0.5), mid - val * (h / 2 - 3))
-                if pen_down:
-                    path.lineTo(pt)
-                else:
-                    path.moveTo(pt)
-                    pen_down = True
-            p.drawPath(path)
 
     # ---- mouse ----------------------------------------------------------------------------------------
     def mousePressEvent(self, e) -> None:  # noqa: N802

@@ -29,6 +29,10 @@ class VideoView(QWidget):
         self.box: tuple[float, float, float, float] | None = None
         self.show_box = True
         self.caption = ""
+        self.badge = ""
+        """Playing or paused (▶ / ⏸), at the top right."""
+        self.overlay = ""
+        """A count over the middle of the picture (the countdown before a VA pass); empty: none."""
         self.painted_index = -1
         self.paints = 0
 
@@ -39,6 +43,11 @@ class VideoView(QWidget):
         self._image = QImage(self._array.data, w, h, 3 * w, QImage.Format.Format_RGB888)
         self.index, self.box, self.caption = index, box, caption
         self.update()
+
+    def set_state(self, badge: str, overlay: str = "") -> None:
+        if (badge, overlay) != (self.badge, self.overlay):
+            self.badge, self.overlay = badge, overlay
+            self.update()
 
     def release(self) -> None:
         """Let go of the frame on screen (the window is closing)."""
@@ -70,16 +79,31 @@ class VideoView(QWidget):
             p.setFont(f)
             p.fillRect(QRect(0, 0, 10 + 8 * len(self.caption), 24), QColor(0, 0, 0, 150))
             p.drawText(QRect(6, 0, 1000, 24), Qt.AlignmentFlag.AlignVCenter, self.caption)
+            if self.badge:
+                w = p.fontMetrics().horizontalAdvance(self.badge) + 14
+                p.fillRect(QRect(self.width() - w, 0, w, 24), QColor(0, 0, 0, 150))
+                p.drawText(QRect(self.width() - w, 0, w, 24), Qt.AlignmentFlag.AlignCenter, self.badge)
+            if self.overlay:
+                f.setPointSize(max(int(r.height() / 6), 14))
+                p.setFont(f)
+                p.setPen(QColor("#ff5252"))
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, self.overlay)
         p.end()
         self.painted_index = self.index
         self.paints += 1
         self.painted.emit(self.index)
 
 
-def subject_boxes(ws: Workspace, vid: str) -> tuple[dict[int, tuple[float, float, float, float]], str]:
-    """The subject's box per frame, and why there is none when its faces table cannot be read."""
+def subject_faces(ws: Workspace, vid: str, n_frames: int) -> tuple[dict[int, tuple[float, float, float, float]],
+                                                                   np.ndarray | None, str]:
+    """The subject's box per frame, the frames without the subject's face (None when the faces stage has not run
+    on the video), and why there is neither when its faces table cannot be read."""
+    if not ws.faces_path(vid).exists():
+        return {}, None, ""
     try:
-        t = FaceTracks.read_or_empty(ws, vid).target()
+        faces = FaceTracks.read(ws, vid)
+        t = faces.target()
     except AffcurateError as exc:  # the video can be labelled without its box
-        return {}, str(exc)
-    return {int(f): tuple(map(float, b)) for f, b in zip(t.frame, t.boxes, strict=True)}, ""
+        return {}, None, str(exc)
+    boxes = {int(f): tuple(map(float, b)) for f, b in zip(t.frame, t.boxes, strict=True)}
+    return boxes, ~faces.mask(n_frames), ""

@@ -17,10 +17,12 @@ from annotator_gui.joystick import Joystick
 from annotator_gui.playback import Playback
 from annotator_gui.queue import Queue
 from annotator_gui.review import Review
+from annotator_gui.scheme import Scheme
 from annotator_gui.session import Session, progress_of
 from annotator_gui.tasks import AuTask, ExprTask, Task, VaTask
+from annotator_gui.transport import Transport
 from annotator_gui.video import FrameSource
-from annotator_gui.view import subject_boxes
+from annotator_gui.view import subject_faces
 
 
 class Desk(QMainWindow):
@@ -33,8 +35,8 @@ class Desk(QMainWindow):
         self.ws = ws
         self.annotator = annotator
         self.fps = float(ws.settings.ingest.fps)
-        self.aus = tuple(ws.settings.labels.aus)
-        self.expressions = tuple(ws.settings.labels.expressions)
+        self.scheme = Scheme.of(ws)
+        self.aus, self.expressions = self.scheme.aus, self.scheme.expressions
         self.videos = ws.video_ids()
         if not self.videos:
             raise AffcurateError(f"{ws.root}: no ingested video to annotate; run affcurate ingest first")
@@ -49,12 +51,12 @@ class Desk(QMainWindow):
         self.marks = Marks()
         self.show_overlays = True
         self.review: Review | None = None
-        self.au = AuTask(self.aus, self.select_au)
-        self.va = VaTask(Joystick.open(joystick))
-        self.tasks: dict[str, Task] = {t.name: t for t in (self.au, ExprTask(self.expressions), self.va)}
+        self.au = AuTask(self.scheme, self.select_au)
+        self.va = VaTask(self.scheme, Joystick.open(joystick))
+        self.tasks: dict[str, Task] = {t.name: t for t in (self.au, ExprTask(self.scheme), self.va)}
         self.task: Task = self.tasks[task]
         self.pad = self.va.pad
-        self.playback = Playback(self, self.fps, self._tick)
+        self.transport = Transport(self)
         self._build()
         self._sync_timer = QTimer(self)
         self._sync_timer.setInterval(500)
@@ -80,7 +82,11 @@ class Desk(QMainWindow):
 
     @property
     def playing(self) -> bool:
-        return self.playback.playing
+        return self.transport.playing
+
+    @property
+    def playback(self) -> Playback:
+        return self.transport.playback
 
     @property
     def va_samples(self) -> list[tuple[float, int]]:
@@ -115,8 +121,8 @@ class Desk(QMainWindow):
         if self.source is not None:
             self.source.close()
         self.video_id, self.session, self.source = vid, session, source
-        self.boxes, faces_error = subject_boxes(self.ws, vid)
-        self.timeline.set_video(self.n_frames, self.fps)
+        self.boxes, no_face, faces_error = subject_faces(self.ws, vid, self.n_frames)
+        self.timeline.set_video(self.n_frames, self.fps, no_face)
         self.marks.clear()
         self.va.new_video()
         self.current = 0
@@ -130,6 +136,7 @@ class Desk(QMainWindow):
         self._rows()
         self.au.show_counts(self.session.labels)
         self.show_frame(0)
+        self.transport.show()
         self._show_current_in_list()
 
     def other_video(self, step: int) -> None:
@@ -149,7 +156,7 @@ class Desk(QMainWindow):
         self._info()
 
     def _info(self) -> None:
-        parts = [f"<b>{self.task.title}</b>", f"speed {self.playback.speed:g}×"]
+        parts = [self.transport.state(), f"<b>{self.task.title}</b>", f"speed {self.playback.speed:g}×"]
         parts += self.task.status(self.session.labels, self.current)
         if self.marks.marked:
             a, b = self.target_range()
@@ -173,7 +180,7 @@ class Desk(QMainWindow):
     # ---- navigation and playback ----------------------------------------------------------------------
     def seek(self, f: int) -> None:
         if self.playing:
-            self.playback.restart(f)
+            self.transport.restart(f)
         self.show_frame(f)
 
     def step(self, d: int) -> None:
@@ -194,35 +201,16 @@ class Desk(QMainWindow):
         self._info()
 
     def toggle_play(self) -> None:
-        self.pause() if self.playing else self.play()
+        self.transport.toggle_play()
 
     def play(self) -> None:
-        if self.playing:
-            return
-        if self.current >= self.n_frames - 1:
-            self.show_frame(0)
-        self.va.samples = []
-        self.playback.start(self.current)
-        if self.va.recording:
-            self.va.begin(self.session, self.current, self.playback.elapsed())
+        self.transport.play()
 
     def pause(self) -> None:
-        if not self.playing:
-            return
-        self.playback.stop()
-        self.va.end(self.session)
-        self._after_edit() if self.session.dirty else self._info()
+        self.transport.pause()
 
-    def _tick(self, elapsed: float) -> None:
-        f, last = self.playback.due(elapsed, self.current, self.n_frames, self.va.recording)
-        if f != self.current:
-            self.show_frame(f)
-        if self.va.recording:
-            self.va.poll_stick()
-            self.va.sample(self.session, self.current, elapsed)
-            self.timeline.update()
-        if last:
-            self.pause()
+    def play_range(self) -> None:
+        self.transport.play_range()
 
     # ---- marks ----------------------------------------------------------------------------------------
     def set_mark_in(self) -> None:
@@ -277,8 +265,8 @@ class Desk(QMainWindow):
         if self.task is self.au:
             self._edit(self.au.toggle(self.session.labels, *self.target_range()))
 
-    def digit(self, d: int) -> None:
-        self._edit(self.task.digit(d, *self.target_range()))
+    def label_key(self, key: str) -> None:
+        self._edit(self.task.label_key(key, *self.target_range()))
 
     def clear_labels(self) -> None:
         self._edit(self.task.clear(*self.target_range()))
@@ -295,15 +283,7 @@ class Desk(QMainWindow):
 
     # ---- valence-arousal ------------------------------------------------------------------------------
     def toggle_record(self) -> None:
-        self.va.set_recording(not self.va.recording)
-        if self.va.recording and self.task is not self.va:
-            self.set_mode("va")
-        if self.playing:
-            if self.va.recording:
-                self.va.begin(self.session, self.current, self.playback.elapsed())
-            else:
-                self.va.end(self.session)
-        self._info()
+        self.transport.toggle_record()
 
     def cycle_pad_mode(self) -> None:
         self.va.cycle_pad_mode()

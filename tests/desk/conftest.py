@@ -38,6 +38,13 @@ def ws(ingested: Path, tmp_path: Path) -> Workspace:
     return Workspace.open(root)
 
 
+@pytest.fixture
+def no_countdown(ws: Workspace) -> Workspace:
+    """``ws`` with ``[desk] countdown = 0``: a VA pass starts as soon as it is asked for (tests of the pass itself)."""
+    ws.save_settings(ws.settings.replace("desk", countdown=0))
+    return ws
+
+
 @pytest.fixture(scope="session")
 def cut_ingested(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace of the CUTS: the first frames of VIDEO at 30 fps, encoded by the bundled ffmpeg."""

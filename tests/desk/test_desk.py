@@ -185,7 +185,7 @@ def _circle(d: Desk, t: float) -> QPoint:
     return d.pad.to_point(0.8 * math.cos(t), 0.8 * math.sin(t)).toPoint()
 
 
-def test_va_pad_records_while_playing_each_sample_on_the_frame_shown(desk, ws: Workspace, qtbot, shots: Path):
+def test_va_pad_records_while_playing_each_sample_on_the_frame_shown(desk, ws: Workspace, qtbot, shots: Path, no_countdown):
     d = desk(task="va")
     QTest.mouseMove(d.pad, _circle(d, 0))  # where the pass starts: its first sample is taken there at once
     key(d, Qt.Key.Key_R)
@@ -298,7 +298,7 @@ def test_switching_video_saves_and_screenshots_show_the_video(desk, ws: Workspac
     assert px.std() > 20  # a picture, not a blank widget
 
 
-def test_a_killed_desk_loses_at_most_the_last_second(ws: Workspace, qtbot):
+def test_a_killed_desk_loses_at_most_the_last_second(ws: Workspace, qtbot, no_countdown):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.Popen([sys.executable, str(HERE / "desk_child.py"), str(ws.root), VIDEO],
                             stdout=subprocess.PIPE, text=True, env=env)
@@ -357,7 +357,7 @@ def test_hours_of_painting_do_not_wear_out_the_interpreter(desk):
     assert sys.getrefcount(None) - before > -50
 
 
-def test_a_joystick_drives_the_pad_when_there_is_one(qtbot, ws: Workspace, tmp_path: Path):
+def test_a_joystick_drives_the_pad_when_there_is_one(qtbot, ws: Workspace, tmp_path: Path, no_countdown):
     from annotator_gui.joystick import JS_EVENT_AXIS, JS_EVENT_INIT, encode_event
 
     dev = tmp_path / "js0"

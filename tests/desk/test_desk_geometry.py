@@ -111,7 +111,7 @@ def _pointer_at(d: Desk, v: float, a: float) -> None:
     QApplication.processEvents()  # the move goes to what is under the pointer now
 
 
-def test_a_pass_starts_from_where_the_pointer_is(desk, qtbot):
+def test_a_pass_starts_from_where_the_pointer_is(desk, qtbot, no_countdown):
     d = desk(task="va")
     key(d, Qt.Key.Key_F2)
     assert not d.pad.isVisible()
@@ -131,7 +131,7 @@ def test_a_pass_starts_from_where_the_pointer_is(desk, qtbot):
     assert rated[0] == 0 and np.allclose(va[rated], [-0.3, 0.6], atol=0.02)
 
 
-def test_the_first_frame_of_a_pass_is_rated_when_the_first_tick_comes_late(desk, qtbot):
+def test_the_first_frame_of_a_pass_is_rated_when_the_first_tick_comes_late(desk, qtbot, no_countdown):
     d = desk(task="va")
     d.seek(40)
     QTest.mouseMove(d.pad, d.pad.to_point(0.7, 0.2).toPoint())
@@ -146,7 +146,7 @@ def test_the_first_frame_of_a_pass_is_rated_when_the_first_tick_comes_late(desk,
     assert np.allclose(va[40:frames[-1] + 1], [0.7, 0.2], atol=0.02)
 
 
-def test_switching_video_leaves_the_previous_video_s_trail_behind(desk, qtbot):
+def test_switching_video_leaves_the_previous_video_s_trail_behind(desk, qtbot, no_countdown):
     d = desk(task="va")
     QTest.mouseMove(d.pad, d.pad.to_point(0.4, 0.4).toPoint())
     key(d, Qt.Key.Key_R)
