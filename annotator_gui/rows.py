@@ -221,8 +221,9 @@ def draw_header(p: QPainter, tl: Timeline, row: Row, y: int, h: int) -> None:
     tl.drawn.names.append(text)
 
 
-def draw_no_face(p: QPainter, tl: Timeline, top: int, height: int) -> None:
-    """Shade the frames in view where the subject's face is not found."""
+def draw_no_face(p: QPainter, tl: Timeline, top: int, height: int, hatch: bool = False) -> None:
+    """Shade the frames in view where the subject's face is not found: grey under the labels (the runs are kept
+    in ``drawn``), then with ``hatch`` a light hatching over them, so that it shows on labelled frames too."""
     if tl.no_face is None:
         return
     frames, v = tl.binned(tl.no_face.astype(np.float64), "max")
@@ -232,6 +233,8 @@ def draw_no_face(p: QPainter, tl: Timeline, top: int, height: int) -> None:
             continue
         x0 = tl.x_of(frames[a])
         rect = QRectF(x0, top, max(tl.x_of(ends[b - 1]) - x0, MIN_PX), height)
-        p.fillRect(rect, QColor(96, 125, 139, 40))
-        p.fillRect(rect, QBrush(QColor(96, 125, 139, 120), Qt.BrushStyle.BDiagPattern))
-        tl.drawn.no_face.append((int(frames[a]), int(ends[b - 1])))
+        if hatch:
+            p.fillRect(rect, QBrush(QColor(38, 50, 56, 150), Qt.BrushStyle.BDiagPattern))
+        else:
+            p.fillRect(rect, QColor(96, 125, 139, 45))
+            tl.drawn.no_face.append((int(frames[a]), int(ends[b - 1])))

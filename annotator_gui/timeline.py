@@ -188,7 +188,7 @@ class Timeline(QWidget):
             p.drawLine(int(tick.x), 0, int(tick.x), 5)
             p.drawText(tick.rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, tick.label)
         y = self.RULER_H
-        if self.no_face is not None and not self.no_face.all() and self.no_face.any():
+        if self.no_face is not None and self.no_face.any():
             p.setPen(QColor("#78909c"))  # the shading's legend, left of the ruler
             p.drawText(QRect(4, 0, self.HEADER - 8, y), Qt.AlignmentFlag.AlignVCenter, "▨ no face")
         heights = [self.CURVE_H if row.kind == "curves" else self.ROW_H for row in self.rows]
@@ -209,6 +209,7 @@ class Timeline(QWidget):
                 paint.draw_bars(p, self, row, y, h)
             p.setPen(QColor("#e0e0e0"))
             p.drawLine(self.HEADER, y + h - 1, W, y + h - 1)
+        paint.draw_no_face(p, self, self.RULER_H, self.height(), hatch=True)
         # current frame
         x = self._x(self.current)
         p.fillRect(QRectF(x, 0, max(self._x(self.current + 1) - x, 1.5), self.height()), QColor(0, 0, 0, 60))

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QElapsedTimer, QTimer
 
 from annotator_gui.playback import Playback
+from annotator_gui.view import PAUSED, PLAYING
 
 if TYPE_CHECKING:
     from annotator_gui.window import Desk
 
-PLAYING, PAUSED = "▶", "⏸"
 COUNT_MS = 50
 """How often the countdown looks at its clock (the number shown changes once a second)."""
 
@@ -130,6 +130,7 @@ class Transport:
         self._clock.start()
         self._count.start()
         self.show()
+        self.desk._info()
 
     def cancel(self) -> None:
         """No pass: the countdown stops and playback stays paused."""

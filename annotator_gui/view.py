@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from affcurate.errors import AffcurateError
 from affcurate.faces.table import FaceTracks
 from affcurate.workspace import Workspace
+
+PLAYING, PAUSED = "▶", "‖"
+"""The play state as the desk writes it (the info bar) and as the view draws it (a triangle, two bars)."""
 
 
 class VideoView(QWidget):
@@ -30,7 +33,7 @@ class VideoView(QWidget):
         self.show_box = True
         self.caption = ""
         self.badge = ""
-        """Playing or paused (▶ / ⏸), at the top right."""
+        """PLAYING or PAUSED, drawn at the top right."""
         self.overlay = ""
         """A count over the middle of the picture (the countdown before a VA pass); empty: none."""
         self.painted_index = -1
@@ -48,6 +51,19 @@ class VideoView(QWidget):
         if (badge, overlay) != (self.badge, self.overlay):
             self.badge, self.overlay = badge, overlay
             self.update()
+
+    def _draw_badge(self, p: QPainter) -> None:
+        """Playing (a triangle) or paused (two bars) at the top right, drawn rather than written: a font may lack
+        the signs."""
+        x, w = self.width() - 30, 30
+        p.fillRect(QRect(x, 0, w, 24), QColor(0, 0, 0, 150))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#69f0ae") if self.badge == PLAYING else QColor("white"))
+        if self.badge == PLAYING:
+            p.drawPolygon(QPolygonF([QPointF(x + 10, 5), QPointF(x + 22, 12), QPointF(x + 10, 19)]))
+        else:
+            p.drawRect(QRectF(x + 9, 6, 4, 12))
+            p.drawRect(QRectF(x + 17, 6, 4, 12))
 
     def release(self) -> None:
         """Let go of the frame on screen (the window is closing)."""
@@ -80,12 +96,14 @@ class VideoView(QWidget):
             p.fillRect(QRect(0, 0, 10 + 8 * len(self.caption), 24), QColor(0, 0, 0, 150))
             p.drawText(QRect(6, 0, 1000, 24), Qt.AlignmentFlag.AlignVCenter, self.caption)
             if self.badge:
-                w = p.fontMetrics().horizontalAdvance(self.badge) + 14
-                p.fillRect(QRect(self.width() - w, 0, w, 24), QColor(0, 0, 0, 150))
-                p.drawText(QRect(self.width() - w, 0, w, 24), Qt.AlignmentFlag.AlignCenter, self.badge)
+                self._draw_badge(p)
             if self.overlay:
                 f.setPointSize(max(int(r.height() / 6), 14))
                 p.setFont(f)
+                side = p.fontMetrics().height() * 1.3
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(0, 0, 0, 140))
+                p.drawEllipse(r.center(), side / 2, side / 2)
                 p.setPen(QColor("#ff5252"))
                 p.drawText(r, Qt.AlignmentFlag.AlignCenter, self.overlay)
         p.end()
