@@ -42,6 +42,11 @@ def train_command(
                                "over the folds and every fold's row."),
     no_val: bool = typer.Option(False, "--no-val", help="No validation: its frames (with --folds, the next fold) "
                                 "are trained on; the torch baselines keep their last epoch, AU thresholds stay 0.5."),
+    backbone: str | None = typer.Option(
+        None, "--backbone", help="Start cnn and cnn-gru from a pretrained network on disk (nothing is downloaded): "
+        "resnet18:FILE, a ResNet-18 state dict in torchvision's key layout, fine-tuned (train.input_size >= 64); "
+        "or onnx:FILE, any ONNX feature extractor run frozen with onnxruntime, a small head trained on its "
+        "output vector."),
 ) -> None:
     """Train and benchmark baselines on the curated crops, labels and splits.
 
@@ -60,7 +65,7 @@ def train_command(
 
     ws = Workspace.open(workspace)
     r = train_baseline(ws, _list(models), _list(tasks), epochs, seed, batch_size, name=name, on_note=_note,
-                       overwrite=overwrite, folds=folds, validation=not no_val)
+                       overwrite=overwrite, folds=folds, validation=not no_val, backbone=backbone)
     # soft_wrap: a table wider than the terminal stays one line per row (the terminal wraps it, or a pager)
     console.print((r.run_dir / "benchmark.md").read_text(encoding="utf-8"), markup=False, highlight=False,
                   soft_wrap=True)

@@ -1,7 +1,8 @@
 """The two baselines without torch:
 
 - ``prior``: majority class, AU base rates, mean VA (the floor every table shows);
-- ``linear``: logistic / ridge regression on landmark geometry (the subject's faces) and HOG of the crop.
+- ``linear``: logistic / ridge regression on dlib's 68 landmarks of the aligned crop (normalised;
+  :mod:`affcurate.train.landmarks`), the faces stage's five points, and HOG of the crop.
 
 The torch baselines ``cnn`` and ``cnn-gru`` live in :mod:`affcurate.train.deep`; all four are listed in
 :mod:`affcurate.train.registry` and share the interface of :class:`affcurate.train.base.Baseline`.
@@ -19,6 +20,7 @@ import numpy as np
 from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.faces.table import FaceTracks
+from affcurate.train import landmarks
 from affcurate.train.base import Baseline, Predictions
 from affcurate.train.data import CropDataset, Index
 from affcurate.train.fitted import Affine, LinearState
@@ -119,19 +121,35 @@ def _hog(ds: CropDataset, mirror: bool = False) -> np.ndarray:
     return np.asarray(feats, np.float32)
 
 
+HOG_SIZE = 64
+N_FEATURES = landmarks.N_FEATURES + 10 + len(hog(np.zeros((HOG_SIZE, HOG_SIZE), np.uint8)))
+
+
 class Linear(Baseline):
-    """Per-task linear models on hand-made features: landmark geometry and HOG. With ``va_bins`` > 0 the
-    ridge regression of VA weighs each frame by its VA-bin weight (:func:`affcurate.train.weights.va_bin_weights`)."""
+    """Per-task linear models on hand-made features: dlib's 68 landmarks (normalised), the faces stage's five
+    points, and HOG. With ``va_bins`` > 0 the ridge regression of VA weighs each frame by its VA-bin weight
+    (:func:`affcurate.train.weights.va_bin_weights`)."""
 
     name = "linear"
 
     def __init__(self, tasks: tuple[str, ...], va_bins: int = 0, **settings: Any):
         super().__init__(tasks, **settings)
         self.va_bins = va_bins
+        self.out: Path | None = None
+        self.points: landmarks.Landmarks | None = None
+
+    def _landmarks(self, ws: Workspace) -> landmarks.Landmarks:
+        """Set by fit (which keeps the points in the run folder); after restore, the run's kept points are
+        read and those of new crops computed, not written (a pre-labelling worker only reads)."""
+        if self.points is None:
+            run = None if self.out is None else landmarks.run_folder(ws, self.out)
+            self.points = landmarks.Landmarks(None if run is None else run / "landmarks", write=False)
+        return self.points
 
     def _x(self, ws: Workspace, index: Index, mirror: bool = False) -> np.ndarray:
-        ds = CropDataset(ws, index, 64)
-        x = np.concatenate([_geometry(ws, index, mirror), _hog(ds, mirror)], 1)
+        ds = CropDataset(ws, index, HOG_SIZE)
+        x = np.concatenate([self._landmarks(ws).features(ws, index.table, mirror), _geometry(ws, index, mirror),
+                            _hog(ds, mirror)], 1)
         ds.close()
         return x
 
@@ -141,6 +159,8 @@ class Linear(Baseline):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
+        run = landmarks.run_folder(ws, out)
+        self.points = landmarks.Landmarks(None if run is None else run / "landmarks", write=True)
         x = self._x(ws, train)
         au: list[Affine | float] = []
         for j in range(train.au.shape[1]):
@@ -178,6 +198,11 @@ class Linear(Baseline):
         if len(self.state.au) != len(aus) or len(self.state.va) != 2 or (self.state.expr_classes >= n_expr).any():
             raise AffcurateError(f"{out / 'linear.npz'} is not a linear model of {len(aus)} AUs and {n_expr} "
                                  "expressions")
+        widths = {len(m.mean) for m in [*self.state.au, self.state.expr, *self.state.va] if isinstance(m, Affine)}
+        if widths - {N_FEATURES}:
+            raise AffcurateError(f"{out / 'linear.npz'} was trained on {widths.pop()} features by an older version "
+                                 f"(this one uses {N_FEATURES}): train the run again with --overwrite")
+        self.out = out
 
     def predict(self, ws: Workspace, index: Index) -> Predictions:
         x = self._x(ws, index)
@@ -194,4 +219,6 @@ class Linear(Baseline):
         info = super().describe()
         if self.va_bins and "va" in self.tasks:
             info["va_bins"] = self.va_bins
+        if self.points is not None:
+            info["landmarks"] = self.points.describe()
         return info

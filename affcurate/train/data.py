@@ -131,6 +131,7 @@ class CropDataset(Dataset):
         self.va_weight = (np.ones(len(index), np.float32) if va_weight is None
                           else np.asarray(va_weight, np.float32))
         self._files: dict[str, h5py.File] = {}
+        self.mirrored: CropDataset | None = None
         t = index.table
         self._vid = t["video_id"].to_numpy()
         self._crop = t["crop"].to_numpy()
@@ -150,18 +151,25 @@ class CropDataset(Dataset):
             img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
         return img
 
+    def inputs(self, vid: str, crops: list[int]) -> torch.Tensor:
+        """The model's input for ``crops`` of ``vid``: (len, 3, size, size) floats in [0, 1]."""
+        arr = np.stack([self.image(vid, j) for j in crops])
+        return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
+
+    def _x(self, vid: str, crop: int) -> torch.Tensor:
+        if self.window > 1:
+            return self.inputs(vid, [max(0, crop - k) for k in range(self.window - 1, -1, -1)])
+        return self.inputs(vid, [crop])[0]
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         vid, crop = self._vid[i], int(self._crop[i])
-        if self.window > 1:
-            idx = [max(0, crop - k) for k in range(self.window - 1, -1, -1)]
-            arr = np.stack([self.image(vid, j) for j in idx])
-            x = torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
-        else:
-            x = torch.from_numpy(self.image(vid, crop)).permute(2, 0, 1).float().div_(255.0)
         ix = self.index
-        return {"x": x, "au": torch.from_numpy(ix.au[i]), "au_mask": torch.from_numpy(ix.au_mask[i]),
+        item = {"x": self._x(vid, crop), "au": torch.from_numpy(ix.au[i]), "au_mask": torch.from_numpy(ix.au_mask[i]),
                 "expr": torch.tensor(ix.expr[i]), "va": torch.from_numpy(ix.va[i]),
                 "va_mask": torch.from_numpy(ix.va_mask[i]), "va_weight": torch.tensor(self.va_weight[i])}
+        if self.mirrored is not None:  # features of the mirrored crops (images are mirrored by the caller)
+            item["x_mirror"] = self.mirrored._x(vid, crop)
+        return item
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -172,3 +180,17 @@ class CropDataset(Dataset):
         for f in self._files.values():
             f.close()
         self._files = {}
+
+
+class FeatureDataset(CropDataset):
+    """A :class:`CropDataset` whose inputs are precomputed feature vectors, ``features[video]`` one row per crop
+    of the video's HDF5 file (a frozen extractor's output): items are (dim,) or (window, dim)."""
+
+    def __init__(self, ws: Workspace, index: Index, features: dict[str, np.ndarray], window: int = 1,
+                 va_weight: np.ndarray | None = None, mirrored: dict[str, np.ndarray] | None = None):
+        super().__init__(ws, index, 0, window, va_weight)
+        self.features = features
+        self.mirrored = None if mirrored is None else FeatureDataset(ws, index, mirrored, window, va_weight)
+
+    def inputs(self, vid: str, crops: list[int]) -> torch.Tensor:
+        return torch.from_numpy(self.features[vid][crops])

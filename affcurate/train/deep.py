@@ -1,7 +1,8 @@
 """The torch baselines: ``cnn``, a small multi-task CNN trained from scratch (AU: BCE with each AU's positives
 weighted by its negatives-to-positives ratio, EXPR: class-weighted CE, VA: 1 − CCC, optionally weighted per
 frame by ``train.va_bins``), and ``cnn-gru``, the same CNN's features over short windows of frames with a GRU
-head.
+head. Either can start from a pretrained backbone on disk (``backbone``: ``resnet18:FILE`` fine-tuned,
+``onnx:FILE`` frozen with a small head on its features; :mod:`affcurate.train.backbone`).
 
 The checkpoint kept is the epoch with the best validation score (mean of AU mean F1, EXPR macro-F1 and VA mean
 CCC, over those defined). Without validation frames, or while no epoch has a defined score, it is the last
@@ -26,59 +27,10 @@ from affcurate.train import checkpoint
 from affcurate.train.base import Baseline, Predictions
 from affcurate.train.checkpoint import DamagedFile
 from affcurate.train.data import CropDataset, Index
+from affcurate.train.frontends import Frontend
 from affcurate.train.metrics import au_metrics, expr_metrics, va_metrics
 from affcurate.train.weights import va_bin_weights
 from affcurate.workspace import Workspace
-
-
-class SmallCNN(nn.Module):
-    """Four conv blocks and global pooling: about 60k parameters, fast enough to train on a laptop CPU."""
-
-    def __init__(self, n_au: int, n_expr: int, width: int = 32):
-        super().__init__()
-        chans = [3, width // 2, width, 2 * width, 2 * width]
-        layers: list[nn.Module] = []
-        for a, b in zip(chans[:-1], chans[1:], strict=True):
-            layers += [nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2)]
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.dim = chans[-1]
-        self.heads = Heads(self.dim, n_au, n_expr)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.heads(self.embed(x))
-
-
-class Heads(nn.Module):
-    def __init__(self, dim: int, n_au: int, n_expr: int):
-        super().__init__()
-        self.drop = nn.Dropout(0.2)
-        self.au = nn.Linear(dim, max(n_au, 1))
-        self.expr = nn.Linear(dim, n_expr)
-        self.va = nn.Linear(dim, 2)
-
-    def forward(self, h: torch.Tensor) -> dict[str, torch.Tensor]:
-        h = self.drop(h)
-        return {"au": self.au(h), "expr": self.expr(h), "va": torch.tanh(self.va(h))}
-
-
-class CNNGRU(nn.Module):
-    """The CNN's per-frame features over a window, a GRU, and the task heads on the last step."""
-
-    def __init__(self, n_au: int, n_expr: int, width: int = 32, hidden: int = 64):
-        super().__init__()
-        self.cnn = SmallCNN(n_au, n_expr, width)
-        self.gru = nn.GRU(self.cnn.dim, hidden, batch_first=True)
-        self.heads = Heads(hidden, n_au, n_expr)
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        b, t = x.shape[:2]
-        h = self.cnn.embed(x.flatten(0, 1)).view(b, t, -1)
-        out, _ = self.gru(h)
-        return self.heads(out[:, -1])
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -119,16 +71,17 @@ class TorchBaseline(Baseline):
 
     def __init__(self, tasks: tuple[str, ...], epochs: int = 5, batch_size: int = 64, lr: float = 1e-3,
                  seed: int = 0, input_size: int = 64, workers: int = 0, window: int = 5, va_bins: int = 0,
-                 **settings: Any):
+                 backbone: str | None = None, **settings: Any):
         super().__init__(tasks)
         self.va_bins = va_bins
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.seed, self.size, self.workers = seed, input_size, workers
         self.window = window if self.sequence else 1
         self.timing = {"load": 0.0, "step": 0.0, "images": 0}
+        self.front = Frontend(backbone, self.window, input_size)
 
     def build(self, n_au: int, n_expr: int) -> nn.Module:
-        return SmallCNN(n_au, n_expr) if self.window == 1 else CNNGRU(n_au, n_expr)
+        return self.front.build(n_au, n_expr)
 
     def _loader(self, ds: CropDataset, shuffle: bool, epoch: int = 0) -> DataLoader:
         # the shuffle of epoch e depends on (seed, e) only, so a run resumed at epoch e replays it exactly
@@ -154,7 +107,8 @@ class TorchBaseline(Baseline):
         self.model = self.build(self.n_au, n_expr)
         with torch.no_grad():  # VA starts at the train mean, as the prior: an untrained head is not a random guess
             self.model.heads.va.bias.copy_(torch.atanh(self.va_start))
-        return torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        self.front.initialise(self.model)
+        return torch.optim.Adam(self.front.param_groups(self.model, self.lr), lr=self.lr)
 
     def _resume(self, out: Path, opt: torch.optim.Optimizer) -> tuple[int, float]:
         """Epoch to go on from and best validation score so far, from the checkpoints of a killed run."""
@@ -182,6 +136,7 @@ class TorchBaseline(Baseline):
         vm = train.va_mask
         mean = np.where(vm.sum(0) > 0, (train.va * vm).sum(0) / np.maximum(vm.sum(0), 1), 0.0)
         self.va_start = torch.tensor(np.clip(mean, -0.9, 0.9), dtype=torch.float32)
+        self.front.prepare(ws, train, out)
         opt = self._fresh(train.n_expr)
         counts = np.bincount(train.expr[train.expr >= 0], minlength=train.n_expr).astype(np.float64)
         expr_w = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max((counts > 0).sum(), 1),
@@ -196,7 +151,7 @@ class TorchBaseline(Baseline):
                 for p in (last, out / "best.pt"):
                     p.unlink(missing_ok=True)
                 opt = self._fresh(train.n_expr)
-        ds = CropDataset(ws, train, self.size, self.window, va_bin_weights(train.va, train.va_mask, self.va_bins))
+        ds = self.front.dataset(ws, train, va_bin_weights(train.va, train.va_mask, self.va_bins))
         scored = val if val is not None and len(val) else None
         for epoch in range(start, self.epochs):
             torch.manual_seed(epoch_seed(self.seed, epoch))  # dropout draws as an uninterrupted run's
@@ -247,12 +202,13 @@ class TorchBaseline(Baseline):
             m.momentum = momentum
         self.model.eval()
 
-    def _raw(self, ws: Workspace, index: Index, mirror: bool = False) -> dict[str, np.ndarray]:
-        """Outputs per row; ``mirror`` adds ``va_spread``: how far VA moves when the crops are mirrored."""
+    def _raw(self, ws: Workspace, index: Index, mirror: bool = False, memo: bool = True) -> dict[str, np.ndarray]:
+        """Outputs per row; ``mirror`` adds ``va_spread``: how far VA moves when the crops are mirrored.
+        ``memo``: keep the videos' features for later calls (within a fit; not while pre-labelling videos)."""
         self.model.eval()
         outs: dict[str, list[np.ndarray]] = {"au": [], "expr": [], "expr_prob": [], "va": [], "va_spread": []}
         with torch.no_grad():
-            ds = CropDataset(ws, index, self.size, self.window)
+            ds = self.front.dataset(ws, index, mirror=mirror, memo=memo)
             for b in self._loader(ds, shuffle=False):
                 o = self.model(b["x"])
                 outs["au"].append(torch.sigmoid(o["au"][:, : self.n_au]).numpy())
@@ -260,7 +216,8 @@ class TorchBaseline(Baseline):
                 outs["expr_prob"].append(torch.softmax(o["expr"], 1).numpy())
                 outs["va"].append(o["va"].numpy())
                 if mirror:
-                    outs["va_spread"].append((self.model(b["x"].flip(-1))["va"] - o["va"]).abs().numpy())
+                    flipped = b["x_mirror"] if "x_mirror" in b else b["x"].flip(-1)  # features: of mirrored crops
+                    outs["va_spread"].append((self.model(flipped)["va"] - o["va"]).abs().numpy())
             ds.close()
         return {k: np.concatenate(v) for k, v in outs.items() if v}
 
@@ -283,11 +240,12 @@ class TorchBaseline(Baseline):
         return Predictions(r["au"], r["expr"], r["va"], r["expr_prob"])
 
     def predict_labels(self, ws: Workspace, index: Index) -> Predictions:
-        r = self._raw(ws, index, mirror=True)
+        r = self._raw(ws, index, mirror=True, memo=False)
         return Predictions(r["au"], r["expr"], r["va"], r["expr_prob"], r["va_spread"])
 
     def restore(self, out: Path, aus: list[str], n_expr: int) -> None:
         self.n_au = len(aus)
+        self.front.restore(out)
         self.model = self.build(self.n_au, n_expr)
         try:
             self.model.load_state_dict(checkpoint.load(out / "best.pt"))
@@ -304,9 +262,13 @@ class TorchBaseline(Baseline):
             info["parameters"] = int(sum(p.numel() for p in self.model.parameters()))
         if self.va_bins and "va" in self.tasks:
             info["va_bins"] = self.va_bins
+        if self.front.describe():
+            info["backbone"] = self.front.describe()
         return info
 
     def throughput(self) -> dict[str, float] | None:
+        if self.front.kind == "onnx":
+            return self.front.throughput()
         tm = self.timing
         if not tm["images"]:
             return None

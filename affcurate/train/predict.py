@@ -106,7 +106,8 @@ def target(ws: Workspace, run: str, model: str = "cnn", fold: int | None = None)
     thresholds = metrics.get("au_thresholds") or {}
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != "log.jsonl")
     annotator = f"{run}-{model}" if fold is None else f"{run}-fold{fold}-{model}"
-    settings = {key: config[key] for key in ("epochs", "batch_size", "lr", "seed", "input_size", "window", "va_bins")
+    settings = {key: config[key] for key in ("epochs", "batch_size", "lr", "seed", "input_size", "window", "va_bins",
+                                             "backbone")
                 if key in config}
     return Target(str(ws.root), run, model, fold, str(folder), settings, tuple(config.get("tasks_trained") or config.get("tasks", [])),
                   tuple(out["aus"]), tuple(a for a in out["aus"] if a in out["au"]), tuple(out["va"]),

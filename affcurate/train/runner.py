@@ -27,11 +27,12 @@ from affcurate import io
 from affcurate.errors import AffcurateError
 from affcurate.executor import Progress, current_progress
 from affcurate.names import check_name
-from affcurate.train import card, chance, checkpoint, registry, runs
+from affcurate.train import card, chance, checkpoint, frontends, registry, runs
 from affcurate.train.base import Predictions
 from affcurate.train.benchmark import summarise
 from affcurate.train.checkpoint import DamagedFile, EpochLog
 from affcurate.train.data import Index, build_index, fold_parts, split_parts
+from affcurate.train.deep import TorchBaseline
 from affcurate.train.metrics import abaw_scores, au_metrics, expr_metrics, tune_thresholds, va_metrics
 from affcurate.train.weights import va_bin_table
 from affcurate.workspace import Workspace
@@ -100,7 +101,7 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
                    seed: int | None = None, batch_size: int | None = None, lr: float | None = None,
                    name: str | None = None, progress: Progress | None = None,
                    on_note: Callable[[str], None] | None = None, overwrite: bool = False,
-                   folds: bool = False, validation: bool = True) -> TrainResult:
+                   folds: bool = False, validation: bool = True, backbone: str | None = None) -> TrainResult:
     """Train and benchmark baselines on the curated workspace; returns where the run was written. The same
     arguments give the same run folder, so an interrupted run resumes. A ``name`` already used with other
     settings, labels or splits is refused, unless ``overwrite`` replaces that run with a fresh one.
@@ -109,6 +110,8 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
     is tested on fold k and validated on fold k + 1 (mod K), or not validated with ``validation=False``
     (whose validation frames are then trained on, also in a run without folds). ``train.va_bins`` > 0
     weights each training frame's VA loss by its valence-arousal bin (:mod:`affcurate.train.weights`).
+    ``backbone`` (``resnet18:FILE`` or ``onnx:FILE``, :mod:`affcurate.train.backbone`) starts ``cnn`` and
+    ``cnn-gru`` from a pretrained network on disk; the file's path and content hash are part of the run.
 
     Things the user should know but that do not stop the run (a task without train labels, a damaged
     checkpoint whose model starts again) are collected in ``TrainResult.notes`` and passed to ``on_note`` as
@@ -124,10 +127,15 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
             raise AffcurateError(f"unknown task {t!r}: expected some of {', '.join(TASKS)}")
     if name is not None:  # Python callers are held to the command line's rule: one folder inside runs/
         check_name(name, "run name")
+    torch_models = [n for n, cls in registry.BASELINES.items() if issubclass(cls, TorchBaseline)]
+    if backbone is not None and not set(models) & set(torch_models):
+        raise AffcurateError(f"--backbone is for the torch baselines ({', '.join(torch_models)}); --models has "
+                             f"none of them ({', '.join(models)})")
+    chosen = frontends.check(backbone, s.input_size, ws.settings.faces.crop_size)  # read before anything is written
     config = {"models": list(models), "tasks": list(tasks), "epochs": epochs or s.epochs, "seed": s.seed if seed is
               None else seed, "batch_size": batch_size or s.batch_size, "lr": lr or s.lr, "window": s.window,
               "input_size": s.input_size, "workers": s.workers, "va_bins": s.va_bins, "folds": 0,
-              "validation": bool(validation)}
+              "validation": bool(validation), **chosen}
     # one writer at a time: the checkpoints, runs/benchmark.md and the stale temporaries are this run's
     with ws.writing("affcurate train-baseline"):
         return _train(ws, config, name, progress, on_note, overwrite, folds)
@@ -281,7 +289,8 @@ def _fit_models(ws: Workspace, folder: Path, index: Index, p: Part, kept: list[s
                 note(f"{exc}: {m} is trained (or resumed) and scored again")
         model = registry.make_model(m, tuple(kept), epochs=config["epochs"], batch_size=config["batch_size"],
                                     lr=config["lr"], seed=config["seed"], input_size=config["input_size"],
-                                    workers=config["workers"], window=config["window"], va_bins=config["va_bins"])
+                                    workers=config["workers"], window=config["window"], va_bins=config["va_bins"],
+                                    backbone=config["backbone"])
         epoch_log = EpochLog(out / "log.jsonl")
         t0 = time.perf_counter()
 

@@ -21,9 +21,9 @@ from affcurate.workspace import Workspace, stage_key
 
 # what the numbers of a run depend on; `workers` only changes how fast the crops are read
 IDENTITY = ("models", "tasks", "epochs", "seed", "batch_size", "lr", "window", "input_size", "va_bins", "folds",
-            "validation", "data")
+            "validation", "backbone", "backbone_sha256", "data")
 # settings added later, and what a run that does not record them was trained with
-DEFAULTS: dict[str, Any] = {"va_bins": 0, "folds": 0, "validation": True}
+DEFAULTS: dict[str, Any] = {"va_bins": 0, "folds": 0, "validation": True, "backbone": None, "backbone_sha256": None}
 
 
 def _value(config: dict[str, Any], key: str) -> Any:
