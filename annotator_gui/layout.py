@@ -23,6 +23,7 @@ def build(desk: Desk) -> None:
     ``help``) and its actions (``specs``, ``qactions``)."""
     desk.video_list = VideoList(desk.open_video)
     desk.view = VideoView()
+    desk.view.picked.connect(desk.pick_track)
     desk.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     desk.timeline = Timeline()
     desk.timeline.seek.connect(desk.seek)

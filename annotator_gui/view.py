@@ -20,6 +20,8 @@ class VideoView(QWidget):
 
     painted = Signal(int)
     """The index of the frame just painted (for latency measurements and tests)."""
+    picked = Signal(int)
+    """The track id of another face's box the annotator clicked (to make it the subject)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -30,6 +32,8 @@ class VideoView(QWidget):
         self._array: np.ndarray | None = None
         self.index = -1
         self.box: tuple[float, float, float, float] | None = None
+        self.others: list[tuple[int, tuple[float, float, float, float]]] = []
+        """Other tracks' faces on this frame: (track id, box), drawn dashed; a click on one picks it."""
         self.show_box = True
         self.caption = ""
         self.badge = ""
@@ -40,12 +44,27 @@ class VideoView(QWidget):
         self.paints = 0
 
     def set_frame(self, index: int, rgb: np.ndarray, box: tuple[float, float, float, float] | None,
-                  caption: str) -> None:
+                  caption: str, others: list[tuple[int, tuple[float, float, float, float]]] | None = None) -> None:
         self._array = np.ascontiguousarray(rgb)  # the QImage borrows this buffer
         h, w, _ = self._array.shape
         self._image = QImage(self._array.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-        self.index, self.box, self.caption = index, box, caption
+        self.index, self.box, self.caption, self.others = index, box, caption, list(others or [])
         self.update()
+
+    def to_widget(self, box: tuple[float, float, float, float]) -> QRectF:
+        """A box in video pixels as a rectangle of this widget."""
+        r = self.image_rect()
+        s = r.width() / self._image.width() if self._image is not None else 1.0
+        x1, y1, x2, y2 = box
+        return QRectF(r.x() + x1 * s, r.y() + y1 * s, (x2 - x1) * s, (y2 - y1) * s)
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802 - Qt's name
+        if self.show_box and e.button() == Qt.MouseButton.LeftButton:
+            for tid, box in self.others:
+                if self.to_widget(box).contains(e.position()):
+                    self.picked.emit(tid)
+                    return
+        super().mousePressEvent(e)
 
     def set_state(self, badge: str, overlay: str = "") -> None:
         if (badge, overlay) != (self.badge, self.overlay):
@@ -84,10 +103,14 @@ class VideoView(QWidget):
             r = self.image_rect()
             p.drawImage(r, self._image)
             if self.show_box and self.box is not None:
-                s = r.width() / self._image.width()
-                x1, y1, x2, y2 = self.box
                 p.setPen(QPen(QColor("#00e676"), 2))
-                p.drawRect(QRectF(r.x() + x1 * s, r.y() + y1 * s, (x2 - x1) * s, (y2 - y1) * s))
+                p.drawRect(self.to_widget(self.box))
+            if self.show_box:
+                for tid, box in self.others:  # another person: click to make them the subject
+                    rect = self.to_widget(box)
+                    p.setPen(QPen(QColor("#bdbdbd"), 1, Qt.PenStyle.DashLine))
+                    p.drawRect(rect)
+                    p.drawText(rect.adjusted(3, 2, 0, 0), Qt.AlignmentFlag.AlignTop, f"track {tid}: click to pick")
             p.setPen(QColor("white"))
             f = QFont()
             f.setPointSize(11)
@@ -112,16 +135,25 @@ class VideoView(QWidget):
         self.painted.emit(self.index)
 
 
-def subject_faces(ws: Workspace, vid: str, n_frames: int) -> tuple[dict[int, tuple[float, float, float, float]],
-                                                                   np.ndarray | None, str]:
+Box = tuple[float, float, float, float]
+
+
+def subject_faces(ws: Workspace, vid: str, n_frames: int) -> tuple[dict[int, Box], np.ndarray | None, str,
+                                                                   dict[int, list[tuple[int, Box]]]]:
     """The subject's box per frame, the frames without the subject's face (None when the faces stage has not run
-    on the video), and why there is neither when its faces table cannot be read."""
+    on the video), why there is neither when its faces table cannot be read, and per frame the other tracks'
+    boxes (track id, box)."""
     if not ws.faces_path(vid).exists():
-        return {}, None, ""
+        return {}, None, "", {}
     try:
         faces = FaceTracks.read(ws, vid)
         t = faces.target()
     except AffcurateError as exc:  # the video can be labelled without its box
-        return {}, None, str(exc)
+        return {}, None, str(exc), {}
     boxes = {int(f): tuple(map(float, b)) for f, b in zip(t.frame, t.boxes, strict=True)}
-    return boxes, ~faces.mask(n_frames), ""
+    others: dict[int, list[tuple[int, Box]]] = {}
+    subject = set(np.unique(t.track_id).tolist())
+    for f, tid, b in zip(faces.frame, faces.track_id, faces.boxes, strict=True):
+        if int(tid) not in subject:
+            others.setdefault(int(f), []).append((int(tid), tuple(map(float, b))))
+    return boxes, ~faces.mask(n_frames), "", others

@@ -47,6 +47,7 @@ class Desk(QMainWindow):
         self.source: FrameSource | None = None
         self.video_id: str | None = None
         self.boxes: dict[int, tuple[float, float, float, float]] = {}
+        self.other_faces: dict[int, list[tuple[int, tuple[float, float, float, float]]]] = {}
         self.current = 0
         self.marks = Marks()
         self.show_overlays = True
@@ -121,7 +122,7 @@ class Desk(QMainWindow):
         if self.source is not None:
             self.source.close()
         self.video_id, self.session, self.source = vid, session, source
-        self.boxes, no_face, faces_error = subject_faces(self.ws, vid, self.n_frames)
+        self.boxes, no_face, faces_error, self.other_faces = subject_faces(self.ws, vid, self.n_frames)
         self.timeline.set_video(self.n_frames, self.fps, no_face)
         self.marks.clear()
         self.va.new_video()
@@ -151,7 +152,7 @@ class Desk(QMainWindow):
         img = self.source.frame(f)
         t = f / self.fps
         caption = f"frame {f} / {self.n_frames - 1}   {int(t // 60)}:{t % 60:06.3f}"
-        self.view.set_frame(f, img, self.boxes.get(f), caption)
+        self.view.set_frame(f, img, self.boxes.get(f), caption, self.other_faces.get(f))
         self.timeline.set_current(f)
         self._info()
 
@@ -327,6 +328,22 @@ class Desk(QMainWindow):
     def _sync(self) -> None:
         if self.session is not None:
             self.session.journal.sync()
+
+    def pick_track(self, track: int) -> None:
+        """Make another track the subject of this video (``affcurate faces pick``): its faces and crops are redone."""
+        from affcurate.faces.stage import pick
+
+        try:
+            out = pick(self.ws, self.video_id, track)
+        except AffcurateError as exc:  # e.g. another command is writing the workspace
+            self.statusBar().showMessage(f"cannot pick track {track}: {exc}")
+            return
+        self.boxes, no_face, _, self.other_faces = subject_faces(self.ws, self.video_id, self.n_frames)
+        self.timeline.set_video(self.n_frames, self.fps, no_face)
+        self._rows()
+        self.show_frame(self.current)
+        self.statusBar().showMessage(f"track {track} is now the subject of {self.video_id} "
+                                     f"({out['target_frames']} of {out['n_frames']} frames)")
 
     def toggle_box(self) -> None:
         self.view.show_box = not self.view.show_box

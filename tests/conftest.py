@@ -107,3 +107,37 @@ def hold_lock():
             holder.wait()
 
     return _hold
+
+
+DUO_HALF = (320, 360)
+"""Each person's half of the ``duo`` video, in pixels."""
+
+
+@pytest.fixture(scope="session")
+def duo(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real two-person video: two sample clips side by side, 45 frames (the man of single_face left, Wolfgang
+    right)."""
+    import av
+    import cv2
+    import numpy as np
+
+    def frames(path: Path, n: int = 45) -> list:
+        out = []
+        with av.open(str(path)) as c:
+            for f in c.decode(video=0):
+                out.append(cv2.resize(f.to_ndarray(format="rgb24"), DUO_HALF, interpolation=cv2.INTER_AREA))
+                if len(out) == n:
+                    break
+        return out
+
+    left, right = frames(samples / "single_face.mp4"), frames(samples / "WolfgangLanger_Pexels.mp4")
+    path = tmp_path_factory.mktemp("duo") / "duo.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 2 * DUO_HALF[0], DUO_HALF[1], "yuv420p"
+        for a, b in zip(left, right, strict=True):
+            for packet in s.encode(av.VideoFrame.from_ndarray(np.hstack([a, b]), format="rgb24")):
+                c.mux(packet)
+        for packet in s.encode():
+            c.mux(packet)
+    return path

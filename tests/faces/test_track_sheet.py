@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from test_two_subjects import HALF, duo  # noqa: F401 - the two-person video fixture
 
 from affcurate.cli import main
 from affcurate.faces.sheet import GREEN, HEADER, LABEL, MARK, PAD, ROW, THUMB, track_sheet
@@ -20,9 +19,11 @@ from affcurate.labels.merge import merge
 from affcurate.labels.model import Annotation, write_annotations
 from affcurate.workspace import Workspace
 
+HALF = (320, 360)  # each person's half of the shared `duo` video
+
 
 @pytest.fixture(scope="module")
-def duo_ws(duo: Path, samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:  # noqa: F811
+def duo_ws(duo: Path, samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """Two videos ingested with the faces stage: ``duo`` (two people side by side) and ``solo`` (one)."""
     src = tmp_path_factory.mktemp("sheet-src")
     shutil.copy(duo, src / "duo.mp4")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
-import cv2
 import h5py
 import numpy as np
 import pytest
@@ -19,34 +17,8 @@ from affcurate.labels.formats import export, import_files
 from affcurate.labels.merge import merge
 from affcurate.workspace import Workspace
 
-N = 45
+N = 45  # frames of the shared `duo` video (tests/conftest.py)
 HALF = (320, 360)
-
-
-def _frames(path: Path, n: int) -> list[np.ndarray]:
-    out = []
-    with av.open(str(path)) as c:
-        for f in c.decode(video=0):
-            out.append(cv2.resize(f.to_ndarray(format="rgb24"), HALF, interpolation=cv2.INTER_AREA))
-            if len(out) == n:
-                break
-    return out
-
-
-@pytest.fixture(scope="module")
-def duo(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real two-person video: two sample clips side by side (the man of single_face left, Wolfgang right)."""
-    left, right = _frames(samples / "single_face.mp4", N), _frames(samples / "WolfgangLanger_Pexels.mp4", N)
-    path = tmp_path_factory.mktemp("duo") / "duo.mp4"
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=30)
-        s.width, s.height, s.pix_fmt = 2 * HALF[0], HALF[1], "yuv420p"
-        for a, b in zip(left, right, strict=True):
-            for packet in s.encode(av.VideoFrame.from_ndarray(np.hstack([a, b]), format="rgb24")):
-                c.mux(packet)
-        for packet in s.encode():
-            c.mux(packet)
-    return path
 
 
 def _abaw_va(folder: Path, vid: str, v: float) -> Path:
