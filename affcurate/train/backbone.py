@@ -151,7 +151,7 @@ class OnnxFeatures:
 
         self.path = Path(path)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, torch.get_num_threads())  # 1 inside `affcurate predict`'s workers
+        opts.intra_op_num_threads = max(1, torch.get_num_threads())  # the cores torch is given, no more
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:

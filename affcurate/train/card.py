@@ -184,6 +184,20 @@ def _data(config: dict[str, Any], parts: list[dict[str, Any]]) -> list[str]:
             benchmark.markdown(["fold", "validation fold", "train", "validation", "test"], body), ""]
 
 
+LINEAR = (" The linear baseline reads dlib's 68 landmarks of each aligned crop (translation, scale and rotation "
+          "normalised), the faces stage's five points and HOG of the crop.")
+
+
+def _origin(config: dict[str, Any]) -> str:
+    """Where the models' weights start from: scratch, or the pretrained backbone of ``--backbone``."""
+    if not config.get("backbone"):
+        return "trained from scratch"
+    kind, _, path = str(config["backbone"]).partition(":")
+    how = "fine-tuned" if kind == "resnet18" else "run frozen, a head trained on its features"
+    return (f"trained from scratch but for cnn and cnn-gru, which start from the pretrained {kind} backbone "
+            f"`{path}` (sha256 {config.get('backbone_sha256')}…, {how})")
+
+
 def model_card(ws: Workspace, config: dict[str, Any], tasks: list[str], result: TrainResult,
                parts: list[dict[str, Any]], table: str, notes: list[str]) -> str:
     s = ws.settings
@@ -198,8 +212,9 @@ def model_card(ws: Workspace, config: dict[str, Any], tasks: list[str], result: 
     lines = [
         f"# Model card: {result.run_dir.name}", "",
         "## What", f"Baselines {', '.join(config['models'])} for the tasks {', '.join(tasks)} "
-        f"(skipped: {', '.join(result.skipped_tasks) or 'none'}), trained from scratch on the aligned "
-        f"{s.faces.crop_size}×{s.faces.crop_size} crops of this workspace, resized to {config['input_size']}.", "",
+        f"(skipped: {', '.join(result.skipped_tasks) or 'none'}), {_origin(config)} on the aligned "
+        f"{s.faces.crop_size}×{s.faces.crop_size} crops of this workspace, resized to {config['input_size']}."
+        + (LINEAR if "linear" in config["models"] else ""), "",
         "## Data", *_data(config, parts),
         f"AUs: {', '.join(s.labels.aus)}. Expressions: {', '.join(s.labels.expressions)}.", "",
         "## Training", f"Epochs {config['epochs']}, batch {config['batch_size']}, learning rate {config['lr']}, "

@@ -73,9 +73,9 @@ def predictor() -> Any:
 
 def crop_points(crops: np.ndarray) -> np.ndarray:
     """(N, 68, 2) points, in crop pixels, of aligned crops (N×S×S×3 uint8 RGB)."""
+    pred = predictor()  # first: a missing dlib is one line there
     import dlib
 
-    pred = predictor()
     n = len(crops)
     out = np.zeros((n, N_POINTS, 2), np.float32)
     if not n:

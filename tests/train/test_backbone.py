@@ -116,6 +116,8 @@ def test_a_resnet18_state_dict_on_disk_is_fine_tuned_recorded_and_pre_labels(
     best = torch.load(r.run_dir / "cnn" / "best.pt", weights_only=True)["features.layer3.0.conv1.weight"].flatten()
     assert not torch.equal(start, best) and torch.corrcoef(torch.stack([start, best]))[0, 1] > 0.95
     assert "fc.weight" not in torch.load(r.run_dir / "cnn" / "best.pt", weights_only=True)  # the heads replace it
+    card = (r.run_dir / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert f"start from the pretrained resnet18 backbone `{resnet_file.resolve()}`" in card and "fine-tuned" in card
     # the run pre-labels from its own checkpoint: the state dict file is no longer needed
     resnet_file.unlink()
     out = predict(with_frame_maps(ws64, real_faces), "res", "cnn", videos=["single_face"])
@@ -225,7 +227,11 @@ def test_a_fixed_size_onnx_input_gets_the_crops_resized_and_another_file_is_anot
     assert ext(crops).shape == (3, 3)
     one = OnnxFeatures(export_onnx(tmp_path / "m" / "one.onnx", size=48, batch=False))
     assert one.batch == 1 and np.allclose(one(crops), ext(crops), atol=1e-6)  # one crop at a time
-    train_baseline(small_ws, models=["cnn"], tasks=["au"], epochs=1, name="fx", backbone=f"onnx:{model}")
+    main(["train-baseline", str(small_ws.root), "--models", "cnn", "--tasks", "au", "--epochs", "1", "--name", "fx",
+          "--backbone", f"onnx:{model}"])
+    assert "run written to" in capsys.readouterr().out
+    card = (small_ws.runs_dir / "fx" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "pretrained onnx backbone" in card and "run frozen, a head trained on its features" in card
     export_onnx(model, size=64)  # the same path, other content
     err = one_line_error(capsys, "train-baseline", str(small_ws.root), "--models", "cnn", "--tasks", "au",
                          "--epochs", "1", "--name", "fx", "--backbone", f"onnx:{model}")
