@@ -191,7 +191,13 @@ class OnnxFeatures:
                 y = self.session.run(None, {self.input_name: x})[0]
             except Exception as exc:  # a model that runs on other inputs only: one line, no traceback
                 raise AffcurateError(f"{self.path}: onnxruntime failed on {h}×{w} crops ({_first_line(exc)})") from None
-            out.append(np.asarray(y, np.float32).reshape(len(x), -1)[:n])
+            y = np.asarray(y, np.float32)
+            if y.ndim == 0 or y.shape[0] != len(x):
+                raise AffcurateError(f"{self.path}: its first output has shape {list(y.shape)} for a batch of "
+                                     f"{len(x)} crops: expected one feature vector per crop")
+            if not np.isfinite(y).all():
+                raise AffcurateError(f"{self.path}: its features are not all finite numbers (NaN or inf)")
+            out.append(y.reshape(len(x), -1)[:n])
         return np.concatenate(out) if out else np.zeros((0, getattr(self, "dim", 0)), np.float32)
 
     def describe(self) -> dict[str, Any]:

@@ -143,7 +143,7 @@ class Linear(Baseline):
         read and those of new crops computed, not written (a pre-labelling worker only reads)."""
         if self.points is None:
             run = None if self.out is None else landmarks.run_folder(ws, self.out)
-            self.points = landmarks.Landmarks(None if run is None else run / "landmarks", write=False)
+            self.points = landmarks.Landmarks(None if run is None else run / landmarks.FOLDER, write=False)
         return self.points
 
     def _x(self, ws: Workspace, index: Index, mirror: bool = False) -> np.ndarray:
@@ -160,7 +160,7 @@ class Linear(Baseline):
         from sklearn.preprocessing import StandardScaler
 
         run = landmarks.run_folder(ws, out)
-        self.points = landmarks.Landmarks(None if run is None else run / "landmarks", write=True)
+        self.points = landmarks.Landmarks(None if run is None else run / landmarks.FOLDER, write=True)
         x = self._x(ws, train)
         au: list[Affine | float] = []
         for j in range(train.au.shape[1]):

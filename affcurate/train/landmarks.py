@@ -11,8 +11,10 @@ The features are the 68 points normalised: translation (the eyes' midpoint at th
 line horizontal) and scale (the eye distance 1) free, 136 numbers per crop. The mirrored face's are those of
 the mirrored points, renumbered by :data:`MIRROR_68`.
 
-The points of a video are kept in ``runs/<run>/landmarks/<video>.npz`` keyed by the crops' content hash, so the
-folds of a run, a resumed run and a pre-labelling call compute each crop once.
+The points of a video are kept in ``runs/<run>/_landmarks/<video>.npz`` (:data:`FOLDER`: no baseline can be
+named so) keyed by the crops' content hash: the folds of a run and a resumed run compute each crop once, and
+`affcurate predict` reads them (the points of crops the run has not seen are computed, not kept: its workers
+only read).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ UPSCALE = 2
 KEY = (PREDICTOR, BOX_112, UPSCALE, 1)  # what the points depend on besides the crops
 N_POINTS = 68
 N_FEATURES = 2 * N_POINTS
+FOLDER = "_landmarks"  # in the run folder; names of baselines (and so of their folders) start with a letter or digit
 
 
 def _mirror_68() -> np.ndarray:

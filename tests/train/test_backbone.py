@@ -248,6 +248,14 @@ def test_an_onnx_model_that_is_not_an_image_feature_extractor_is_refused(small_w
                          f"onnx:{tmp_path / 'vec.onnx'}")
     assert err.endswith("vec.onnx: its input v is tensor(float) ['n', 10]: expected a float or uint8 image batch "
                         "N×3×H×W or N×H×W×3"), err
+    graph = helper.make_graph([helper.make_node("ReduceMean", ["x"], ["y"], keepdims=0)], "all",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "all.onnx"))
+    err = one_line_error(capsys, "train-baseline", str(small_ws.root), "--models", "cnn", "--backbone",
+                         f"onnx:{tmp_path / 'all.onnx'}")
+    assert err.endswith("all.onnx: its first output has shape [] for a batch of 1 crops: expected one feature "
+                        "vector per crop"), err
     (tmp_path / "junk.onnx").write_bytes(b"\x00junk")
     err = one_line_error(capsys, "train-baseline", str(small_ws.root), "--models", "cnn", "--backbone",
                          f"onnx:{tmp_path / 'junk.onnx'}")

@@ -73,7 +73,7 @@ def test_the_mirrored_points_are_dlibs_points_of_the_mirrored_crop(real_faces: W
 def test_the_points_are_kept_per_crop_in_the_run_folder_and_computed_again_for_other_crops(
         small_ws: Workspace) -> None:
     r = train_baseline(small_ws, models=["linear"], tasks=["au", "va"], name="lin", on_note=lambda _: None)
-    kept = sorted(p.name for p in (r.run_dir / "landmarks").iterdir())
+    kept = sorted(p.name for p in (r.run_dir / landmarks.FOLDER).iterdir())
     assert kept == ["WolfgangLanger_Pexels.npz", "face_noface.npz", "noface_face.npz", "single_face.npz"]
     info = r.metrics["linear"]["model"]["landmarks"]
     n_crops = sum(len(crops_of(small_ws, v)) for v in ("WolfgangLanger_Pexels", "face_noface", "noface_face",
@@ -90,13 +90,13 @@ def test_the_points_are_kept_per_crop_in_the_run_folder_and_computed_again_for_o
     path = small_ws.crops_path("single_face")
     with h5py.File(path, "r+") as h5:
         h5["crops"][...] = h5["crops"][:][:, :, ::-1]
-    (r.run_dir / "landmarks" / "face_noface.npz").write_bytes(b"broken")
-    lm = Landmarks(r.run_dir / "landmarks", write=True)
+    (r.run_dir / landmarks.FOLDER / "face_noface.npz").write_bytes(b"broken")
+    lm = Landmarks(r.run_dir / landmarks.FOLDER, write=True)
     fresh = lm.of_video(small_ws, "single_face")
     assert np.allclose(fresh, crop_points(crops_of(small_ws, "single_face")))
     lm.of_video(small_ws, "face_noface")
     assert lm.timing["crops"] == len(fresh) + len(crops_of(small_ws, "face_noface"))
-    assert Landmarks(r.run_dir / "landmarks", write=False).of_video(small_ws, "face_noface").shape[1:] == (68, 2)
+    assert Landmarks(r.run_dir / landmarks.FOLDER, write=False).of_video(small_ws, "face_noface").shape[1:] == (68, 2)
 
 
 def test_a_linear_model_of_the_older_features_is_refused_in_one_line(small_ws: Workspace, real_faces: Workspace) -> None:
