@@ -43,11 +43,16 @@ def test_second_writer_is_refused_naming_the_holder(tmp_path: Path, hold_lock):
 
 def test_lock_is_reentrant_in_one_process(tmp_path: Path):
     ws = Workspace.init(tmp_path / "ws")
+    entered = []
     with ws.writing("affcurate run"):
-        with ws.writing("affcurate merge"):
-            pass
+        with ws.writing("affcurate merge"):  # a stage of the run takes the lock its run holds
+            entered.append("merge")
         with ws.writing("affcurate split"):
-            pass
+            entered.append("split")
+    assert entered == ["merge", "split"]
+    with ws.writing("affcurate report"):  # and it is free again afterwards
+        entered.append("report")
+    assert entered[-1] == "report"
 
 
 def test_a_writer_removes_temporaries_of_killed_writers_only(tmp_path: Path):
