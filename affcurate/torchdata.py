@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import cv2
-import h5py
 import numpy as np
 import pandas as pd
 import torch
@@ -31,6 +29,7 @@ from torch.utils.data import Dataset
 
 from affcurate.errors import AffcurateError
 from affcurate.exports.frames import Frames, frame_index
+from affcurate.faces.crops import CropReader
 from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 
@@ -57,7 +56,7 @@ class WorkspaceDataset(Dataset):
         self._arrays = _arrays(lab, self.tasks)
         self._vid = self.keys["video_id"].astype(str).to_numpy()
         self._crop = self.keys["crop"].to_numpy(np.int64)
-        self._files: dict[str, h5py.File] = {}
+        self._crops = CropReader(ws, size)
 
     @property
     def keys(self) -> pd.DataFrame:
@@ -67,17 +66,8 @@ class WorkspaceDataset(Dataset):
     def __len__(self) -> int:
         return len(self.frames)
 
-    def _file(self, vid: str) -> h5py.File:
-        f = self._files.get(vid)
-        if f is None:
-            f = self._files[vid] = h5py.File(self.ws.crops_path(vid), "r")
-        return f
-
     def _crop_image(self, vid: str, crop: int) -> np.ndarray:
-        img = self._file(vid)["crops"][crop]
-        if self.size is not None and img.shape[:2] != (self.size, self.size):
-            img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
-        return img
+        return self._crops.crop(vid, crop)
 
     def image(self, i: int) -> torch.Tensor:
         """Item ``i``'s picture: (3, H, W), or (window, 3, H, W)."""
@@ -98,15 +88,8 @@ class WorkspaceDataset(Dataset):
             item[name] = torch.from_numpy(values[i]) if values.ndim > 1 else torch.tensor(values[i])
         return item
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_files"] = {}  # HDF5 handles are opened again in each worker
-        return state
-
     def close(self) -> None:
-        for f in self._files.values():
-            f.close()
-        self._files = {}
+        self._crops.close()
 
 
 def _arrays(lab: LabelTable, tasks: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -43,6 +43,32 @@ class CropSink:
         self.h5.close()
 
 
+class CropReader:
+    """The subject's aligned crops of a workspace's videos, one at a time (resized to ``size`` when given): each
+    ``crops/<id>.h5`` is opened once per process, and a pickled reader (a data loader's worker) opens its own."""
+
+    def __init__(self, ws: Workspace, size: int | None = None):
+        self.ws, self.size = ws, size
+        self._files: dict[str, h5py.File] = {}
+
+    def crop(self, video_id: str, row: int) -> np.ndarray:
+        f = self._files.get(video_id)
+        if f is None:
+            f = self._files[video_id] = h5py.File(self.ws.crops_path(video_id), "r")
+        img = f["crops"][row]
+        if self.size is not None and img.shape[:2] != (self.size, self.size):
+            img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return img
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files = {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_files": {}}  # HDF5 handles do not travel to another process
+
+
 def write_subject_crops(ws: Workspace, tracks: FaceTracks, crop_rows: np.ndarray, all_crops: Path,
                         settings: FacesSettings) -> int:
     """Copy the subject's crops from ``all_crops`` (where row ``crop_rows[i]`` holds the crop of face ``i`` of

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import h5py
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ from torch.utils.data import Dataset
 
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
+from affcurate.faces.crops import CropReader
 from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 
@@ -130,7 +130,7 @@ class CropDataset(Dataset):
         self.window = window
         self.va_weight = (np.ones(len(index), np.float32) if va_weight is None
                           else np.asarray(va_weight, np.float32))
-        self._files: dict[str, h5py.File] = {}
+        self._crops = CropReader(ws, size)
         self.mirrored: CropDataset | None = None
         t = index.table
         self._vid = t["video_id"].to_numpy()
@@ -139,17 +139,8 @@ class CropDataset(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
-    def _file(self, vid: str) -> h5py.File:
-        f = self._files.get(vid)
-        if f is None:
-            f = self._files[vid] = h5py.File(self.ws.crops_path(vid), "r")
-        return f
-
     def image(self, vid: str, crop: int) -> np.ndarray:
-        img = self._file(vid)["crops"][crop]
-        if img.shape[0] != self.size:
-            img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
-        return img
+        return self._crops.crop(vid, crop)
 
     def inputs(self, vid: str, crops: list[int]) -> torch.Tensor:
         """The model's input for ``crops`` of ``vid``: (len, 3, size, size) floats in [0, 1]."""
@@ -171,15 +162,8 @@ class CropDataset(Dataset):
             item["x_mirror"] = self.mirrored._x(vid, crop)
         return item
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_files"] = {}  # HDF5 handles are opened again in each worker
-        return state
-
     def close(self) -> None:
-        for f in self._files.values():
-            f.close()
-        self._files = {}
+        self._crops.close()
 
 
 class FeatureDataset(CropDataset):

@@ -144,15 +144,10 @@ class Landmarks:
     def _read_or_compute(self, ws: Workspace, video_id: str, key: str) -> np.ndarray:
         crops_path = ws.crops_path(video_id)
         path = None if self.cache is None else self.cache / f"{video_id}.npz"
-        if path is not None and path.exists():
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    if str(z["key"]) == key:
-                        points = z["points"]
-                        self.timing["cached"] += len(points)
-                        return points
-            except (OSError, ValueError, KeyError):
-                pass  # a damaged cache file is computed again and replaced
+        points = _cached(path, key) if path is not None else None
+        if points is not None:
+            self.timing["cached"] += len(points)
+            return points
         t0 = time.perf_counter()
         with h5py.File(crops_path, "r") as h5:
             crops = h5["crops"]  # a block at a time: a long video's crops need not fit in memory
@@ -179,3 +174,15 @@ class Landmarks:
         ms = 1000 * tm["seconds"] / tm["crops"] if tm["crops"] else None
         return {"predictor": PREDICTOR, "on": "aligned crops", "crops_computed": tm["crops"],
                 "crops_from_cache": tm["cached"], "ms_per_crop": None if ms is None else round(ms, 3)}
+
+
+def _cached(path: Path, key: str) -> np.ndarray | None:
+    """The points cached in ``path`` for ``key``; None when there are none (a damaged file is computed again and
+    replaced)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return z["points"] if str(z["key"]) == key else None
+    except (OSError, ValueError, KeyError):
+        return None
