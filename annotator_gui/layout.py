@@ -10,6 +10,7 @@ from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from annotator_gui.keys import HelpOverlay, desk_actions, install
+from annotator_gui.picking import pick_track
 from annotator_gui.timeline import Timeline
 from annotator_gui.video_list import VideoList
 from annotator_gui.view import VideoView
@@ -23,7 +24,7 @@ def build(desk: Desk) -> None:
     ``help``) and its actions (``specs``, ``qactions``)."""
     desk.video_list = VideoList(desk.open_video)
     desk.view = VideoView()
-    desk.view.picked.connect(desk.pick_track)
+    desk.view.picked.connect(lambda track: pick_track(desk, track))
     desk.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     desk.timeline = Timeline()
     desk.timeline.seek.connect(desk.seek)

@@ -14,6 +14,7 @@ from affcurate.workspace import Workspace
 from annotator_gui import layout
 from annotator_gui.edits import Edit, Marks
 from annotator_gui.joystick import Joystick
+from annotator_gui.picking import load_faces
 from annotator_gui.playback import Playback
 from annotator_gui.queue import Queue
 from annotator_gui.review import Review
@@ -22,7 +23,6 @@ from annotator_gui.session import Session, progress_of
 from annotator_gui.tasks import AuTask, ExprTask, Task, VaTask
 from annotator_gui.transport import Transport
 from annotator_gui.video import FrameSource
-from annotator_gui.view import subject_faces
 
 
 class Desk(QMainWindow):
@@ -122,8 +122,7 @@ class Desk(QMainWindow):
         if self.source is not None:
             self.source.close()
         self.video_id, self.session, self.source = vid, session, source
-        self.boxes, no_face, faces_error, self.other_faces = subject_faces(self.ws, vid, self.n_frames)
-        self.timeline.set_video(self.n_frames, self.fps, no_face)
+        faces_error = load_faces(self)
         self.marks.clear()
         self.va.new_video()
         self.current = 0
@@ -328,22 +327,6 @@ class Desk(QMainWindow):
     def _sync(self) -> None:
         if self.session is not None:
             self.session.journal.sync()
-
-    def pick_track(self, track: int) -> None:
-        """Make another track the subject of this video (``affcurate faces pick``): its faces and crops are redone."""
-        from affcurate.faces.stage import pick
-
-        try:
-            out = pick(self.ws, self.video_id, track)
-        except AffcurateError as exc:  # e.g. another command is writing the workspace
-            self.statusBar().showMessage(f"cannot pick track {track}: {exc}")
-            return
-        self.boxes, no_face, _, self.other_faces = subject_faces(self.ws, self.video_id, self.n_frames)
-        self.timeline.set_video(self.n_frames, self.fps, no_face)
-        self._rows()
-        self.show_frame(self.current)
-        self.statusBar().showMessage(f"track {track} is now the subject of {self.video_id} "
-                                     f"({out['target_frames']} of {out['n_frames']} frames)")
 
     def toggle_box(self) -> None:
         self.view.show_box = not self.view.show_box
