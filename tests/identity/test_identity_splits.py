@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_code import exit_code as _code
 
 from affcurate import io
 from affcurate.cli import main
@@ -26,12 +27,6 @@ def _labelled(ws: Workspace) -> Workspace:
     return ws
 
 
-def _code(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_a_given_split_that_puts_one_face_in_train_and_test_is_caught(described_ws, copy_ws, tmp_path: Path,

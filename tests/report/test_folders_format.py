@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cli_code import exit_code as _cli
 
 from affcurate import io
-from affcurate.cli import main
 from affcurate.flow import ingest
 from affcurate.labels.formats.folders import class_of
 from affcurate.labels.model import list_annotations, read_annotation
@@ -19,12 +19,6 @@ from affcurate.workspace import Workspace
 CLASSES = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]  # seed 000's recipe
 
 
-def _cli(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_code import exit_code as _cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from affcurate import io
-from affcurate.cli import main
 from affcurate.errors import AffcurateError
 from affcurate.splits import split
 from affcurate.splits.feasible import closest
@@ -27,12 +27,6 @@ ISSUE_FRAMES = [2163, 600, 393, 637, 1064, 186, 869]
 TARGETS = np.array([0.7, 0.1, 0.2])
 
 
-def _cli(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 def _sized(root: Path, frames: list[int]) -> Workspace:

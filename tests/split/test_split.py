@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_code import exit_code as _cli
 
 from affcurate import io
 from affcurate.cli import main
@@ -115,13 +116,6 @@ def test_random_method_reproduces_seed001_procedure(seed001) -> None:
     assert np.isfinite(r.score)
 
 
-def _cli(argv: list[str]) -> int:
-    """Exit code of the command line (it returns without SystemExit when all went well)."""
-    try:
-        main(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 def _ingest_people(ws_dir: Path, clips: Path, subjects: dict[str, str]) -> None:

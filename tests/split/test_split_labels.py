@@ -8,22 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_code import exit_code as _cli
 
 from affcurate import io
-from affcurate.cli import main
 from affcurate.labels.table import LabelTable
 from affcurate.reporting.tables import summary_tables
 from affcurate.splits import split
 from affcurate.synthetic import labelled_workspace
 from affcurate.workspace import Workspace
-
-
-def _cli(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 @pytest.fixture
