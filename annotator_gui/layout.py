@@ -11,17 +11,19 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSplitter, QStacke
 
 from annotator_gui.keys import HelpOverlay, desk_actions, install
 from annotator_gui.picking import pick_track
+from annotator_gui.sound import DeskSound
 from annotator_gui.timeline import Timeline
 from annotator_gui.video_list import VideoList
 from annotator_gui.view import VideoView
+from annotator_gui.waveform import Waveform
 
 if TYPE_CHECKING:
     from annotator_gui.window import Desk
 
 
 def build(desk: Desk) -> None:
-    """Give ``desk`` its widgets (``video_list``, ``view``, ``timeline``, ``info``, ``jump``, ``panels``,
-    ``help``) and its actions (``specs``, ``qactions``)."""
+    """Give ``desk`` its widgets (``video_list``, ``view``, ``timeline``, ``waveform``, ``info``, ``jump``,
+    ``panels``, ``help``), its ``sound`` and its actions (``specs``, ``qactions``)."""
     desk.video_list = VideoList(desk.open_video)
     desk.view = VideoView()
     desk.view.picked.connect(lambda track: pick_track(desk, track))
@@ -29,6 +31,9 @@ def build(desk: Desk) -> None:
     desk.timeline = Timeline()
     desk.timeline.seek.connect(desk.seek)
     desk.timeline.marked.connect(desk._timeline_marked)
+    desk.waveform = Waveform(desk.timeline)
+    desk.waveform.seek.connect(desk.seek)
+    desk.sound = DeskSound(desk.statusBar().showMessage, desk.waveform)
     desk.info = QLabel()
     desk.info.setTextFormat(Qt.TextFormat.RichText)
     desk.jump = QLineEdit()
@@ -47,6 +52,7 @@ def build(desk: Desk) -> None:
     lay.addWidget(desk.view, 1)
     lay.addLayout(bar)
     lay.addWidget(desk.timeline)
+    lay.addWidget(desk.waveform)
     desk.panels = QStackedWidget()
     for t in desk.tasks.values():
         desk.panels.addWidget(t.panel)

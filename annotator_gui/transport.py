@@ -1,8 +1,9 @@
-"""Play, pause, play the marked range, and the countdown before a VA recording pass.
+"""Play, pause, play the marked range, the speed, the sound, and the countdown before a VA recording pass.
 
 A pass (playback with recording armed) starts after the scheme's countdown, shown on the disc and over the
 video; nothing is recorded during it, and the key that started it (Space, or R while playing) cancels it.
-Playing or paused is shown over the video and in the info bar.
+Playing or paused is shown over the video and in the info bar. The sound plays with the video at 1× from the
+frame playing started (or was sought to) on, and stops whenever the video does.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class Transport:
         self.playback.stop()
         self.stop_at = None
         d = self.desk
+        d.sound.stop()
         d.va.end(d.session)
         d._after_edit() if d.session.dirty else d._info()
         self.show()
@@ -111,6 +113,7 @@ class Transport:
                 d.va.end(d.session)
             elif d.scheme.countdown > 0:  # the pass starts from here, once counted down
                 self.playback.stop()
+                d.sound.stop()
                 self._count_down("record")
             else:
                 d.va.begin(d.session, d.current, self.playback.elapsed())
@@ -123,6 +126,20 @@ class Transport:
         if self.stop_at is not None and frame > self.stop_at:
             self.stop_at = None
         self.playback.restart(frame)
+        self.desk.sound.play(frame, self.playback.speed)
+
+    def change_speed(self, step: int) -> None:
+        """``step`` speeds faster or slower; while playing, the sound goes on from here at 1× and is muted else."""
+        d = self.desk
+        self.playback.change_speed(step, d.current)
+        if self.playing:
+            d.sound.play(d.current, self.playback.speed)
+        d._info()
+
+    def toggle_sound(self) -> None:
+        d = self.desk
+        d.sound.toggle(d.current, self.playback.speed, self.playing)
+        d._info()
 
     # ---- the countdown ------------------------------------------------------------------------------
     def _count_down(self, key: str) -> None:
@@ -154,6 +171,7 @@ class Transport:
         d = self.desk
         d.va.samples = []
         self.playback.start(d.current)
+        d.sound.play(d.current, self.playback.speed)
         if d.va.recording:
             d.va.begin(d.session, d.current, self.playback.elapsed())
         self.show()

@@ -123,6 +123,7 @@ class Desk(QMainWindow):
             self.source.close()
         self.video_id, self.session, self.source = vid, session, source
         faces_error = load_faces(self)
+        self.sound.open_video(self.ws.video_path(vid), self.fps, self.n_frames)
         self.marks.clear()
         self.va.new_video()
         self.current = 0
@@ -156,7 +157,8 @@ class Desk(QMainWindow):
         self._info()
 
     def _info(self) -> None:
-        parts = [self.transport.state(), f"<b>{self.task.title}</b>", f"speed {self.playback.speed:g}×"]
+        parts = [self.transport.state(), f"<b>{self.task.title}</b>", f"speed {self.playback.speed:g}×",
+                 self.sound.shown(self.playback.speed)]
         parts += self.task.status(self.session.labels, self.current)
         if self.marks.marked:
             a, b = self.target_range()
@@ -195,10 +197,6 @@ class Desk(QMainWindow):
             self.seek(int(self.jump.text()))
         self.jump.clear()
         self.view.setFocus()
-
-    def change_speed(self, d: int) -> None:
-        self.playback.change_speed(d, self.current)
-        self._info()
 
     def toggle_play(self) -> None:
         self.transport.toggle_play()
@@ -345,4 +343,5 @@ class Desk(QMainWindow):
             self.source.close()
         self.view.release()
         self.va.close()
+        self.sound.close()
         super().closeEvent(e)

@@ -1,0 +1,215 @@
+"""The video's sound: its audio track decoded to mono samples on the frame grid, and played at 1× from the frame
+on screen.
+
+Sample ``frame / fps * rate`` sounds with frame ``frame``: the 30 fps file's audio timestamps count from its
+first video frame, so the decoded track is placed by its first timestamp and padded or cut to the video's
+length. Playing is pygame's mixer (SDL); when no audio device opens, the desk says so once and stays silent.
+At speeds other than 1× the sound is muted rather than played off pitch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import av
+import numpy as np
+
+if TYPE_CHECKING:
+    from annotator_gui.waveform import Waveform
+
+RATE = 16000
+"""Samples a second of the decoded track: enough for voice, a quarter of the memory of 48 kHz stereo."""
+CACHED = 4
+"""Decoded tracks kept, so that going back to a video does not decode it again."""
+
+
+@dataclass(frozen=True)
+class Track:
+    """A video's sound: mono int16 samples at ``rate``, sample 0 at the first video frame, as long as the video."""
+
+    samples: np.ndarray
+    rate: int
+    fps: float
+
+    @property
+    def peak(self) -> int:
+        """The loudest sample's magnitude (at least 1): the waveform is drawn to it, so a quiet voice shows."""
+        return max(int(np.abs(self.samples.astype(np.int32)).max(initial=0)), 1)
+
+    def offset(self, frame: int) -> int:
+        """The first sample of ``frame``."""
+        return min(round(frame / self.fps * self.rate), len(self.samples))
+
+    def frame_peaks(self, n_frames: int) -> np.ndarray:
+        """Per frame, the largest absolute sample (0 for a silent frame)."""
+        edges = np.minimum(np.round(np.arange(n_frames) / self.fps * self.rate), len(self.samples) - 1)
+        return np.maximum.reduceat(np.abs(self.samples.astype(np.int32)), edges.astype(np.int64))
+
+
+def decode(path: Path, fps: float, n_frames: int, rate: int = RATE) -> Track | None:
+    """The first audio stream of ``path`` as a Track of ``n_frames`` frames at ``fps``, or None when it has none."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        video = container.streams.video[0] if container.streams.video else None
+        t0 = float(video.start_time * video.time_base) if video and video.start_time is not None else 0.0
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        chunks, first = [], None
+        for frame in container.decode(stream):
+            if first is None and frame.time is not None:
+                first = frame.time
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+        chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    decoded = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+    samples = np.zeros(round(n_frames / fps * rate), dtype=np.int16)
+    start = round(((first or t0) - t0) * rate)  # where the track begins relative to the first frame
+    if start < 0:
+        decoded, start = decoded[-start:], 0
+    decoded = decoded[:max(len(samples) - start, 0)]
+    samples[start:start + len(decoded)] = decoded
+    return Track(samples, rate, fps)
+
+
+class Tracks:
+    """Decoded tracks by video file, the few most recent kept (a file rewritten since is decoded again)."""
+
+    def __init__(self, keep: int = CACHED):
+        self.keep = keep
+        self._tracks: OrderedDict[tuple, Track | None] = OrderedDict()
+
+    def get(self, path: Path, fps: float, n_frames: int) -> Track | None:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size, fps, n_frames)
+        if key not in self._tracks:
+            self._tracks[key] = decode(path, fps, n_frames)
+        self._tracks.move_to_end(key)
+        while len(self._tracks) > self.keep:
+            self._tracks.popitem(last=False)
+        return self._tracks[key]
+
+
+class Player:
+    """Plays a Track from a sample on with pygame's mixer, opened on first use; ``error`` says why it cannot."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self.sound = None
+        """The pygame Sound playing (or last played): the track from ``offset`` on."""
+        self.offset = 0
+        self._channel = None
+        self._mixer = None
+
+    def _open(self, rate: int) -> bool:
+        if self._mixer is not None or self.error is not None:
+            return self._mixer is not None
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # pygame greets on import otherwise
+        try:
+            import pygame.mixer
+        except ImportError:
+            self.error = "pygame is not installed (pip install 'affcurate[desk]')"
+            return False
+        try:
+            # exactly this format: SDL converts for the device, so a sample offset means the same time
+            pygame.mixer.init(frequency=rate, size=-16, channels=1, buffer=512, allowedchanges=0)
+        except pygame.error as exc:
+            self.error = str(exc).split("\n", 1)[0].strip()
+            return False
+        self._mixer = pygame.mixer
+        return True
+
+    def play(self, track: Track, offset: int) -> bool:
+        """Play ``track`` from sample ``offset``; False when no device opens (``error`` says why)."""
+        self.stop()
+        if not self._open(track.rate):
+            return False
+        self.offset = offset
+        self.sound = self._mixer.Sound(buffer=track.samples[offset:].tobytes())
+        self._channel = self.sound.play()
+        return True
+
+    @property
+    def busy(self) -> bool:
+        return self._channel is not None and self._channel.get_busy()
+
+    def stop(self) -> None:
+        if self._channel is not None:
+            self._channel.stop()
+            self._channel = None
+
+    def close(self) -> None:
+        self.stop()
+        if self._mixer is not None:
+            self._mixer.quit()
+            self._mixer = None
+
+
+class DeskSound:
+    """The desk's sound: on or off, the open video's track, and playing it with the video at 1×.
+
+    ``tell`` shows a line in the status bar (no sound device, once; the sound key's answer); ``waveform``
+    (``set_track``, ``set_muted``) shows the track."""
+
+    def __init__(self, tell: Callable[[str], None], waveform: Waveform, on: bool = True):
+        self.tell = tell
+        self.waveform = waveform
+        self.on = on
+        self.track: Track | None = None
+        self.note = ""
+        """Why the open video has no track to show or play ("no audio track", or what failed in decoding it)."""
+        self.player = Player()
+        self._tracks = Tracks()
+        self._told = False
+
+    def open_video(self, path: Path, fps: float, n_frames: int) -> None:
+        self.player.stop()
+        try:
+            self.track = self._tracks.get(path, fps, n_frames)
+        except (av.FFmpegError, OSError) as exc:
+            self.track, self.note = None, f"audio track unreadable ({exc})"
+        else:
+            self.note = "" if self.track is not None else "no audio track"
+        self.waveform.set_track(self.track, self.note)
+
+    def play(self, frame: int, speed: float) -> None:
+        """Sound from ``frame`` on, when it is on, at 1× and the video has a track."""
+        self.player.stop()
+        if not self.on or speed != 1.0 or self.track is None:
+            return
+        if not self.player.play(self.track, self.track.offset(frame)) and not self._told:
+            self._told = True
+            self.tell(f"no sound device: {self.player.error}; the desk goes on without sound")
+
+    def stop(self) -> None:
+        self.player.stop()
+
+    def toggle(self, frame: int, speed: float, playing: bool) -> None:
+        if self.track is None:
+            self.tell(f"{self.note}: no sound to play on this video")
+            return
+        self.on = not self.on
+        if self.on and playing:
+            self.play(frame, speed)
+        elif not self.on:
+            self.stop()
+        if self.player.error is None or not self.on:
+            self.tell("sound on" if self.on else "sound off")
+
+    def shown(self, speed: float) -> str:
+        """What the info bar says of the sound; the waveform is drawn muted when it is not heard."""
+        self.waveform.set_muted(self.track is not None and (not self.on or speed != 1.0))
+        if self.track is None:
+            return self.note
+        if not self.on:
+            return "sound off"
+        if self.player.error is not None:
+            return "no sound device"
+        return "♪ sound" if speed == 1.0 else f"sound muted at {speed:g}×"
+
+    def close(self) -> None:
+        self.player.close()
