@@ -42,7 +42,8 @@ class IngestSettings:
     """Constant frame rate of every transcoded video."""
     max_height: int = 0
     """Downscale taller videos to this height (0 keeps the source size)."""
-    keep_audio: bool = False
+    keep_audio: bool = True
+    """Keep the sound in the 30 fps file, on the frame map's clock (silence where the source has none)."""
     image_fps: float = 0.0
     """Frame rate of folders of numbered images (0: the workspace fps)."""
     crf: int = 18

@@ -21,6 +21,7 @@ from av.video.frame import PictureType
 
 from affcurate.errors import AffcurateError
 from affcurate.io import atomic_path
+from affcurate.media.audio import AudioTrack
 from affcurate.media.probe import image_files
 from affcurate.settings import IngestSettings
 
@@ -66,7 +67,7 @@ def output_size(width: int, height: int, rotation: int, max_height: int) -> tupl
     return max(2, int(round(width / 2)) * 2), max(2, int(round(height / 2)) * 2)
 
 
-def _video_frames(path: Path, rotation: int, counter: dict[str, int]) -> Iterator[SourceFrame]:
+def _video_frames(path: Path, rotation: int, counter: dict[str, float]) -> Iterator[SourceFrame]:
     container = av.open(str(path))
     try:
         stream = container.streams.video[0]
@@ -94,6 +95,7 @@ def _video_frames(path: Path, rotation: int, counter: dict[str, int]) -> Iterato
                 t = ts * tb if ts is not None else (last + 1.0 / 30 if np.isfinite(last) else 0.0)
                 if t0 is None:
                     t0 = t
+                    counter["t0"] = t  # the container-clock time of the frame map's src_time 0
                 t -= t0
                 if t <= last:  # out-of-order or repeated timestamps: keep time monotonic
                     t = last + 1e-6
@@ -139,7 +141,7 @@ def transcode(
     period = 1.0 / fps
     n_out = max(1, int(round(duration * fps)))
     out_w, out_h = output_size(width, height, rotation, options.max_height)
-    counter = {"bad_packets": 0}
+    counter: dict[str, float] = {"bad_packets": 0}
     if kind == "images":
         source = _image_frames(src, image_fps)
     else:
@@ -157,6 +159,8 @@ def transcode(
             frame_tb = Fraction(1, 1) / rate
             vstream.codec_context.gop_size = options.gop
             vstream.options = {"crf": str(options.crf), "preset": options.preset}
+            # every stream is added before the first packet is muxed (the header is written then)
+            audio = AudioTrack.of(src, out) if options.keep_audio and kind == "video" else None
 
             def emit(sf: SourceFrame, upto: int, i: int) -> int:
                 """Encode source frame ``sf`` for output frames ``i`` .. ``upto - 1``."""
@@ -200,8 +204,8 @@ def transcode(
             i = emit(current, n_out, i)
             for packet in vstream.encode(None):
                 out.mux(packet)
-            if options.keep_audio and kind == "video":
-                _copy_audio(src, out)
+            if audio is not None:
+                audio.write(start=counter.get("t0", 0.0), seconds=len(out_idx) / fps)
         finally:
             out.close()
 
@@ -219,18 +223,3 @@ def transcode(
             "src_name": pd.array(src_name, dtype="string"),
         }
     )
-
-
-def _copy_audio(src: Path, out: av.container.OutputContainer) -> None:
-    """Re-encode the first audio stream to AAC beside the video (timestamps relative to the video start)."""
-    with av.open(str(src)) as inp:
-        if not inp.streams.audio:
-            return
-        ain = inp.streams.audio[0]
-        aout = out.add_stream("aac", rate=ain.codec_context.sample_rate or 48000)
-        for frame in inp.decode(ain):
-            frame.pts = None
-            for packet in aout.encode(frame):
-                out.mux(packet)
-        for packet in aout.encode(None):
-            out.mux(packet)

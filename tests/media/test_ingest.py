@@ -428,4 +428,4 @@ def test_transcode_options_come_from_the_settings_in_one_place() -> None:
     assert (o.fps, o.max_height, o.keep_audio, o.crf, o.preset, o.threads) == (25.0, 480, True, 20, "fast", 3)
     # part of the transcode key: unchanged, so the videos of an existing workspace are not transcoded again
     assert repr(TranscodeOptions.from_settings(IngestSettings())) == repr(TranscodeOptions()) == (
-        "TranscodeOptions(fps=30.0, max_height=0, keep_audio=False, crf=18, preset='veryfast', threads=2, gop=60)")
+        "TranscodeOptions(fps=30.0, max_height=0, keep_audio=True, crf=18, preset='veryfast', threads=2, gop=60)")
