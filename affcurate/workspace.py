@@ -109,6 +109,11 @@ class Workspace:
         return self.root / "faces.parquet"
 
     @property
+    def images_path(self) -> Path:
+        """One row per still image of the image sets (:mod:`affcurate.imagesets.table`)."""
+        return self.root / "images.parquet"
+
+    @property
     def state_dir(self) -> Path:
         return self.root / ".affcurate"
 
@@ -129,26 +134,58 @@ class Workspace:
 
     # ---- tables -----------------------------------------------------------------------------------
     def has_manifest(self) -> bool:
-        return self.manifest_path.exists()
+        return self.manifest_path.exists() or self.images_path.exists()
 
     def manifest(self, with_faces: bool = True) -> pd.DataFrame:
-        """One row per source video. ``with_faces`` (what users read) joins each video's outcome from the faces
-        stage's own table: ``faces_status``, ``faces_error``, and ``target_track`` as picked by hand. The media
-        stage reads and writes the manifest as stored (``with_faces=False``)."""
-        if not self.manifest_path.exists():
+        """One row per source video. ``with_faces`` (what users and the later stages read) joins each video's
+        outcome from the faces stage's own table: ``faces_status``, ``faces_error``, and ``target_track`` as
+        picked by hand, and adds one row per shard of the image sets (``kind`` imageset: a video whose frame i
+        is image i of the shard; see :mod:`affcurate.imagesets`). The media stage reads and writes the manifest as
+        stored (``with_faces=False``): videos only."""
+        if not self.has_manifest():
             raise StageMissingError(f"{self.manifest_path}", f"affcurate ingest {self.root} --videos DIR")
-        manifest = io.read_parquet(self.manifest_path)
+        if not self.manifest_path.exists():  # image sets only
+            from affcurate.media.manifest import empty_manifest
+
+            manifest = empty_manifest()
+        else:
+            manifest = io.read_parquet(self.manifest_path)
         if not with_faces:
             return manifest
         from affcurate.faces.status import with_faces_status  # a later stage's table, joined for reading only
 
-        return with_faces_status(self, manifest)
+        manifest = with_faces_status(self, manifest)
+        if not self.images_path.exists():
+            return manifest
+        from affcurate.imagesets.table import shard_rows  # the image sets' shards, as videos
+        from affcurate.media.manifest import normalise
+
+        shards = shard_rows(self)
+        if shards.empty:
+            return manifest
+        both = pd.concat([manifest.astype(object), shards.astype(object)], ignore_index=True)
+        out = normalise(both)
+        for c in ("faces_status", "faces_error", "image_set"):
+            out[c] = out[c].astype(object).astype("string")
+        out["images"] = pd.to_numeric(out["images"]).astype("Int64")
+        return out
+
+    def shard_ids(self, status: str | None = "ok") -> list[str]:
+        """Ids of the image sets' shards (each a video to the later stages), by default those whose files are
+        written."""
+        if not self.images_path.exists():
+            return []
+        from affcurate.imagesets.table import shard_rows
+
+        rows = shard_rows(self)
+        return [str(v) for v, st in zip(rows["video_id"], rows["status"], strict=True) if status in (None, st)]
 
     def write_manifest(self, df: pd.DataFrame) -> None:
         io.write_parquet(df, self.manifest_path)
 
     def video_ids(self, status: str | None = "ok") -> list[str]:
-        """Ids of the videos in the manifest, by default only those that were ingested successfully."""
+        """Ids of the videos in the manifest, by default only those that were ingested successfully (the
+        shards of image sets are :meth:`shard_ids`: they have no 30 fps video to decode)."""
         df = self.manifest(with_faces=False)
         if status is not None:
             df = df[df["status"] == status]

@@ -1,7 +1,9 @@
 """AffectNet ``training.csv`` / ``validation.csv``: ``subDirectory_filePath, face_x, face_y, face_width,
 face_height, facial_landmarks, expression, valence, arousal``; expression codes 0 Neutral, 1 Happy, 2 Sad,
 3 Surprise, 4 Fear, 5 Disgust, 6 Anger, 7 Contempt, 8 None, 9 Uncertain, 10 No-Face; VA -2 where undefined.
-Each image is a one-frame video whose id is its file name."""
+An image of an image set (``affcurate ingest --images``) is found by its path and its labels land on its shard,
+at frame ``index`` (one table per shard and task); any other image is a one-frame video whose id is its file
+name."""
 
 from __future__ import annotations
 
@@ -67,19 +69,56 @@ def read(path: Path, ctx: ImportContext) -> list[Annotation]:
     tables = {"expr": pd.DataFrame({"frame": rows, "expr": expr.to_numpy()}),
               "va": pd.DataFrame({"frame": rows, "valence": v.to_numpy(), "arousal": a.to_numpy()})}
     out = []
+    in_sets = _image_rows(ctx, df)
     for task, data in tables.items():
         checked = validated(Annotation("affectnet", task, name, data, **common), ctx, lines).data
+        out += _on_shards(checked, in_sets, task, name, common)
         for i, vid in enumerate(vids):
+            if i in in_sets.index:
+                continue
             one = checked.iloc[i: i + 1].reset_index(drop=True).assign(frame=np.zeros(1, np.int64))
             out.append(Annotation(vid, task, name, one, **common))
+    return out
+
+
+def _image_rows(ctx: ImportContext, df: pd.DataFrame) -> pd.DataFrame:
+    """Per row of the file that names an image of an image set: its shard and index (by row position)."""
+    if not ctx.ws.images_path.exists():
+        return pd.DataFrame(columns=["shard", "index"])
+    from affcurate.imagesets.lookup import ImageNames
+    from affcurate.imagesets.table import read_images
+
+    images = read_images(ctx.ws)
+    names = ImageNames(images)
+    found = [names.find(str(fp)) for fp in df["subDirectory_filePath"]]
+    at = images.set_index("image_id")
+    rows = [(i, str(at.at[v, "shard"]), int(at.at[v, "index"])) for i, v in enumerate(found) if v is not None]
+    return pd.DataFrame([(s, k) for _, s, k in rows], index=[i for i, _, _ in rows], columns=["shard", "index"])
+
+
+def _on_shards(checked: pd.DataFrame, rows: pd.DataFrame, task: str, name: str, common: dict) -> list[Annotation]:
+    """One table per shard: the rows of its images at their index (the shard's frame), in frame order."""
+    if rows.empty:
+        return []
+    part = checked.iloc[rows.index.to_numpy()].assign(frame=rows["index"].to_numpy(np.int64),
+                                                     _shard=rows["shard"].to_numpy())
+    out = []
+    for shard, one in part.groupby("_shard", sort=True):
+        data = one.drop(columns="_shard").sort_values("frame").reset_index(drop=True)
+        out.append(Annotation(str(shard), task, name, data, **common))
     return out
 
 
 def faces(path: Path, ctx: ImportContext) -> list[GivenFaces]:
     """Each image's face box and 68 landmarks (``x;y;x;y…``, pixels of the image), for the faces stage; a row
     with neither gives no face."""
+    return list(faces_by_name(path, ctx).values())
+
+
+def faces_by_name(path: Path, ctx: ImportContext) -> dict[str, GivenFaces]:
+    """The faces of :func:`faces` by the image path each row names (``subDirectory_filePath``), for image sets."""
     df, lines = read_table(path)
-    out = []
+    out = {}
     for i, r in enumerate(df.itertuples(index=False)):
         vid = safe_video_id(Path(str(r.subDirectory_filePath)).stem)
         try:
@@ -100,7 +139,7 @@ def faces(path: Path, ctx: ImportContext) -> list[GivenFaces]:
             lm = values.reshape(1, 68, 2)
         if np.isnan(box).any() and lm.shape[1] == 0:
             continue
-        out.append(GivenFaces(vid, np.zeros(1, np.int64), box, lm))
+        out[str(r.subDirectory_filePath)] = GivenFaces(vid, np.zeros(1, np.int64), box, lm)
     return out
 
 
