@@ -37,9 +37,11 @@ class Track:
     fps: float
 
     @property
-    def peak(self) -> int:
-        """The loudest sample's magnitude (at least 1): the waveform is drawn to it, so a quiet voice shows."""
-        return max(int(np.abs(self.samples.astype(np.int32)).max(initial=0)), 1)
+    def level(self) -> float:
+        """The loudness most frames stay under (the 95th percentile of the frames' peaks, at least 1): the
+        waveform is drawn to it, so a quiet voice shows and a loud moment reaches the edge."""
+        peaks = self.frame_peaks(max(round(len(self.samples) / self.rate * self.fps), 1))
+        return max(float(np.percentile(peaks, 95)), 1.0)
 
     def offset(self, frame: int) -> int:
         """The first sample of ``frame``."""
@@ -153,7 +155,7 @@ class DeskSound:
     """The desk's sound: on or off, the open video's track, and playing it with the video at 1×.
 
     ``tell`` shows a line in the status bar (no sound device, once; the sound key's answer); ``waveform``
-    (``set_track``, ``set_muted``) shows the track."""
+    (``set_track``, ``set_state``) shows the track and whether it is heard."""
 
     def __init__(self, tell: Callable[[str], None], waveform: Waveform, on: bool = True):
         self.tell = tell
@@ -200,16 +202,17 @@ class DeskSound:
         if self.player.error is None or not self.on:
             self.tell("sound on" if self.on else "sound off")
 
-    def shown(self, speed: float) -> str:
-        """What the info bar says of the sound; the waveform is drawn muted when it is not heard."""
-        self.waveform.set_muted(self.track is not None and (not self.on or speed != 1.0))
+    def show(self, speed: float) -> None:
+        """Say on the waveform's row whether the sound is heard (drawn muted when it is not)."""
         if self.track is None:
-            return self.note
-        if not self.on:
-            return "sound off"
-        if self.player.error is not None:
-            return "no sound device"
-        return "♪ sound" if speed == 1.0 else f"sound muted at {speed:g}×"
+            state = "none"
+        elif not self.on:
+            state = "off (S)"
+        elif self.player.error is not None:
+            state = "no device"
+        else:
+            state = "♪ on" if speed == 1.0 else f"muted at {speed:g}×"
+        self.waveform.set_state(state, self.track is not None and state != "♪ on")
 
     def close(self) -> None:
         self.player.close()

@@ -33,7 +33,9 @@ class Waveform(QWidget):
         self.note = "no audio track"
         """What the row says when there is no track."""
         self.muted = False
-        self._peak = 1.0
+        self.state = ""
+        """Whether the sound is heard, under the row's name (on, off, muted at 2×, no device, none)."""
+        self._level = 1.0
         self._cache: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None
         self.setFixedHeight(self.H)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -42,12 +44,12 @@ class Waveform(QWidget):
 
     def set_track(self, track: Track | None, note: str = "") -> None:
         self.track, self.note, self._cache = track, note or "no audio track", None
-        self._peak = float(track.peak) if track is not None else 1.0
+        self._level = track.level if track is not None else 1.0
         self.update()
 
-    def set_muted(self, muted: bool) -> None:
-        if muted != self.muted:
-            self.muted = muted
+    def set_state(self, state: str, muted: bool) -> None:
+        if (state, muted) != (self.state, self.muted):
+            self.state, self.muted = state, muted
             self.update()
 
     def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802
@@ -61,7 +63,8 @@ class Waveform(QWidget):
         return max(self.timeline.width() - Timeline.HEADER - 4, 1)
 
     def envelope(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per pixel column of the frames in view: (lowest, highest) sample, as fractions of the track's peak."""
+        """Per pixel column of the frames in view: (lowest, highest) sample, as fractions of the track's level
+        (clipped to ±1)."""
         tl, tr = self.timeline, self.track
         key = (id(tr), tl.start, tl.span, self._px())
         if self._cache is not None and self._cache[0] == key:
@@ -76,8 +79,8 @@ class Waveform(QWidget):
         if full.any():
             seg = tr.samples[edges[0]:edges[-1]]
             starts = edges[:-1][full] - edges[0]
-            lo[full] = np.minimum.reduceat(seg, starts) / self._peak
-            hi[full] = np.maximum.reduceat(seg, starts) / self._peak
+            lo[full] = np.maximum(np.minimum.reduceat(seg, starts) / self._level, -1)
+            hi[full] = np.minimum(np.maximum.reduceat(seg, starts) / self._level, 1)
         self._cache = (key, (lo, hi))
         return lo, hi
 
@@ -87,8 +90,9 @@ class Waveform(QWidget):
         p.fillRect(self.rect(), QColor("#fafafa"))
         head = Timeline.HEADER
         p.setPen(QColor("#555"))
-        label = "sound" + (" (muted)" if self.muted and self.track is not None else "")
-        p.drawText(QRect(4, 0, head - 8, self.H), Qt.AlignmentFlag.AlignVCenter, label)
+        p.drawText(QRect(4, 2, head - 8, self.H // 2 - 2), Qt.AlignmentFlag.AlignVCenter, "sound")
+        p.setPen(QColor("#555") if not self.muted else QColor("#c62828"))
+        p.drawText(QRect(4, self.H // 2, head - 8, self.H // 2 - 2), Qt.AlignmentFlag.AlignVCenter, self.state)
         mid = self.H / 2
         if self.track is None:
             p.setPen(QColor("#90a4ae"))

@@ -157,8 +157,8 @@ class Desk(QMainWindow):
         self._info()
 
     def _info(self) -> None:
-        parts = [self.transport.state(), f"<b>{self.task.title}</b>", f"speed {self.playback.speed:g}×",
-                 self.sound.shown(self.playback.speed)]
+        parts = [self.transport.state(), f"<b>{self.task.title}</b>", f"speed {self.playback.speed:g}×"]
+        self.sound.show(self.playback.speed)
         parts += self.task.status(self.session.labels, self.current)
         if self.marks.marked:
             a, b = self.target_range()
