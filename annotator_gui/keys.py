@@ -160,6 +160,10 @@ def desk_actions(desk: Desk) -> list[ActionSpec]:
         ActionSpec("box", "Show / hide the face box", ("B",), desk.toggle_box, "View"),
         ActionSpec("overlays", "Show / hide other annotators and machine labels", ("M",),
                    desk.toggle_overlays, "View"),
+        ActionSpec("raters", "Inter-rater view: the other annotators' rows or traces and the agreement", ("F5",),
+                   lambda: desk.raters.toggle(), "View"),
+        ActionSpec("raters_next", "Next segment of disagreement (marked, as in the inter-rater view)", ("D",),
+                   lambda: desk.raters.next_disagreement(), "View"),
         ActionSpec("help", "Show / hide this help", ("F1", "?"), lambda: desk.help.toggle(), "View"),
         ActionSpec("quit", "Save and quit", ("Ctrl+Q",), desk.close, "View"),
     ]

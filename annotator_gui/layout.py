@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSplitter, QStacke
 
 from annotator_gui.keys import HelpOverlay, desk_actions, install
 from annotator_gui.picking import pick_track
+from annotator_gui.raters_view import RatersPanel
 from annotator_gui.sound import DeskSound
 from annotator_gui.timeline import Timeline
 from annotator_gui.video_list import VideoList
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 def build(desk: Desk) -> None:
     """Give ``desk`` its widgets (``video_list``, ``view``, ``timeline``, ``waveform``, ``info``, ``jump``,
-    ``panels``, ``help``), its ``sound`` and its actions (``specs``, ``qactions``)."""
+    ``panels``, ``help``, the inter-rater view ``raters``), its ``sound`` and its actions (``specs``,
+    ``qactions``)."""
     desk.video_list = VideoList(desk.open_video)
     desk.view = VideoView()
     desk.view.picked.connect(lambda track: pick_track(desk, track))
@@ -64,6 +66,8 @@ def build(desk: Desk) -> None:
     split.addWidget(desk.panels)
     split.setStretchFactor(1, 1)
     desk.setCentralWidget(split)
+    desk.raters = RatersPanel(desk)
     desk.specs = desk_actions(desk)
     desk.qactions = install(desk, desk.specs)
     desk.help = HelpOverlay(desk, split, desk.specs)
+

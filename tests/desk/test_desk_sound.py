@@ -224,3 +224,21 @@ def test_screenshot_of_the_desk_with_its_waveform(open_desk, with_sound: Path, s
     d.grab().save(str(shots / "desk_sound.png"))
     hi = d.waveform.envelope()[1]
     assert (hi[columns(d, 120, 141)] > 0.02).all() and d.waveform.timeline.mark == (120, 140)
+
+
+def test_f5_opens_the_inter_rater_view_and_d_goes_to_the_next_disagreement(desk, disagreeing):
+    d = desk()
+    assert not d.raters.isVisible()
+    key(d, Qt.Key.Key_F5)
+    assert d.raters.isVisible() and d.raters._shown == (d.video_id, "au")
+    assert "bob" in d.raters.heading.text() and "(D)" in d.raters.next_button.text()
+    starts = [s.start for s in d.raters.raters.segments]
+    assert len(starts) >= 2
+    key(d, Qt.Key.Key_D)
+    first = d.raters.raters.segments[0]
+    assert d.current == first.start and d.target_range() == (first.start, first.end)
+    key(d, Qt.Key.Key_D)
+    assert d.current == starts[1]
+    key(d, Qt.Key.Key_F5)
+    assert not d.raters.isVisible()
+    assert "Inter-rater view" in d.help.text()
