@@ -76,7 +76,11 @@ def read_splits(ws: Workspace) -> pd.DataFrame:
         split = ("fold" + fold.astype("Int64").astype("string")).astype("string")
     else:
         raise InputError(ws.splits_path, "neither a split nor a fold is given, expected train/val/test or folds")
-    out = pd.DataFrame({"video_id": sp["video_id"].astype(str), "split": split,
+    out = pd.DataFrame({"video_id": sp["video_id"].astype(str),
+                        # an image of an image set has a row of its own: its shard and frame
+                        "frame": (pd.to_numeric(sp["frame"]).astype("Int64") if "frame" in sp.columns
+                                  else pd.array([pd.NA] * len(sp), dtype="Int64")),
+                        "split": split,
                         "subject": sp["subject"].astype("string") if "subject" in sp.columns else pd.NA,
                         "fold": fold.fillna(-1).astype(np.int64)})
     if ws.has_manifest():  # a subject the split table does not name is the manifest's
@@ -141,7 +145,10 @@ def frame_index(ws: Workspace, labels: LabelTable | None = None, split: str | Se
                 raise AffcurateError(f"split {w!r} is not in {ws.splits_path}, expected one of {', '.join(known)}")
     lab = pd.DataFrame({"video_id": labels.frame["video_id"].astype(str), "frame": labels.frame["frame"],
                         "_row": np.arange(len(labels))})
-    placed = lab.merge(splits, on="video_id", how="inner")
+    by_frame = splits["frame"].notna()
+    placed = pd.concat([lab.merge(splits[~by_frame].drop(columns="frame"), on="video_id", how="inner"),
+                        lab.merge(splits[by_frame].astype({"frame": np.int64}), on=["video_id", "frame"],
+                                  how="inner")], ignore_index=True)
     left_out = {"without a split": len(lab) - len(placed)}
     if wanted is not None:
         placed = placed[placed["split"].isin(wanted)]

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from affcurate import io  # noqa: E402
+from affcurate.imagesets.samples import part_of
 from affcurate.labels.table import LabelTable  # noqa: E402
 from affcurate.splits.check import part_column  # noqa: E402
 from affcurate.workspace import Workspace  # noqa: E402
@@ -36,7 +37,7 @@ def plots(ws: Workspace, table: LabelTable, splits: pd.DataFrame | None, out: Pa
     presence = table.au_presence().astype(np.float64)  # NaN (not labelled) stays out of the means
     part = None
     if splits is not None:
-        part = labels["video_id"].map(splits.set_index("video_id")[part_column(splits)]).astype(str)
+        part = part_of(splits, labels, part_column(splits)).astype(str)  # images of an image set: per frame
     if aus:
         au = pd.DataFrame(presence, columns=aus, index=labels.index)
         rates = 100 * au.mean()

@@ -17,6 +17,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from affcurate.imagesets.samples import part_of
 from affcurate.labels.formats.common import natural_order
 from affcurate.labels.table import LabelTable
 from affcurate.reporting.counts import GridCounts
@@ -167,7 +168,7 @@ def au_split_table(table: LabelTable, assignment: pd.DataFrame) -> pd.DataFrame 
     if not table.aus:
         return None
     col = part_column(assignment)
-    part = table.frame["video_id"].map(assignment.set_index("video_id")[col])
+    part = part_of(assignment, table.frame, col)  # images of an image set: per frame
     present = pd.DataFrame(np.nan_to_num(table.au_presence(), nan=0.0) == 1, columns=list(table.aus))
     parts = _parts(assignment)
     counts = present.groupby(part.to_numpy()).sum().T.reindex(columns=parts, fill_value=0).astype(np.int64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from affcurate.imagesets.samples import part_of
 from affcurate.labels.table import LabelTable
 from affcurate.splits.check import part_column
 from affcurate.workspace import Workspace
@@ -17,12 +18,13 @@ def summary_tables(ws: Workspace, assignment: pd.DataFrame, labels: LabelTable |
     table = LabelTable.read(ws) if labels is None else labels
     rows = table.frame
     col = part_column(assignment)
-    part = rows["video_id"].map(assignment.set_index("video_id")[col])
+    part = part_of(assignment, rows, col)  # by video, or by video and frame for the images of an image set
     parts = [p for p in pd.unique(assignment[col])]
     out: dict[str, pd.DataFrame] = {}
     overview = pd.DataFrame({
         "subjects": assignment.groupby(col)["subject"].nunique(),
         "videos": assignment.groupby(col)["video_id"].nunique(),
+        **({"images": assignment.groupby(col)["image_id"].nunique()} if "image_id" in assignment.columns else {}),
         "frames": rows.groupby(part).size(),
     }).reindex(parts)
     overview.index.name = None

@@ -16,6 +16,7 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import AffcurateError
+from affcurate.imagesets.samples import per_image, to_rows
 from affcurate.labels.table import LabelTable
 from affcurate.lock import writes_workspace
 from affcurate.splits.given import SPLITS, Entry, Given, read_given
@@ -79,11 +80,12 @@ def adopt(ws: Workspace, path: str | Path, skip_unknown: bool = False, allow_lea
     official layout) as the workspace's split; writes ``splits.parquet`` (the Python twin of
     ``affcurate split --from``)."""
     path = Path(path)
-    manifest = ws.manifest()
-    given = read_given(path, manifest)
     table = LabelTable.read(ws)
     if not len(table):
         raise AffcurateError(f"{ws.labels_path} has no frames: nothing to split")
+    # each image of an image set is placed on its own, found by its path as a video by its source
+    table, manifest, images = per_image(ws, table, ws.manifest())
+    given = read_given(path, manifest)
     balance_columns = tuple(balance_columns if balance_columns is not None else ws.settings.split.balance_columns)
     notes = list(given.notes)
     placed = _place(given, skip_unknown, notes)
@@ -107,6 +109,7 @@ def adopt(ws: Workspace, path: str | Path, skip_unknown: bool = False, allow_lea
         notes.append(f"{len(unlabelled)} videos of the file have no labels and are not written: "
                      f"{_few(unlabelled)}")
     df, names, assign = _assignment(given, kept, placed, subject, notes)
+    rows = to_rows(df, images)
     sub = table.select(table.frame["video_id"].isin(kept).to_numpy())
     # every video its own group: the balance of the parts as given, even where a subject is in two
     f = features(sub, manifest.assign(subject=manifest["video_id"]), balance_columns)
@@ -118,7 +121,7 @@ def adopt(ws: Workspace, path: str | Path, skip_unknown: bool = False, allow_lea
     obj = Objective(f, share)  # the targets are the parts as given: only their balance is scored
     from affcurate.reporting.tables import summary_tables  # the report's tables (and its plotting) on demand
 
-    result = SplitResult(df, obj(group_assign), obj.max_au_gap(group_assign),
+    result = SplitResult(rows, obj(group_assign), obj.max_au_gap(group_assign),
                          dict(zip(names, np.round(share, 4).tolist(), strict=True)),
                          summary_tables(ws, df, sub), method="given", seed=None, source=str(path), notes=notes)
     if write:
@@ -126,7 +129,7 @@ def adopt(ws: Workspace, path: str | Path, skip_unknown: bool = False, allow_lea
                 "max_au_gap_pp": result.max_au_gap, "balance_columns": list(balance_columns),
                 "fractions": result.fractions, "tolerance": None, "source": str(path.resolve()),
                 "layout": given.layout, "notes": notes, "subjects": "given"}
-        io.write_parquet(df, ws.splits_path, metadata=meta)
+        io.write_parquet(rows, ws.splits_path, metadata=meta)
     return result
 
 

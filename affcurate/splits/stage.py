@@ -21,6 +21,7 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import AffcurateError
+from affcurate.imagesets.samples import per_image, to_rows
 from affcurate.labels.table import LabelTable
 from affcurate.lock import writes_workspace
 from affcurate.splits.check import check  # noqa: F401  (affcurate.split.check, as before)
@@ -192,6 +193,8 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
     if not len(table):
         raise AffcurateError(f"{ws.labels_path} has no frames: nothing to split")
     use, manifest = people(ws, subjects)
+    # the images of an image set are split one by one, each a sample (and by default a subject) of its own
+    table, manifest, images = per_image(ws, table, manifest)
     f = features(table, manifest, balance_columns)
     if len(f.groups) < len(targets):
         raise AffcurateError(f"{len(f.groups)} subjects cannot fill {len(targets)} splits; each split needs at "
@@ -231,6 +234,7 @@ def split(ws: Workspace, train: float | None = None, val: float | None = None, t
                              f"{len(f.groups)} subjects for {len(names)} parts; use fewer parts or a smaller "
                              "tolerance")
     result = _result(ws, table, f, assign, names, obj, method, seed, folds > 0)
+    result.assignment = to_rows(result.assignment, images)
     lonely = _groups(manifest, table.video_ids)[1]
     if lonely:  # one subject per clip or image is how some datasets are (seed 000, AffectNet): said, not warned
         result.notes.append(f"{len(lonely)} videos have no subject and are each their own group: "

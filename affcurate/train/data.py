@@ -1,21 +1,21 @@
 """The workspace as training data: aligned crops streamed from HDF5, their labels with a per-task mask (so
-tasks can be trained together on incompletely labelled frames), and the split of each frame. The labels are
-read as the merged :class:`~affcurate.labels.table.LabelTable`."""
+tasks can be trained together on incompletely labelled frames), and the split of each frame. The frames are
+those :func:`affcurate.exports.frames.frame_index` finds (as for every export), and the trainer's datasets are
+:class:`affcurate.torchdata.WorkspaceDataset` (the one users load), with the trainer's own item keys."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import h5py
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import Dataset
 
-from affcurate import io
-from affcurate.errors import AffcurateError, StageMissingError
-from affcurate.faces.crops import CropReader
+from affcurate.errors import AffcurateError
+from affcurate.exports.frames import frame_index
+from affcurate.labels.model import TASKS
 from affcurate.labels.table import LabelTable
+from affcurate.torchdata import WorkspaceDataset, label_arrays
 from affcurate.workspace import Workspace
 
 
@@ -39,11 +39,9 @@ class Index:
         """The arrays of ``labels`` (row for row with ``keys``: video_id, crop, frame, split)."""
         if len(keys) != len(labels):
             raise ValueError(f"Index: {len(keys)} rows of keys for {len(labels)} rows of labels")
-        au_mask, has_expr, va_mask = labels.labelled("au"), labels.labelled("expr")[:, 0], labels.labelled("va")
-        return cls(keys.reset_index(drop=True), list(labels.aus), labels.n_classes,
-                   np.where(au_mask, labels.au_presence(), 0).astype(np.float32), au_mask,
-                   np.where(has_expr, labels.expr(), -1).astype(np.int64),
-                   np.where(va_mask, labels.va(), 0).astype(np.float32), va_mask)
+        a = label_arrays(labels, TASKS)
+        return cls(keys.reset_index(drop=True), list(labels.aus), labels.n_classes, a["au"], a["au_mask"],
+                   a["expr"], a["va"], a["va_mask"])
 
     def subset(self, rows: np.ndarray) -> Index:
         return Index(self.table.iloc[rows].reset_index(drop=True), self.aus, self.n_expr, self.au[rows],
@@ -54,13 +52,16 @@ class Index:
 
 
 def split_names(splits: pd.DataFrame) -> pd.Series:
-    """video_id → train/val/test; K folds become test = fold 0, val = fold 1, train = the rest (one run; see
-    :func:`fold_parts` for cross-validation)."""
+    """video_id → train/val/test of a split table; K folds become test = fold 0, val = fold 1, train = the rest
+    (one run; see :func:`fold_parts` for cross-validation)."""
     s = splits.set_index("video_id")
     if "split" in s.columns and s["split"].notna().all():
         return s["split"].astype(str)
-    folds = s["fold"].astype(int)
-    return folds.map(lambda f: "test" if f == 0 else "val" if f == 1 else "train")
+    return pd.Series(_fold_split(s["fold"].astype(int).to_numpy()), index=s.index)
+
+
+def _fold_split(folds: np.ndarray) -> np.ndarray:
+    return np.where(folds == 0, "test", np.where(folds == 1, "val", "train")).astype(object)
 
 
 def fold_numbers(splits: pd.DataFrame) -> pd.Series:
@@ -92,59 +93,41 @@ def split_parts(split: np.ndarray, validation: bool = True) -> dict[str, np.ndar
 
 
 def build_index(ws: Workspace) -> Index:
-    """Join crops, labels and splits; raises a clear error naming the command to run first."""
+    """Every merged frame with a crop and a split (labelled or not: the masks say), videos in the order merge
+    wrote them and crops in order; raises a clear error naming the command to run first."""
     labels = LabelTable.read(ws)
-    if not ws.splits_path.exists():
-        raise StageMissingError(str(ws.splits_path), f"affcurate split {ws.root}")
-    splits = io.read_parquet(ws.splits_path)
-    split_of, fold_of = split_names(splits), fold_numbers(splits)
-    rows = []
-    for vid in labels.video_ids:
-        path = ws.crops_path(vid)
-        if not path.exists():
-            raise StageMissingError(f"crops of {vid} ({path})", f"affcurate ingest {ws.root}")
-        with h5py.File(path) as h5:
-            frames = h5["frames"][:]
-        rows.append(pd.DataFrame({"video_id": vid, "crop": np.arange(len(frames)), "frame": frames}))
-    if not rows:
+    if len(labels) == 0:
         raise AffcurateError(f"{ws.labels_path} has no frames")
-    crops = pd.concat(rows, ignore_index=True)
-    table = crops.merge(labels.frame, on=["video_id", "frame"], how="inner")
-    table["split"] = table["video_id"].map(split_of)
-    table = table[table["split"].notna()].reset_index(drop=True)
-    table["fold"] = table["video_id"].map(fold_of).fillna(-1).astype(np.int64)
-    kept = LabelTable(table, labels.aus, labels.n_classes, labels.meta)  # the labels of the usable crops
-    return Index.from_labels(table[["video_id", "crop", "frame", "split", "fold"]], kept)
+    frames = frame_index(ws, labels)
+    keys = frames.keys
+    rank = {v: i for i, v in enumerate(labels.video_ids)}
+    order = np.lexsort((keys["crop"].to_numpy(), keys["video_id"].map(rank).to_numpy()))
+    frames = frames.select(order)
+    keys = frames.keys[["video_id", "crop", "frame", "split", "fold"]].copy()
+    folded = (keys["fold"] >= 0) & keys["split"].str.startswith("fold")  # a K-fold table: one run's parts
+    keys["split"] = np.where(folded, _fold_split(keys["fold"].to_numpy()), keys["split"].astype(str))
+    return Index.from_labels(keys, frames.labels)
 
 
-class CropDataset(Dataset):
-    """Crops of an :class:`Index`, read from HDF5 on demand (nothing is held in memory but open files).
-    With ``window`` > 1, each item is the ``window`` consecutive crops ending at that frame (repeating the
-    first when the video starts later). ``va_weight`` (one per row) is each item's weight of the VA loss."""
+class CropDataset(WorkspaceDataset):
+    """The :class:`WorkspaceDataset` of an :class:`Index`'s rows, with the trainer's item keys (``x`` and the
+    label arrays). With ``window`` > 1, each item is the ``window`` consecutive crops ending at that frame
+    (repeating the first when the video starts later). ``va_weight`` (one per row) is each item's weight of the
+    VA loss. ``size`` 0: crops as stored."""
 
     def __init__(self, ws: Workspace, index: Index, size: int = 64, window: int = 1,
                  va_weight: np.ndarray | None = None):
-        self.ws = ws
-        self.index = index
-        self.size = size
-        self.window = window
+        self.index, self.aus, self.tasks = index, list(index.aus), TASKS
+        arrays = {"au": index.au, "au_mask": index.au_mask, "expr": index.expr, "va": index.va,
+                  "va_mask": index.va_mask}
+        self._open(ws, index.table, arrays, size or None, torch.float32, window, None)
         self.va_weight = (np.ones(len(index), np.float32) if va_weight is None
                           else np.asarray(va_weight, np.float32))
-        self._crops = CropReader(ws, size)
         self.mirrored: CropDataset | None = None
-        t = index.table
-        self._vid = t["video_id"].to_numpy()
-        self._crop = t["crop"].to_numpy()
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def image(self, vid: str, crop: int) -> np.ndarray:
-        return self._crops.crop(vid, crop)
 
     def inputs(self, vid: str, crops: list[int]) -> torch.Tensor:
         """The model's input for ``crops`` of ``vid``: (len, 3, size, size) floats in [0, 1]."""
-        arr = np.stack([self.image(vid, j) for j in crops])
+        arr = np.stack([self.crop_image(vid, j) for j in crops])
         return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
 
     def _x(self, vid: str, crop: int) -> torch.Tensor:
@@ -161,9 +144,6 @@ class CropDataset(Dataset):
         if self.mirrored is not None:  # features of the mirrored crops (images are mirrored by the caller)
             item["x_mirror"] = self.mirrored._x(vid, crop)
         return item
-
-    def close(self) -> None:
-        self._crops.close()
 
 
 class FeatureDataset(CropDataset):

@@ -102,10 +102,16 @@ def _on_shards(checked: pd.DataFrame, rows: pd.DataFrame, task: str, name: str, 
         return []
     part = checked.iloc[rows.index.to_numpy()].assign(frame=rows["index"].to_numpy(np.int64),
                                                      _shard=rows["shard"].to_numpy())
+    # an interval of one frame per image: its label holds on its frame and nowhere else (no length fix or
+    # interpolation reaches a neighbour), and the files of one import (training.csv, validation.csv) add up
+    shape = {**common, "shape": "intervals", "complete": False}
     out = []
     for shard, one in part.groupby("_shard", sort=True):
         data = one.drop(columns="_shard").sort_values("frame").reset_index(drop=True)
-        out.append(Annotation(str(shard), task, name, data, **common))
+        frame = data.pop("frame")
+        data.insert(0, "end", frame)
+        data.insert(0, "start", frame)
+        out.append(Annotation(str(shard), task, name, data, **shape))
     return out
 
 
