@@ -49,34 +49,41 @@ class WorkspaceDataset(Dataset):
         labels = LabelTable.read(ws)
         self.tasks = tuple(labels.tasks if tasks is None else tasks)
         self.frames: Frames = frame_index(ws, labels, split, self.tasks)
-        self.ws, self.size, self.image_dtype, self.window, self.transform = ws, size, image_dtype, window, transform
         lab = self.frames.labels
         self.aus = list(lab.aus)
+        self._open(ws, self.frames.keys, label_arrays(lab, self.tasks), size, image_dtype, window, transform)
+
+    def _open(self, ws: Workspace, keys: pd.DataFrame, arrays: dict[str, np.ndarray], size: int | None,
+              image_dtype: torch.dtype, window: int, transform: Callable[[torch.Tensor], torch.Tensor] | None) -> None:
+        """Items are the rows of ``keys`` (video_id, crop, …) with ``arrays`` row for row (the trainer's own
+        index comes in here too: its datasets are this class)."""
+        self.ws, self.size, self.image_dtype, self.window, self.transform = ws, size, image_dtype, window, transform
         self.expressions = list(ws.settings.labels.expressions)
-        self._arrays = _arrays(lab, self.tasks)
-        self._vid = self.keys["video_id"].astype(str).to_numpy()
-        self._crop = self.keys["crop"].to_numpy(np.int64)
+        self._keys, self._arrays = keys, arrays
+        self._vid = keys["video_id"].astype(str).to_numpy()
+        self._crop = keys["crop"].to_numpy(np.int64)
         self._crops = CropReader(ws, size)
 
     @property
     def keys(self) -> pd.DataFrame:
         """video_id, frame, crop (its row in crops/<id>.h5), split, subject and fold (-1: none) of each item."""
-        return self.frames.keys
+        return self._keys
 
     def __len__(self) -> int:
-        return len(self.frames)
+        return len(self._keys)
 
-    def _crop_image(self, vid: str, crop: int) -> np.ndarray:
+    def crop_image(self, vid: str, crop: int) -> np.ndarray:
+        """Row ``crop`` of ``crops/<vid>.h5``: (H, W, 3) uint8 RGB, resized to ``size`` when given."""
         return self._crops.crop(vid, crop)
 
     def image(self, i: int) -> torch.Tensor:
         """Item ``i``'s picture: (3, H, W), or (window, 3, H, W)."""
         vid, crop = self._vid[i], int(self._crop[i])
         if self.window > 1:
-            arr = np.stack([self._crop_image(vid, max(0, crop - k)) for k in range(self.window - 1, -1, -1)])
+            arr = np.stack([self.crop_image(vid, max(0, crop - k)) for k in range(self.window - 1, -1, -1)])
             x = torch.from_numpy(arr).permute(0, 3, 1, 2)
         else:
-            x = torch.from_numpy(np.ascontiguousarray(self._crop_image(vid, crop))).permute(2, 0, 1)
+            x = torch.from_numpy(np.ascontiguousarray(self.crop_image(vid, crop))).permute(2, 0, 1)
         x = x.contiguous() if self.image_dtype == torch.uint8 else x.float().div_(255.0)
         return self.transform(x) if self.transform is not None else x
 
@@ -92,7 +99,7 @@ class WorkspaceDataset(Dataset):
         self._crops.close()
 
 
-def _arrays(lab: LabelTable, tasks: tuple[str, ...]) -> dict[str, np.ndarray]:
+def label_arrays(lab: LabelTable, tasks: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The label arrays as losses want them: "not labelled" is False in the mask (0 in the value, -1 for the
     expression class)."""
     out: dict[str, np.ndarray] = {}

@@ -115,7 +115,7 @@ def hog(gray: np.ndarray, cell: int = 8, bins: int = 9) -> np.ndarray:
 def _hog(ds: CropDataset, mirror: bool = False) -> np.ndarray:
     feats = []
     for vid, crop in zip(ds._vid, ds._crop, strict=True):
-        img = cv2.cvtColor(ds.image(vid, int(crop)), cv2.COLOR_RGB2GRAY)
+        img = cv2.cvtColor(ds.crop_image(vid, int(crop)), cv2.COLOR_RGB2GRAY)
         img = np.ascontiguousarray(img[:, ::-1]) if mirror else img
         feats.append(hog(cv2.resize(img, (64, 64))))
     return np.asarray(feats, np.float32)

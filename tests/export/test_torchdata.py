@@ -89,3 +89,25 @@ def test_a_task_the_labels_lack_is_named(export_ws: Workspace, tmp_path) -> None
     io.write_parquet(labels, ws.labels_path)
     with pytest.raises(AffcurateError, match=r"has no va labels \(it has au, expr\)"):
         WorkspaceDataset(ws, tasks=("au", "va"))
+
+
+def test_the_trainer_reads_the_dataset_users_load(export_ws: Workspace) -> None:
+    """The trainer's train part is the user's ``WorkspaceDataset(split="train")``: same frames, labels and pixels."""
+    from affcurate.train.data import CropDataset, build_index, split_parts
+
+    index = build_index(export_ws)
+    train = index.subset(split_parts(index.table["split"].to_numpy())["train"])
+    mine = CropDataset(export_ws, train, size=0)
+    users = WorkspaceDataset(export_ws, split="train")
+    assert isinstance(mine, WorkspaceDataset)
+    # the trainer also keeps the unlabelled frames of the split (its masks say so); the user's set is the labelled
+    labelled = train.au_mask.any(1) | (train.expr >= 0) | train.va_mask.any(1)
+    got = mine.keys[labelled][["video_id", "frame", "crop"]].reset_index(drop=True)
+    want = users.keys[["video_id", "frame", "crop"]].sort_values(["video_id", "frame"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.sort_values(["video_id", "frame"]).reset_index(drop=True), want)
+    row = int(np.flatnonzero(labelled)[5])
+    u = int(np.flatnonzero((users.keys["video_id"] == mine.keys["video_id"].iloc[row])
+                           & (users.keys["frame"] == mine.keys["frame"].iloc[row]))[0])
+    np.testing.assert_array_equal(mine[row]["x"].numpy(), users[u]["image"].numpy())
+    np.testing.assert_array_equal(mine[row]["au_mask"].numpy(), users[u]["au_mask"].numpy())
+    np.testing.assert_array_equal(mine[row]["va"].numpy(), users[u]["va"].numpy())

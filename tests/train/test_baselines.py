@@ -44,7 +44,7 @@ def test_an_unknown_model_names_every_registered_one(small_ws: Workspace) -> Non
 def blue_minus_red(ws: Workspace, index: Index) -> np.ndarray:
     """Per crop, mean blue minus mean red: the tint the learnable workspace labels."""
     ds = CropDataset(ws, index, 32)
-    out = np.array([float(ds.image(v, int(c))[..., 2].mean()) - float(ds.image(v, int(c))[..., 0].mean())
+    out = np.array([float(ds.crop_image(v, int(c))[..., 2].mean()) - float(ds.crop_image(v, int(c))[..., 0].mean())
                     for v, c in zip(ds._vid, ds._crop, strict=True)])
     ds.close()
     return out

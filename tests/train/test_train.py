@@ -94,7 +94,7 @@ def test_missing_stages_name_the_command(tmp_path: Path) -> None:
     with pytest.raises(AffcurateError, match="run `affcurate split"):
         train_baseline(ws)
     io.write_parquet(pd.DataFrame({"video_id": ["a"], "subject": ["s"], "split": ["train"]}), ws.splits_path)
-    with pytest.raises(AffcurateError, match=r"crops of a .* run `affcurate ingest"):
+    with pytest.raises(AffcurateError, match=r"crops of a .* run `affcurate faces run"):
         train_baseline(ws)
 
 
