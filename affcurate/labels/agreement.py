@@ -137,3 +137,49 @@ def icc_2_1(values: np.ndarray) -> float:
     mse = ss_err / ((n - 1) * (k - 1))
     denom = msr + (k - 1) * mse + k * (msc - mse) / n
     return float((msr - mse) / denom) if denom > 0 else float("nan")
+
+
+def segment_sum(a: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Sums of ``a`` (along axis 0) over consecutive segments of rows; 0 for an empty segment."""
+    if len(a) == 0:
+        return np.zeros((len(starts), *a.shape[1:]), a.dtype if a.dtype != bool else np.int64)
+    a = a.astype(np.int64) if a.dtype == bool else a
+    sums = np.add.reduceat(a, np.minimum(starts, len(a) - 1), axis=0)
+    empty = (lengths == 0).reshape((-1,) + (1,) * (a.ndim - 1))
+    return np.where(empty, 0, sums)
+
+
+def nominal_agreement_by(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nominal_agreement` of each segment of rows (a video: ``lengths[i]`` rows from ``starts[i]``) at
+    once: (Krippendorff's nominal alpha, Fleiss' kappa) per segment."""
+    v = np.asarray(values, np.float64)
+    k = v.shape[1]
+    cats, counts = category_counts(np.where(np.isnan(v), -1, v).astype(np.int64))
+    counts = counts.astype(np.float64)
+    m = counts.sum(1)
+    sq = (counts**2).sum(1)
+    pairable = m >= 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_o_rows = np.where(pairable, (m**2 - sq) / np.where(pairable, m - 1, 1), 0.0)
+        n = segment_sum(np.where(pairable, m, 0.0), starts, lengths)
+        d_o = segment_sum(d_o_rows, starts, lengths)
+        n_c = segment_sum(counts * pairable[:, None], starts, lengths)
+        d_e = (n**2 - (n_c**2).sum(1)) / (n - 1)
+        a = 1 - d_o / d_e
+        one_value = ((n_c > 0).sum(1) <= 1) & ((segment_sum(counts, starts, lengths) > 0).sum(1) < 2)
+        a = np.where(d_e == 0, np.where(one_value, 1.0, np.nan), a)
+        labelled = segment_sum(m > 0, starts, lengths)
+        a = np.where((k < 2) | (labelled < 2) | (n < 2), np.nan, a)
+        # Fleiss' kappa over the frames every annotator labelled
+        complete = ~np.isnan(v).any(1)
+        n_full = segment_sum(complete, starts, lengths).astype(np.float64)
+        p_j = segment_sum(counts * complete[:, None], starts, lengths) / (n_full * k)[:, None]
+        p_i = np.where(complete, (sq - k) / (k * (k - 1)) if k > 1 else 0.0, 0.0)
+        p_bar = segment_sum(p_i, starts, lengths) / n_full
+        p_e = (p_j**2).sum(1)
+        close = np.isclose(p_e, 1.0)
+        kappa = np.where(close, np.where(np.isclose(p_bar, 1.0), 1.0, np.nan), (p_bar - p_e) / (1 - p_e))
+        kappa = np.where((n_full == 0) | (k < 2), np.nan, kappa)
+    if len(cats) == 0:
+        return np.full(len(starts), np.nan), np.full(len(starts), np.nan)
+    return a, kappa

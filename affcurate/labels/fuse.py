@@ -22,14 +22,29 @@ def fuse_continuous(values: np.ndarray, method: str) -> np.ndarray:
         if method == "median":
             return np.nanmedian(values, 1)
         if method == "weighted":
-            k = values.shape[1]
-            w = np.array([np.nanmean([ccc(values[:, i], values[:, j]) for j in range(k) if j != i])
-                          for i in range(k)])
-            w = np.clip(np.nan_to_num(w, nan=0.0), 0, None) + 1e-6
-            ww = np.where(np.isnan(values), 0, w[None, :])
-            total = ww.sum(1)
-            return np.where(total > 0, np.nansum(values * ww, 1) / np.maximum(total, 1e-12), np.nan)
+            return weighted_rows(values, fusion_weights(values)[None, :])
     raise AffcurateError(f"unknown VA fusion {method!r}: expected mean, median or weighted")
+
+
+def fusion_weights(values: np.ndarray) -> np.ndarray:
+    """Each annotator's weight in the weighted fusion: their mean CCC with the others (negative: 0), over the
+    frames × annotators ``values`` of one video."""
+    k = values.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an annotator who shares no frame with the others
+        w = np.array([np.nanmean([ccc(values[:, i], values[:, j]) for j in range(k) if j != i])
+                      for i in range(k)])
+    return np.clip(np.nan_to_num(w, nan=0.0), 0, None) + 1e-6
+
+
+def weighted_rows(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The weighted mean of each row of ``values`` over the annotators who gave one; ``weights`` is one row of
+    weights per annotator, or one per frame (videos stacked, each with its own)."""
+    ww = np.where(np.isnan(values), 0, weights)
+    total = ww.sum(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.where(total > 0, np.nansum(values * ww, 1) / np.maximum(total, 1e-12), np.nan)
 
 
 def fuse_discrete(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:

@@ -9,8 +9,6 @@ says present without one, has no say in that frame's intensity.
 
 from __future__ import annotations
 
-import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,27 +18,18 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
-from affcurate.executor import ExecutorSpec, Progress, map_items
-from affcurate.faces.table import FaceTracks
-from affcurate.labels.agreement import alpha, icc_2_1, mean_pairwise_ccc, nominal_agreement
+from affcurate.executor import ExecutorSpec, Progress, Tasks, current_progress, map_items
 from affcurate.labels.counts import video_counts
+from affcurate.labels.engine import Video, merge_run, task_output
 from affcurate.labels.filters import MACHINE, keep_frames, machine_rule
-from affcurate.labels.fuse import fuse_continuous, fuse_discrete
-from affcurate.labels.lag import best_lags, shift
-from affcurate.labels.model import (
-    Annotation,
-    list_annotations,
-    read_annotation,
-    task_columns,
-)
-from affcurate.labels.resample import grid_of, to_grid
+from affcurate.labels.model import list_annotations
+from affcurate.labels.scan import read_meta
 from affcurate.labels.table import LabelTable, nullable_int8
 from affcurate.lock import writes_workspace
 from affcurate.settings import LabelsSettings
 from affcurate.workspace import Workspace
 
 KEEP = ("all", "au-positive", "labelled")
-
 
 
 @dataclass
@@ -62,141 +51,29 @@ class MergeResult:
     beyond the tolerance, left out) and ``message`` (one line to show)."""
 
 
-def _face_mask(ws: Workspace, vid: str, n: int) -> np.ndarray | None:
-    """Frames with the subject's face, or None when the faces stage has not run for this video."""
-    return FaceTracks.read(ws, vid).mask(n) if ws.faces_path(vid).exists() else None
-
-
-def _merge_video(ws: Workspace, row: pd.Series, anns: list[Annotation], s: LabelsSettings,
-                 result: MergeResult) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], dict[str, np.ndarray]] | None:
-    vid = row["video_id"]
-    g = grid_of(ws, row)
-    n = g.n
-    out: dict[str, Any] = {"frame": np.arange(n, dtype=np.int64)}
-    stats: list[dict[str, Any]] = []
-    disagreement: dict[str, np.ndarray] = {}
-    names: list[str] = []  # task:annotator, in the order they are joined in `sources`
-    said_by: list[np.ndarray] = []
-    for task in ("au", "expr", "va"):
-        discrete, continuous = task_columns(task, s.aus)
-        task_anns = [a for a in anns if a.task == task]
-        if not task_anns:
-            continue
-        per: dict[str, list[np.ndarray]] = {c: [] for c in discrete + continuous}
-        annotators = []
-        for a in task_anns:
-            try:
-                r = to_grid(a, g, discrete + continuous, s.length_tolerance)
-            except AffcurateError as exc:
-                result.errors.append(f"{exc} (video {vid})")
-                return None
-            if r.length_fix:
-                result.length_fixes.append({"video_id": vid, "task": task, "annotator": a.annotator,
-                                            "samples": r.length_fix})
-            if r.warning:
-                result.warnings.append({"video_id": vid, "task": task, "annotator": a.annotator,
-                                        "outside": r.outside, "message": f"{a.origin or vid}: {r.warning}"})
-            if task == "au":
-                _absent_is_intensity_zero(r.values, discrete)
-            annotators.append(a.annotator)
-            for c in per:
-                per[c].append(r.values.get(c, np.full(n, np.nan)))
-        k = len(annotators)
-        if task == "va" and s.va_lag_max > 0:  # each rater's reaction lag, before fusion
-            traces = [np.stack([per["valence"][j], per["arousal"][j]], 1) for j in range(k)]
-            for j, lag in enumerate(best_lags(traces, int(round(s.va_lag_max * g.fps)))):
-                result.lags.append({"video_id": vid, "annotator": annotators[j], "frames": lag})
-                if lag:
-                    per["valence"][j], per["arousal"][j] = shift(per["valence"][j], lag), shift(per["arousal"][j], lag)
-        for c in discrete:
-            stack = np.stack(per[c], 1)
-            method = s.au_fusion if task == "au" else s.expr_fusion
-            fused, share = fuse_discrete(stack, method)
-            out[c] = fused
-            out[f"{c}_agree" if task == "au" else "expr_agree"] = share
-            if k > 1 and not np.isnan(stack).all():
-                a_nominal, kappa = nominal_agreement(stack)
-                stats += [{"video_id": vid, "task": task, "label": c, "statistic": "krippendorff_alpha",
-                           "value": a_nominal, "n_annotators": k},
-                          {"video_id": vid, "task": task, "label": c, "statistic": "fleiss_kappa",
-                           "value": kappa, "n_annotators": k}]
-                disagreement[f"{task}:{c}"] = 1 - np.nan_to_num(share, nan=1.0)
-        for c in continuous:
-            stack = np.stack(per[c], 1)
-            out[c] = fuse_continuous(stack, s.va_fusion)
-            if task == "va":
-                with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    out[f"{c}_std"] = np.where((~np.isnan(stack)).sum(1) > 0, np.nanstd(
-                        np.where(np.isnan(stack), np.nanmean(stack, 1, keepdims=True), stack), 1), np.nan)
-                if k > 1:
-                    stats += [{"video_id": vid, "task": task, "label": c, "statistic": name, "value": fn(stack),
-                               "n_annotators": k}
-                              for name, fn in (("krippendorff_alpha", lambda v: alpha(v, "interval")),
-                                               ("icc", icc_2_1), ("ccc", mean_pairwise_ccc))]
-                    disagreement[f"{task}:{c}"] = np.nan_to_num(out[f"{c}_std"], nan=0.0)
-        # which annotators said anything about this task at each frame
-        said = np.stack([np.any([~np.isnan(per[c][j]) for c in per], axis=0) for j in range(k)], 1)
-        out[f"{task}_n"] = said.sum(1)
-        names += [f"{task}:{name}" for name in annotators]
-        said_by += [said[:, j] for j in range(k)]
-    mask = _face_mask(ws, vid, n)
-    out["has_face"] = np.ones(n, bool) if mask is None else mask
-    out["sources"] = _provenance(names, said_by, n)
-    for name, col in out.items():  # half the memory while the videos wait to be joined; the table keeps float32
-        if col.dtype == np.float64:
-            out[name] = col.astype(np.float32)
-    return out, stats, disagreement
-
-
-def _absent_is_intensity_zero(values: dict[str, np.ndarray], aus: list[str]) -> None:
-    """A source that gives an AU's intensity says 0 where it says the AU is absent and leaves the intensity
-    empty (the desk's encoding); where it says present without an intensity, it says nothing about it."""
-    for au in aus:
-        ic = f"{au}_intensity"
-        if ic in values and au in values:
-            iv = values[ic]
-            values[ic] = np.where(np.isnan(iv) & (values[au] == 0), 0.0, iv)
-
-
-def _provenance(names: list[str], said_by: list[np.ndarray], n: int) -> np.ndarray:
-    """Per frame, the ``task:annotator`` pairs that said something there, joined by ``+``.
-
-    The pairs are bits of as many 64-bit words as needed, so any number of sources fits."""
-    if not names:
-        return np.full(n, "", dtype=object)
-    words = np.zeros((n, (len(names) + 63) // 64), np.uint64)
-    for b, has in enumerate(said_by):
-        words[:, b // 64] |= has.astype(np.uint64) << np.uint64(b % 64)
-    if words.shape[1] == 1:
-        codes, inverse = np.unique(words[:, 0], return_inverse=True)
-        codes = codes[:, None]
-    else:
-        codes, inverse = np.unique(words, axis=0, return_inverse=True)
-    bits = [(b // 64, np.uint64(1) << np.uint64(b % 64)) for b in range(len(names))]
-    labels_of = np.array(["+".join(nm for nm, (w, bit) in zip(names, bits, strict=True) if row[w] & bit)
-                          for row in codes], dtype=object)
-    return labels_of[inverse.reshape(-1)]
-
-
-def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsSettings) -> pd.DataFrame:
-    """One table from the videos' columns: concatenated column by column, missing ones filled, typed."""
+def _columns_to_frame(parts: list[dict[str, Any]], s: LabelsSettings) -> pd.DataFrame:
+    """One table from the runs' columns: concatenated column by column, missing ones filled, typed as the
+    video-by-video merge typed them (a column of a task some video lacks is float64, else float32)."""
+    tasks = [t for p in parts for t in p["tasks"]]
     names: dict[str, None] = {}
-    for _, cols in parts:
-        names.update(dict.fromkeys(cols))
-    lengths = np.array([len(cols["frame"]) for _, cols in parts])
-    data: dict[str, Any] = {"video_id": np.repeat(np.array([v for v, _ in parts], dtype=object), lengths)}
-    for name in names:
+    for i, ts in enumerate(tasks):
+        for t in ts:
+            names.update(dict.fromkeys(task_output(t, s.aus)))
+        if i == 0:
+            names.update(dict.fromkeys(["has_face", "sources"]))
+    missing = {t: any(t not in ts for ts in tasks) for t in ("au", "expr", "va")}
+    owner = {c: t for t in missing for c in task_output(t, s.aus)}
+    vids = np.array([v for p in parts for v in p["video_ids"]], dtype=object)
+    data: dict[str, Any] = {"video_id": np.repeat(vids, np.concatenate([p["sizes"] for p in parts]))}
+    for name in ["frame", *names]:
         chunks = []
-        for (_, cols), n in zip(parts, lengths, strict=True):
-            if name in cols:
-                chunks.append(cols.pop(name))  # freed as the table is built
+        for p in parts:
+            if name in p["columns"]:
+                chunks.append(p["columns"].pop(name))  # freed as the table is built
             elif name.endswith("_n"):
-                chunks.append(np.zeros(n, np.int16))  # no annotator of that task on this video
-            elif name == "sources":
-                chunks.append(np.full(n, "", dtype=object))
+                chunks.append(np.zeros(int(p["sizes"].sum()), np.int16))
             else:
-                chunks.append(np.full(n, np.nan))
+                chunks.append(np.full(int(p["sizes"].sum()), np.nan, np.float32))
         col = np.concatenate(chunks)
         if name in s.aus or name == "expr":
             col = nullable_int8(col.astype(np.float64))
@@ -204,23 +81,45 @@ def _columns_to_frame(parts: list[tuple[str, dict[str, np.ndarray]]], s: LabelsS
             col = col.astype(np.float32)
         elif name.endswith("_n"):
             col = col.astype(np.int16)  # any number of annotators
+        elif name in owner and missing[owner[name]]:
+            col = col.astype(np.float64)  # float32 values beside the NaN of the videos without the task
         data[name] = col
     return pd.DataFrame(data)
 
 
 def auto_spec(n_videos: int) -> ExecutorSpec:
-    """A process pool pays off once each worker has a few dozen videos to merge."""
-    return ExecutorSpec("local", max(1, min(os.cpu_count() or 1, n_videos // 40)))
+    """One process: the merge is vectorised over all videos and its reading uses every core already."""
+    return ExecutorSpec("local", 1)
 
 
 def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
-    """Merge one video (in this process or a worker): its columns, statistics and what went wrong."""
-    ws = Workspace(Path(item["ws_root"]))
-    sink = MergeResult(pd.DataFrame(), pd.DataFrame())
-    anns = machine_rule([read_annotation(p, plain=True) for p in item["paths"]], item["machine"])
-    merged = _merge_video(ws, pd.Series(item["row"]), anns, ws.settings.labels, sink) if anns else None
-    return {"merged": merged, "errors": sink.errors, "length_fixes": sink.length_fixes, "warnings": sink.warnings,
-            "lags": sink.lags}
+    """Merge one run of videos (in this process or a worker)."""
+    return merge_run(Workspace(Path(item["ws_root"])), item["videos"])
+
+
+def _videos(ws: Workspace, ok: pd.DataFrame, listing: pd.DataFrame, machine: str) -> list[Video]:
+    """The videos to merge, in the listing's order, each with the tables the machine rule lets in."""
+    metas = dict(zip(listing.index, map(read_meta, listing["path"]), strict=True))
+    out = []
+    for vid, rows in listing.groupby("video_id", sort=False):
+        row = ok.loc[vid]
+        tables = machine_rule([metas[i] for i in rows.index], machine)
+        if not tables:
+            continue
+        out.append(Video(vid, None if pd.isna(row.get("avg_fps")) else float(row["avg_fps"]),
+                         None if pd.isna(row.get("n_frames")) else row["n_frames"],
+                         None if pd.isna(row.get("duration")) else row["duration"], tables))
+    return out
+
+
+def _runs(videos: list[Video], jobs: int) -> list[list[Video]]:
+    """``jobs`` runs of consecutive videos with about as many frames each."""
+    if jobs <= 1 or len(videos) <= 1:
+        return [videos]
+    sizes = np.cumsum([float(v.src_frames or 1) for v in videos])
+    cut = np.searchsorted(sizes, sizes[-1] * np.arange(1, jobs) / jobs)
+    bounds = [0, *sorted(set(int(c) + 1 for c in cut if 0 <= c < len(videos) - 1)), len(videos)]
+    return [videos[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 @writes_workspace("affcurate merge")
@@ -253,32 +152,27 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         raise StageMissingError("annotations", f"affcurate import {ws.root} --format F FILES (or affcurate annotate)")
     result = MergeResult(pd.DataFrame(), pd.DataFrame())
     result.unmatched = sorted(set(listing["video_id"]) - set(ok.index))
-    parts, stats, dis_rows = [], [], []
-    groups = listing[listing["video_id"].isin(ok.index)].groupby("video_id", sort=False)
-    items = [{"ws_root": str(ws.root), "row": ok.loc[vid].to_dict(), "paths": list(rows["path"]),
-              "machine": machine} for vid, rows in groups]
+    videos = _videos(ws, ok, listing[listing["video_id"].isin(ok.index)], machine)
     if spec == "auto":
-        spec = auto_spec(len(items))
-    done: dict[str, dict[str, Any]] = {}
-    for res in map_items(_merge_item, items, spec, "merge", progress):
+        spec = auto_spec(len(videos))
+    tasks = progress if hasattr(progress, "add_task") else Tasks(progress or current_progress())
+    bar = tasks.add_task("merge", total=len(videos))
+    runs = _runs(videos, spec.jobs if spec.kind == "local" else max(spec.jobs, 2))
+    items = [{"ws_root": str(ws.root), "videos": run, "index": i} for i, run in enumerate(runs)]
+    done: dict[int, dict[str, Any]] = {}
+    for res in map_items(_merge_item, items, spec, "merge", Tasks()):
         if res.error:
             raise AffcurateError(res.error)
-        done[res.item["row"]["video_id"]] = res.value
-    for item in items:  # the order of the listing, whichever video finished first
-        vid = item["row"]["video_id"]
-        value = done[vid]
-        result.errors += value["errors"]
-        result.length_fixes += value["length_fixes"]
-        result.warnings += value["warnings"]
-        result.lags += value["lags"]
-        if value["merged"] is None:
-            continue
-        cols, st, dis = value["merged"]
-        parts.append((vid, cols))
-        stats += st
-        if dis:  # every segment is kept (disagreements.parquet: the desk's review queue); N are listed
-            for key, score in dis.items():
-                dis_rows.append(_segments(vid, key, score))
+        done[res.item["index"]] = res.value
+        tasks.advance(bar, len(res.item["videos"]))
+    parts, stats, dis_rows = [], [], []
+    for i in range(len(items)):  # the order of the listing, whichever run finished first
+        value = done[i]
+        for key in ("errors", "length_fixes", "warnings", "lags"):
+            getattr(result, key).extend(value[key])
+        parts += value["parts"]
+        stats += value["stats"]
+        dis_rows += value["segments"]  # every segment is kept (disagreements.parquet: the desk's review queue)
     if result.errors:  # nothing is written: the labels of the last good merge stay as they were
         more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
         kept = f"{ws.labels_path.name} is left as it was" if ws.labels_path.exists() else "nothing was written"
@@ -310,12 +204,3 @@ SEGMENT_COLUMNS = ["video_id", "task", "label", "start", "end", "score"]
 """disagreements.parquet: windows of a second where annotators disagree (score: 1 − the agreeing share for AUs
 and expressions, the raters' standard deviation for VA), most disagreed first."""
 
-
-def _segments(vid: str, key: str, score: np.ndarray, window: int = 30) -> pd.DataFrame:
-    """Non-overlapping windows of ``window`` frames with their mean disagreement."""
-    n = len(score)
-    starts = np.arange(0, n, window)
-    means = np.add.reduceat(score, starts) / np.diff(np.r_[starts, n])
-    task, label = key.split(":", 1)
-    return pd.DataFrame({"video_id": vid, "task": task, "label": label, "start": starts,
-                         "end": np.minimum(starts + window, n) - 1, "score": means})

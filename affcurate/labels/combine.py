@@ -1,0 +1,147 @@
+"""One task of many videos fused at once: the videos with the same number of annotators are stacked into one
+frames × annotators array per column, fused row by row (:mod:`affcurate.labels.fuse`), and their agreement is
+computed per video from sums over each video's rows, so no step loops over frames (and the statistics that need
+a video's whole trace, the VA ones and the weights of the weighted fusion, loop over videos only)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from affcurate.labels.agreement import alpha, icc_2_1, mean_pairwise_ccc, nominal_agreement_by, segment_sum
+from affcurate.labels.fuse import fuse_continuous, fuse_discrete, fusion_weights, weighted_rows
+from affcurate.labels.lag import best_lags, shift
+from affcurate.labels.model import task_columns
+from affcurate.labels.regrid import Regridded
+from affcurate.settings import LabelsSettings
+
+WINDOW = 30
+"""Frames of one disagreement segment."""
+
+
+@dataclass
+class Fused:
+    """What the videos of a batch gave: columns over the batch's frames, and rows of the tables beside them,
+    each with its place (video, column, statistic) so that they can be put in the order of a video-by-video
+    merge."""
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    stats: list[tuple[tuple[int, int, int], dict[str, Any]]] = field(default_factory=list)
+    segments: list[dict[str, np.ndarray]] = field(default_factory=list)
+    lags: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    said: dict[int, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
+    """Per video: (``task:annotator``, frames it said something at), in the order of the sources column."""
+
+
+def label_order(aus: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    """(task, column) of every agreement statistic and disagreement score, in a video's order."""
+    return [("au", a) for a in aus] + [("expr", "expr"), ("va", "valence"), ("va", "arousal")]
+
+
+def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: list[list[str]], vids: list[str],
+              starts: np.ndarray, sizes: np.ndarray, s: LabelsSettings, fps: float, out: Fused) -> None:
+    """Fuse ``task`` for the videos of a batch: video ``v`` has the tables ``tables[v]`` of ``rg`` (none: the
+    task is not labelled there) and its frames at ``starts[v]`` of the batch's columns."""
+    discrete, continuous = task_columns(task, s.aus)
+    order = {key: i for i, key in enumerate(label_order(s.aus))}
+    total = int(sizes.sum())
+    for c in discrete + continuous:
+        out.columns[c] = np.full(total, np.nan, np.float32)
+    for c in discrete:
+        out.columns[f"{c}_agree" if task == "au" else "expr_agree"] = np.full(total, np.nan, np.float32)
+    if task == "va":
+        for c in continuous:
+            out.columns[f"{c}_std"] = np.full(total, np.nan, np.float32)
+    out.columns[f"{task}_n"] = np.zeros(total, np.int16)
+    if task == "va" and s.va_lag_max > 0:  # each rater's reaction lag, before fusion
+        for v, ts in enumerate(tables):
+            offs = [int(rg.offset[t]) for t in ts]
+            n = int(sizes[v])
+            traces = [np.stack([rg.values["valence"][o:o + n], rg.values["arousal"][o:o + n]], 1) for o in offs]
+            for j, lag in enumerate(best_lags(traces, int(round(s.va_lag_max * fps)))):
+                out.lags.append((v, {"video_id": vids[v], "annotator": annotators[v][j], "frames": lag}))
+                if lag:
+                    for c in ("valence", "arousal"):
+                        rg.values[c][offs[j]:offs[j] + n] = shift(rg.values[c][offs[j]:offs[j] + n], lag)
+    said_rows = np.zeros(len(next(iter(rg.values.values()))), bool)
+    for c in discrete + continuous:
+        said_rows |= ~np.isnan(rg.values[c])  # after the lag, as the fused values
+    for v, ts in enumerate(tables):
+        if ts:
+            n, o = int(sizes[v]), [int(rg.offset[t]) for t in ts]
+            out.said.setdefault(v, []).extend((f"{task}:{a}", said_rows[p:p + n])
+                                              for a, p in zip(annotators[v], o, strict=True))
+    for k in sorted({len(ts) for ts in tables if ts}):
+        group = [v for v, ts in enumerate(tables) if len(ts) == k]
+        lengths = sizes[group].astype(np.int64)
+        first = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+        local = np.arange(int(lengths.sum())) - np.repeat(first, lengths)
+        rows = np.stack([np.repeat([int(rg.offset[tables[v][j]]) for v in group], lengths) + local
+                         for j in range(k)], 1)
+        dest = np.repeat(starts[group], lengths) + local
+        out.columns[f"{task}_n"][dest] = said_rows[rows].sum(1)
+        for c in discrete:
+            stack = rg.values[c][rows]
+            fused, share = fuse_discrete(stack, s.au_fusion if task == "au" else s.expr_fusion)
+            out.columns[c][dest] = fused
+            out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share
+            if k > 1:
+                some = segment_sum(~np.isnan(stack).all(1), first, lengths) > 0
+                a_nom, kappa = nominal_agreement_by(stack, first, lengths)
+                for g in np.flatnonzero(some):
+                    v = group[g]
+                    for i, (name, value) in enumerate((("krippendorff_alpha", a_nom[g]), ("fleiss_kappa", kappa[g]))):
+                        out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, value, k)))
+                _segments(out, [group[g] for g in np.flatnonzero(some)], first[some], lengths[some],
+                          1 - np.nan_to_num(share, nan=1.0), vids, task, c, order[(task, c)])
+        for c in continuous:
+            stack = rg.values[c][rows]
+            if s.va_fusion == "weighted" and k > 1:
+                w = np.stack([fusion_weights(stack[f:f + n]) for f, n in zip(first, lengths, strict=True)])
+                fused = weighted_rows(stack, np.repeat(w, lengths, axis=0))
+            else:
+                fused = fuse_continuous(stack, s.va_fusion)
+            out.columns[c][dest] = fused
+            if task != "va":
+                continue
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                std = np.where((~np.isnan(stack)).sum(1) > 0, np.nanstd(
+                    np.where(np.isnan(stack), np.nanmean(stack, 1, keepdims=True), stack), 1), np.nan)
+            out.columns[f"{c}_std"][dest] = std
+            if k > 1:
+                for g, v in enumerate(group):
+                    part = stack[first[g]:first[g] + lengths[g]]
+                    for i, (name, fn) in enumerate((("krippendorff_alpha", lambda x: alpha(x, "interval")),
+                                                    ("icc", icc_2_1), ("ccc", mean_pairwise_ccc))):
+                        out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, fn(part), k)))
+                _segments(out, group, first, lengths, np.nan_to_num(std, nan=0.0), vids, task, c,
+                          order[(task, c)])
+
+
+def _stat(vid: str, task: str, label: str, name: str, value: float, k: int) -> dict[str, Any]:
+    return {"video_id": vid, "task": task, "label": label, "statistic": name, "value": float(value),
+            "n_annotators": k}
+
+
+def _segments(out: Fused, videos: list[int], first: np.ndarray, lengths: np.ndarray, score: np.ndarray,
+              vids: list[str], task: str, label: str, key: int) -> None:
+    """Windows of :data:`WINDOW` frames with their mean disagreement, for each of ``videos`` (its scores are
+    ``lengths[i]`` values of ``score`` from ``first[i]``)."""
+    if not videos:
+        return
+    per = (lengths + WINDOW - 1) // WINDOW
+    video = np.repeat(np.arange(len(videos)), per)
+    start = np.arange(int(per.sum())) - np.repeat(np.r_[0, np.cumsum(per)[:-1]], per)
+    start = start * WINDOW
+    at = first[video] + start
+    size = np.minimum(start + WINDOW, lengths[video]) - start
+    bounds = np.ravel(np.stack([at, at + size], 1))  # each window alone, whatever lies between the videos
+    means = np.add.reduceat(np.r_[score, 0.0], bounds)[::2] / size if len(at) else np.zeros(0)
+    out.segments.append({"video": np.asarray(videos)[video], "key": np.full(len(start), key), "start": start,
+                         "end": np.minimum(start + WINDOW, lengths[video]) - 1, "score": means,
+                         "video_id": np.asarray(vids, dtype=object)[np.asarray(videos)[video]],
+                         "task": task, "label": label})

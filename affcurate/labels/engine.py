@@ -1,0 +1,152 @@
+"""Merging a run of videos in batches: per batch and task, one scan of all its annotation tables, one regrid and
+one fusion (:mod:`affcurate.labels.combine`); what comes out is in the order of a video-by-video merge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from affcurate.faces.table import FaceTracks
+from affcurate.labels.combine import Fused, fuse_task
+from affcurate.labels.model import TASKS, task_columns
+from affcurate.labels.regrid import Grids, regrid
+from affcurate.labels.scan import POSITIONS, TableMeta, read_frame_maps, read_rows
+from affcurate.workspace import Workspace
+
+BATCH_FRAMES = 300_000
+"""Grid frames merged at once: large enough that the per-batch costs vanish, small enough for memory."""
+
+
+@dataclass
+class Video:
+    """One video to merge: its manifest facts and its tables (after the machine rule), in the listing's order."""
+
+    video_id: str
+    src_fps: float | None
+    src_frames: float | None
+    duration: float | None
+    tables: list[TableMeta]
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(t for t in TASKS if any(m.task == t for m in self.tables))
+
+
+def task_output(task: str, aus: tuple[str, ...] | list[str]) -> list[str]:
+    """The columns a task adds to a merged video, in their order."""
+    discrete, continuous = task_columns(task, aus)
+    cols = [x for c in discrete for x in (c, f"{c}_agree" if task == "au" else "expr_agree")]
+    cols += [x for c in continuous for x in ((c, f"{c}_std") if task == "va" else (c,))]
+    return [*cols, f"{task}_n"]
+
+
+def merge_run(ws: Workspace, videos: list[Video]) -> dict[str, Any]:
+    """Merge ``videos`` (batch by batch): their columns, the tables' rows and what went wrong."""
+    result: dict[str, Any] = {"parts": [], "stats": [], "segments": [], "errors": [], "length_fixes": [],
+                              "warnings": [], "lags": []}
+    batch: list[Video] = []
+    frames = 0
+    for v in videos:
+        batch.append(v)
+        frames += int(v.src_frames or 0) + 1
+        if frames >= BATCH_FRAMES:
+            _merge_batch(ws, batch, result)
+            batch, frames = [], 0
+    if batch:
+        _merge_batch(ws, batch, result)
+    return result
+
+
+def _merge_batch(ws: Workspace, videos: list[Video], result: dict[str, Any]) -> None:
+    s = ws.settings.labels
+    fps = ws.settings.ingest.fps
+    vids = [v.video_id for v in videos]
+    maps = read_frame_maps(ws, vids)
+    n = maps.count
+    g = Grids(maps, fps, [v.src_fps for v in videos],
+              [int(v.src_frames) if v.src_frames is not None else int(n[i]) for i, v in enumerate(videos)],
+              [float(v.duration) if v.duration is not None else int(n[i]) / ws.settings.fps
+               for i, v in enumerate(videos)])
+    starts = np.r_[0, np.cumsum(n)[:-1]].astype(np.int64)
+    out = Fused()
+    records: list[tuple[tuple[int, int, int], str, dict[str, Any]]] = []
+    for ti, task in enumerate(TASKS):
+        per_video = [[m for m in v.tables if m.task == task] for v in videos]
+        flat = [m for ms in per_video for m in ms]
+        if not flat:
+            continue
+        of = [i for i, ms in enumerate(per_video) for _ in ms]
+        discrete, continuous = task_columns(task, s.aus)
+        rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous])
+        rg = regrid(flat, of, rows, g, discrete + continuous, s.length_tolerance)
+        tables, t = [], 0
+        for i, ms in enumerate(per_video):
+            tables.append(list(range(t, t + len(ms))))
+            for j, m in enumerate(ms):
+                key = (i, ti, j)
+                if rg.errors[t]:
+                    records.append((key, "error", {"message": f"{rg.errors[t]} (video {vids[i]})"}))
+                if rg.fixes[t]:
+                    records.append((key, "fix", {"video_id": vids[i], "task": task, "annotator": m.annotator,
+                                                 "samples": rg.fixes[t]}))
+                if rg.warnings[t]:
+                    records.append((key, "warning", {"video_id": vids[i], "task": task, "annotator": m.annotator,
+                                                     "outside": rg.outside[t],
+                                                     "message": f"{m.origin or vids[i]}: {rg.warnings[t]}"}))
+                t += 1
+        fuse_task(task, rg, tables, [[m.annotator for m in ms] for ms in per_video], vids, starts, n, s, fps,
+                  out)
+    records.sort(key=lambda r: r[0])
+    failed: set[int] = set()
+    for (i, _, _), kind, rec in records:
+        if kind == "error" and i not in failed:
+            failed.add(i)
+            result["errors"].append(rec["message"])
+    for (i, _, _), kind, rec in records:
+        if kind != "error" and i not in failed:
+            result["length_fixes" if kind == "fix" else "warnings"].append(rec)
+    if failed:  # merge writes nothing then: the rest of the batch is not needed
+        return
+    result["lags"] += [rec for _, rec in sorted(out.lags, key=lambda r: r[0])]
+    columns = dict(out.columns)
+    columns["frame"] = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(starts, n)
+    columns["has_face"] = np.concatenate([_face_mask(ws, vid, int(n[i])) for i, vid in enumerate(vids)]) \
+        if len(vids) else np.zeros(0, bool)
+    columns["sources"] = np.concatenate([_provenance([nm for nm, _ in out.said.get(i, [])],
+                                                     [b for _, b in out.said.get(i, [])], int(n[i]))
+                                         for i in range(len(vids))])
+    result["parts"].append({"video_ids": vids, "sizes": n, "tasks": [v.tasks for v in videos], "columns": columns})
+    result["stats"] += [rec for _, rec in sorted(out.stats, key=lambda r: r[0])]
+    if out.segments:
+        seg = pd.DataFrame({k: np.concatenate([np.broadcast_to(p[k], len(p["start"])) for p in out.segments])
+                            for k in ("video", "key", "video_id", "task", "label", "start", "end", "score")})
+        seg = seg.iloc[np.lexsort((seg["start"], seg["key"], seg["video"]))]
+        result["segments"].append(seg.drop(columns=["video", "key"]).reset_index(drop=True))
+
+
+def _face_mask(ws: Workspace, vid: str, n: int) -> np.ndarray:
+    """Frames with the subject's face; all of them when the faces stage has not run for this video."""
+    return FaceTracks.read(ws, vid).mask(n) if ws.faces_path(vid).exists() else np.ones(n, bool)
+
+
+def _provenance(names: list[str], said_by: list[np.ndarray], n: int) -> np.ndarray:
+    """Per frame, the ``task:annotator`` pairs that said something there, joined by ``+``.
+
+    The pairs are bits of as many 64-bit words as needed, so any number of sources fits."""
+    if not names:
+        return np.full(n, "", dtype=object)
+    words = np.zeros((n, (len(names) + 63) // 64), np.uint64)
+    for b, has in enumerate(said_by):
+        words[:, b // 64] |= has.astype(np.uint64) << np.uint64(b % 64)
+    if words.shape[1] == 1:
+        codes, inverse = np.unique(words[:, 0], return_inverse=True)
+        codes = codes[:, None]
+    else:
+        codes, inverse = np.unique(words, axis=0, return_inverse=True)
+    bits = [(b // 64, np.uint64(1) << np.uint64(b % 64)) for b in range(len(names))]
+    labels_of = np.array(["+".join(nm for nm, (w, bit) in zip(names, bits, strict=True) if row[w] & bit)
+                          for row in codes], dtype=object)
+    return labels_of[inverse.reshape(-1)]

@@ -1,0 +1,220 @@
+"""Many annotation tables onto their videos' grids at once: the rules of :mod:`affcurate.labels.resample`,
+with the per-table facts (period, tolerance, length fix) as columns beside the frames, so that only the search
+for each frame's row is done table by table and everything else is one vectorised pass over all frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from affcurate.labels.resample import CONTINUOUS_SUFFIX, DENSE_MAX_GAP, _intervals
+from affcurate.labels.scan import Rows, TableMeta
+
+
+@dataclass
+class Grids:
+    """The grids of some videos: their frame maps one after the other and the facts of their sources."""
+
+    maps: Rows
+    fps: float
+    src_fps: list[float | None]
+    src_frames: list[int]
+    duration: list[float]
+
+    @property
+    def n(self) -> np.ndarray:
+        return self.maps.count
+
+
+@dataclass
+class Regridded:
+    """The tables' values on their grids: table ``i`` holds rows ``offset[i]`` to ``offset[i] + n`` of each
+    column (NaN where it says nothing, or has no such column)."""
+
+    values: dict[str, np.ndarray]
+    offset: np.ndarray
+    fixes: list[int] = field(default_factory=list)
+    outside: list[int] = field(default_factory=list)
+    warnings: list[str | None] = field(default_factory=list)
+    errors: list[str | None] = field(default_factory=list)
+
+
+@dataclass
+class _Interval:  # what resample._intervals reads of an annotation
+    data: pd.DataFrame
+    time_base: str
+    complete: bool
+    task: str
+
+
+def _query(m: TableMeta, g: Grids, v: int) -> tuple[str, float | None]:
+    """Which frame-map column holds the grid's frames in the table's units, and the factor to apply."""
+    src_fps = g.src_fps[v]
+    if m.clock == "grid":
+        if m.time_base == "time":
+            return "time", None
+        if m.fps is None or abs(m.fps - g.fps) < 1e-6:
+            return "frame", None
+        return "time", m.fps
+    if m.time_base == "time":
+        return "src_time", None
+    if src_fps and m.fps and abs(m.fps - src_fps) / src_fps < 1e-3:
+        return "src_frame", None
+    return "src_time", float(m.fps)
+
+
+def _expected(m: TableMeta, g: Grids, v: int) -> float:
+    n = int(g.n[v])
+    if m.time_base == "time":
+        return g.duration[v] if m.clock == "source" else n / g.fps
+    if m.clock == "grid":
+        return n if m.fps is None else n / g.fps * m.fps
+    src_fps = g.src_fps[v]
+    if src_fps and m.fps and abs(m.fps - src_fps) / src_fps < 1e-3:
+        return g.src_frames[v]
+    return g.duration[v] * float(m.fps)
+
+
+def _outside(m: TableMeta, last: np.ndarray, end: float, tolerance: int, period: float) -> tuple[int, str | None]:
+    beyond = int((last >= end + tolerance * period - 1e-6 * period).sum())
+    if not beyond:
+        return 0, None
+    what = ("interval" if m.shape == "intervals" else "sample") + ("s" if beyond > 1 else "")
+    if m.time_base == "frame":
+        past, length = f"{int(last.max() - end + 1):,} frames", f"{end:,.0f} frames"
+    else:
+        past, length = f"{last.max() - end:,.2f} s", f"{end:,.2f} s"
+    return beyond, (f"{beyond:,} {what} past the video's end, up to {past} past its {length} "
+                    f"(tolerance ±{tolerance} samples); left out")
+
+
+def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, columns: list[str],
+           tolerance: int) -> Regridded:
+    """The tables ``metas`` (their rows in ``rows``, table ``i`` of video ``videos[i]`` of ``g``) on the grid."""
+    sizes = g.n[videos].astype(np.int64) if len(videos) else np.zeros(0, np.int64)
+    offset = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+    total = int(sizes.sum())
+    out = Regridded({c: np.full(total, np.nan) for c in columns}, offset)
+    x_all, k_all = np.zeros(total), np.full(total, -1, np.int64)
+    per: dict[str, list[Any]] = {k: [] for k in ("period", "eps", "own", "dense", "pos")}
+    fm = g.maps
+    intervals = []
+    for i, (m, v) in enumerate(zip(metas, videos, strict=True)):
+        a, n = int(offset[i]), int(sizes[i])
+        col, factor = _query(m, g, v)
+        s0 = int(fm.start[v])
+        x = fm.columns[col][s0:s0 + n]
+        x = x * factor if factor is not None else x
+        pos = "start" if m.shape == "intervals" else ("frame" if m.time_base == "frame" else "time")
+        r0, rn = int(rows.start[i]), int(rows.count[i])
+        p = rows.columns[pos][r0:r0 + rn]
+        if m.time_base == "frame":
+            period = 1.0
+        elif m.shape == "dense" and len(p) > 1:
+            period = float(np.median(np.diff(p)))
+        else:
+            period = 1.0 / g.fps
+        eps = 1e-6 * period
+        end = _expected(m, g, v)
+        last = rows.columns["end" if m.shape == "intervals" else pos][r0:r0 + rn]
+        beyond, warning = _outside(m, last, end, tolerance, period) if rn else (0, None)
+        fix, error = 0, None
+        if m.shape == "intervals":
+            intervals.append((i, x, eps))
+        elif rn and m.complete:
+            label_len = (p[-1] + period) if m.time_base == "frame" else (p[-1] - p[0] + period)
+            diff = (label_len - end) / period
+            fix = int(round(diff))
+            if abs(diff) > tolerance + 0.5:
+                unit = "frames" if m.time_base == "frame" else f"samples of {period:g} s"
+                error = (f"{m.where}: labels cover {label_len / period:.0f} {unit}, the video "
+                         f"{end / period:.0f}; the difference {diff:+.0f} is beyond the tolerance ±{tolerance}")
+            lo, hi = p[0], p[-1]
+            before = (x < lo) & (x >= lo - tolerance * period - eps)
+            after = (x >= hi + period - eps) & (x < hi + (tolerance + 1) * period - eps)
+            x = np.where(before, lo, np.where(after, hi, x))
+        if m.shape != "intervals" and rn:
+            x_all[a:a + n] = x
+            k_all[a:a + n] = np.searchsorted(p, x + eps, side="right") - 1 + r0  # the row at or before
+        out.fixes.append(fix if m.shape != "intervals" else 0)
+        out.outside.append(beyond)
+        out.warnings.append(warning)
+        out.errors.append(error)
+        own = period if m.time_base == "frame" or m.shape == "dense" else 0.0
+        for key, value in (("period", period), ("eps", eps), ("own", own), ("dense", m.shape == "dense"),
+                           ("pos", pos)):
+            per[key].append(value)
+    _between_rows(out, metas, rows, x_all, k_all, sizes, per, columns)
+    for i, x, eps in intervals:
+        _paint(out, metas[i], rows, i, x, eps, columns)
+    _absent_is_intensity_zero(out, metas, sizes, columns)
+    return out
+
+
+def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndarray, k: np.ndarray,
+                  sizes: np.ndarray, per: dict[str, list[Any]], columns: list[str]) -> None:
+    """Dense and keyframe tables: each frame's value from the row at or before it and the next one."""
+    if not len(x):
+        return
+    table = np.repeat(np.arange(len(metas)), sizes)
+
+    def col(key: str, dtype: type = np.float64) -> np.ndarray:
+        return np.asarray(per[key], dtype)[table]
+
+    eps, dense = col("eps"), col("dense", bool)
+    found = k >= rows.start[table]  # -1 + start: no row at or before the frame
+    last = rows.start[table] + rows.count[table] - 1
+    kk = np.where(found, k, rows.start[table])
+    nxt = np.minimum(kk + 1, last)
+    has_next = kk + 1 <= last
+    is_time = np.array([p == "time" for p in per["pos"]])
+    row_time = np.repeat(is_time, rows.count) if len(rows.count) else np.zeros(0, bool)
+    positions = np.where(row_time, rows.columns["time"], rows.columns["frame"])
+    kk_safe, nxt_safe = np.clip(kk, 0, max(len(positions) - 1, 0)), np.clip(nxt, 0, max(len(positions) - 1, 0))
+    pk = positions[kk_safe] if len(positions) else np.zeros(len(x))
+    pn = positions[nxt_safe] if len(positions) else np.zeros(len(x))
+    gap = np.where(has_next, pn - pk, np.inf)
+    threshold = np.asarray([DENSE_MAX_GAP * p + e for p, e in zip(per["period"], per["eps"], strict=True)])[table]
+    with np.errstate(invalid="ignore"):
+        neighbours = np.where(dense, gap <= threshold, np.isfinite(gap))
+        alone = found & ((x < pk + col("own") - eps) | (np.abs(x - pk) <= eps))
+        covered = alone | (found & neighbours)
+        between = covered & neighbours & (x > pk + eps)
+        frac = np.where(between, (x - pk) / np.where(neighbours, gap, 1.0), 0.0)
+    skip = np.repeat(np.array([m.shape == "intervals" for m in metas]), sizes)
+    task = metas[0].task
+    for c in columns:
+        v = rows.columns[c]
+        vk = v[kk_safe] if len(v) else np.full(len(x), np.nan)
+        if task == "va":
+            vn = v[nxt_safe] if len(v) else np.full(len(x), np.nan)
+            both = between & ~np.isnan(vn)
+            res = np.where(both, vk + frac * (vn - vk), np.where(alone, vk, np.nan))
+        else:
+            res = np.where(covered, vk, np.nan)
+        out.values[c] = np.where(skip, np.nan, res)
+
+
+def _paint(out: Regridded, m: TableMeta, rows: Rows, i: int, x: np.ndarray, eps: float, columns: list[str]) -> None:
+    """An interval table, through resample's painter (a loop over its intervals, not its frames)."""
+    r0, rn = int(rows.start[i]), int(rows.count[i])
+    given = [c for c in columns if c in m.columns]
+    data = pd.DataFrame({c: rows.columns[c][r0:r0 + rn] for c in ["start", "end", *given]})
+    a, n = int(out.offset[i]), len(x)
+    for c, res in _intervals(_Interval(data, m.time_base, m.complete, m.task), x, given, eps).items():
+        out.values[c][a:a + n] = res
+
+
+def _absent_is_intensity_zero(out: Regridded, metas: list[TableMeta], sizes: np.ndarray, columns: list[str]) -> None:
+    """As merge says: a source that gives an AU's intensity says 0 where it says the AU is absent."""
+    for c in columns:
+        if not c.endswith(CONTINUOUS_SUFFIX):
+            continue
+        au = c[: -len(CONTINUOUS_SUFFIX)]
+        both = np.repeat(np.array([c in m.columns and au in m.columns for m in metas]), sizes)
+        iv = out.values[c]
+        out.values[c] = np.where(both & np.isnan(iv) & (out.values[au] == 0), 0.0, iv)
