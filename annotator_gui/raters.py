@@ -158,6 +158,8 @@ class Raters:
                        if keep_machine or not o.machine]
         self.left_out = sorted(o.annotator for o in others if o.machine and not keep_machine)
         """Machine sources not shown, as merge left them out."""
+        self._theirs = {c for r in self.others for c in r.values if r.labelled(c)}
+        """The columns someone else labelled (they do not change while the video is open)."""
         self.segments_error = ""
         """Why the segments could not be read ("" when they could, or merge has not run)."""
         self.agreement = self._agreement()
@@ -176,8 +178,9 @@ class Raters:
             return ["expr"]
         if self.task == "va":
             return ["valence", "arousal"]
-        raters = self.raters()
-        return [au for au in self.session.labels.aus if any(r.labelled(au) for r in raters)]
+        labels = self.session.labels
+        mine = {labels.aus[j] for j in labels.touched_aus()}
+        return [au for au in labels.aus if au in mine or au in self._theirs]
 
     def _machine_rule(self) -> str:
         """How the last merge took machine sources (``exclude`` when it has not run)."""

@@ -33,6 +33,7 @@ class RatersPanel(QDialog):
         self.desk = desk
         self.raters: Raters | None = None
         self._shown: tuple[str | None, str] | None = None
+        self._dirty = False
         self.setWindowTitle("affcurate desk — inter-rater view")
         self.heading = QLabel()
         self.figures = QLabel()
@@ -80,6 +81,7 @@ class RatersPanel(QDialog):
         """Read the desk's current video and task again: the annotators, the figures, the segments."""
         d = self.desk
         self._shown = (d.video_id, d.task.name)
+        self._dirty = d.session.dirty
         self.raters = r = Raters(d.ws, d.session, d.task.name)
         names = ", ".join(escape(who(x)) for x in r.raters())
         self.heading.setText(f"<b>{escape(str(d.video_id))}</b> · {d.task.title} · {names}")
@@ -139,7 +141,7 @@ class RatersPanel(QDialog):
         d = self.desk
         if not self.isVisible() or d.session is None:
             return
-        if self._shown != (d.video_id, d.task.name):
+        if self._shown != (d.video_id, d.task.name) or self._dirty != d.session.dirty:  # or edited, or saved
             self.refresh()
         else:
             self.chart.relayout()

@@ -29,7 +29,8 @@ def _valence() -> np.ndarray:
 
 def label(ws: Workspace) -> None:
     """Alice, bob and carol on VIDEO: AU12 disagreed on 0-29 and 90-119, AU6 on 180-209; the expression on 300-329
-    (carol) and 450-590 (bob); valence on 120-179 (carol's the other way round), arousal agreed everywhere.
+    (carol, who stops there) and 450-590 (bob); valence on 120-179 (carol's the other way round), arousal agreed
+    everywhere.
     On SHORT: alice and bob's AU12 (disagreed on 30-35) and alice's valence alone."""
     v = _valence()
     carol_v = v.copy()
@@ -45,7 +46,7 @@ def label(ws: Workspace) -> None:
                 {"k": "va", "s": 0, "e": N - 1, "v": (v + 0.05).tolist(), "a": 0.35}],
         "carol": [{"k": "au", "au": "AU12", "s": 30, "e": 89, "p": 1, "i": 2},
                   {"k": "au", "au": "AU6", "s": 210, "e": 229, "p": 1},
-                  {"k": "expr", "s": 0, "e": N - 1, "v": 1}, {"k": "expr", "s": 300, "e": 329, "v": 3},
+                  {"k": "expr", "s": 0, "e": 299, "v": 1}, {"k": "expr", "s": 300, "e": 329, "v": 3},
                   {"k": "va", "s": 0, "e": N - 1, "v": carol_v.tolist(), "a": 0.3}],
     }
     for who, ops in edits.items():
@@ -127,7 +128,7 @@ def test_every_annotator_has_rows_for_each_au_and_an_expression_row(desk, merged
     paint(panel)
     assert panel.chart.drawn.names == ["alice (you)", "bob", "carol"]
     assert rows_of(panel) == {"alice (you)": {"0-591:1"}, "bob": {"0-450:1", "450-591:2"},
-                              "carol": {"0-300:1", "300-330:3", "330-591:1"}}
+                              "carol": {"0-300:1", "300-330:3"}}
 
 
 def test_every_annotator_has_a_valence_and_an_arousal_trace(desk, merged: Workspace):
@@ -159,6 +160,7 @@ def test_the_figures_shown_are_those_merge_wrote_for_the_video(desk, merged: Wor
     d.set_mode("expr")
     panel.refresh()
     fig = agreement_of(merged, VIDEO, "expr")
+    assert f2(fig[("expr", "krippendorff_alpha")]) != f2(fig[("expr", "fleiss_kappa")])  # each in its place
     assert panel.figures.text() == (f"α {f2(fig[('expr', 'krippendorff_alpha')])} · "
                                     f"κ {f2(fig[('expr', 'fleiss_kappa')])} · 3 annotators")
     d.set_mode("va")
@@ -170,6 +172,22 @@ def test_the_figures_shown_are_those_merge_wrote_for_the_video(desk, merged: Wor
         f"α valence {f2(fig[('valence', 'krippendorff_alpha')])}, arousal {f2(fig[('arousal', 'krippendorff_alpha')])}"
         f" · 3 annotators")
     assert not panel.note.isVisible()  # nothing changed since the merge
+
+
+def test_the_figures_are_said_in_order_with_the_undefined_ones():
+    """The wording, on figures that differ from one another (merge's own are compared above)."""
+    from annotator_gui.raters import Agreement, figures_text
+
+    nan = float("nan")
+    au = Agreement({("AU1", "krippendorff_alpha"): (0.5, 3), ("AU1", "fleiss_kappa"): (0.25, 3),
+                    ("AU2", "krippendorff_alpha"): (0.7, 3), ("AU2", "fleiss_kappa"): (0.35, 3),
+                    ("AU4", "krippendorff_alpha"): (nan, 3), ("AU4", "fleiss_kappa"): (nan, 3)})
+    assert figures_text("au", au) == "α 0.60 · κ 0.30, mean over 2 AUs (1 more undefined) · 3 annotators"
+    va = Agreement({("valence", "ccc"): (0.71, 2), ("arousal", "ccc"): (0.55, 2), ("valence", "icc"): (0.68, 2),
+                    ("arousal", "icc"): (nan, 2)})
+    assert figures_text("va", va) == "CCC valence 0.71, arousal 0.55 · ICC valence 0.68, arousal — · 2 annotators"
+    assert figures_text("expr", Agreement(reason="merge has not run")) == ("agreement not available: merge has "
+                                                                          "not run")
 
 
 def test_next_disagreement_goes_to_each_known_segment_in_order_then_says_there_is_none(desk, merged: Workspace):
@@ -268,3 +286,41 @@ def test_screenshots_of_the_view(desk, merged: Workspace, shots: Path):
         for name in ("desk_raters_va.png", "desk_raters_au.png"):
             (SCREENSHOTS / name).write_bytes((shots / name).read_bytes())
     assert panel.chart.traces == [] and d.au.au == "AU12"  # AU mode on screen: rows, not traces
+
+
+def test_your_edits_show_in_the_view_as_you_make_them(desk, merged: Workspace):
+    d, panel = open_panel(desk)
+    d.select_au(d.aus.index("AU4"))
+    d.seek(10)
+    d.au_present()  # AU4 on frame 10: an AU nobody had labelled
+    QApplication.processEvents()  # the desk repaints its timeline, the view follows
+    QApplication.processEvents()
+    paint(panel)
+    assert any(n.startswith("AU4") for n in panel.chart.drawn.names)
+    assert [(b.start, b.end) for b in panel.chart.drawn.bars if b.row == "alice (you)" and b.value == 1][0] == (10, 11)
+    assert panel.note.isVisible() and panel.note.text() == "your unsaved edits are not in them"
+
+
+def test_the_desk_keys_open_the_view_and_work_in_it(desk, merged: Workspace):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    d = desk()
+
+    def press(widget, action: str) -> None:  # the action's own key, whichever the desk gives it
+        combo = d.qactions[action].shortcut()[0]
+        QTest.keyClick(widget, combo.key(), combo.keyboardModifiers())
+
+    press(d, "raters")
+    panel = d.raters
+    assert panel.isVisible() and VIDEO in panel.heading.text()
+    panel.activateWindow()
+    assert QTest.qWaitForWindowActive(panel)
+    press(panel, "raters_next")  # the desk's keys, in the view's window
+    assert d.current == 0 and d.target_range() == (0, 29)
+    press(panel, "raters_next")
+    assert d.current == 90 and d.target_range() == (90, 119)
+    QTest.keyClick(panel, Qt.Key.Key_Right)
+    assert d.current == 91
+    press(panel, "raters")
+    assert not panel.isVisible()
