@@ -324,3 +324,18 @@ def test_the_desk_keys_open_the_view_and_work_in_it(desk, merged: Workspace):
     assert d.current == 91
     press(panel, "raters")
     assert not panel.isVisible()
+
+
+def test_machine_labels_are_shown_as_merge_took_them(desk, labelled: Workspace, write_model):
+    write_model(labelled, VIDEO, "expr", {"expr": np.zeros(N, int)}, np.full(N, 0.9))
+    merge(labelled, drop_no_face=False)  # machine sources left out, as by default
+    d, panel = open_panel(desk, task="expr")
+    assert panel.chart.drawn.names == ["alice (you)", "bob", "carol"]
+    assert panel.note.text() == ("machine labels of run1 not shown: merge left them out (its machine rule was "
+                                 "exclude)")
+    merge(labelled, drop_no_face=False, machine="fuse")
+    panel.refresh()
+    paint(panel)
+    assert panel.chart.drawn.names == ["alice (you)", "bob", "carol", "run1 (machine)"]
+    assert not panel.note.isVisible()
+    assert panel.figures.text().endswith("· 4 annotators")  # merge compared the model too
