@@ -30,12 +30,25 @@ def per_image(ws: Workspace, table: LabelTable, manifest: pd.DataFrame
     on_shard = rows["video_id"].astype(str).isin(shards).to_numpy()
     if not on_shard.any():
         return table, manifest, None
+    ids = _ids(images, rows, on_shard)
+    renamed = LabelTable(rows.assign(video_id=pd.array(ids, dtype="string")), table.aus, table.n_classes,
+                         table.meta)
+    both = _with_images(images, manifest)
+    back = images.set_index("image_id")[["shard", "index"]]
+    return renamed, both, back
+
+
+def _ids(images: pd.DataFrame, rows: pd.DataFrame, on_shard: np.ndarray) -> np.ndarray:
     key = images.set_index(["shard", "index"])["image_id"].astype(str)
     pairs = pd.MultiIndex.from_arrays([rows["video_id"].astype(str)[on_shard], rows["frame"][on_shard].astype(int)])
     ids = rows["video_id"].astype(object).to_numpy().copy()
     ids[on_shard] = key.reindex(pairs).to_numpy()
-    renamed = LabelTable(rows.assign(video_id=pd.array(ids, dtype="string")), table.aus, table.n_classes,
-                         table.meta)
+    return ids
+
+
+def _with_images(images: pd.DataFrame, manifest: pd.DataFrame) -> pd.DataFrame:
+    """The manifest with the shards' rows replaced by one row per image."""
+    shards = set(images["shard"].astype(str))
     own = pd.DataFrame({"video_id": images["image_id"], "path": images["path"], "kind": "image",
                         "subject": images["subject"], "label": images["label"], "source": images["source"],
                         "status": images["status"].where(images["status"] != "no_face", "ok"),
@@ -45,8 +58,21 @@ def per_image(ws: Workspace, table: LabelTable, manifest: pd.DataFrame
     for c in ("video_id", "path", "subject", "label", "source", "status", "meta", "kind"):
         if c in both.columns:
             both[c] = both[c].astype("string")
-    back = images.set_index("image_id")[["shard", "index"]]
-    return renamed, both, back
+    return both
+
+
+def sample_manifest(ws: Workspace, manifest: pd.DataFrame) -> pd.DataFrame:
+    """``manifest`` with a row per image of the image sets instead of a row per shard (ids: image ids)."""
+    return _with_images(read_images(ws), manifest) if ws.images_path.exists() else manifest
+
+
+def sample_ids(ws: Workspace, keys: pd.DataFrame) -> pd.Series:
+    """Per row of ``keys`` (``video_id``, ``frame``): the image id on a shard, else the video id."""
+    if not ws.images_path.exists():
+        return keys["video_id"].astype(str)
+    images = read_images(ws)
+    on_shard = keys["video_id"].astype(str).isin(set(images["shard"].astype(str))).to_numpy()
+    return pd.Series(_ids(images, keys, on_shard), index=keys.index).astype(str)
 
 
 def to_rows(assignment: pd.DataFrame, back: pd.DataFrame | None) -> pd.DataFrame:

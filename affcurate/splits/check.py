@@ -9,6 +9,7 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.errors import InputError, StageMissingError
+from affcurate.imagesets.samples import sample_ids, sample_manifest
 from affcurate.labels.table import LabelTable
 from affcurate.workspace import Workspace
 
@@ -31,10 +32,14 @@ def check(ws: Workspace, path: str | Path | None = None) -> list[str]:
             raise InputError(path, "expected columns video_id and split (or fold)", 1)
     else:
         df = io.read_parquet(path)
+    manifest = ws.manifest()
+    if "image_id" in df.columns:  # an image of an image set is a sample, and a subject, of its own
+        df = df.assign(video_id=df["image_id"].astype("string").fillna(df["video_id"].astype("string")))
+        manifest = sample_manifest(ws, manifest)
     vids, part = df["video_id"].astype(str), df[part_column(df)].astype(str)
     # who counts as one person is what the split was made by; a CSV or an older split: the subject ids
     mode = (io.parquet_metadata(path).get("subjects") if path.suffix != ".csv" else None) or "given"
-    manifest = ws.manifest().set_index("video_id")
+    manifest = manifest.set_index("video_id")
     # the subject column stored beside the split is what was true when it was made: never trusted here
     subj = vids.map(manifest["subject"].astype("string")).fillna("video:" + vids)
     problems = []
@@ -50,7 +55,7 @@ def check(ws: Workspace, path: str | Path | None = None) -> list[str]:
         problems.append(f"the faces of {r.video_a} ({r.split_a}) and {r.video_b} ({r.split_b}) are one person, "
                         f"{r.identity} (distance {r.distance:.2f}; leakage)")
     if ws.labels_path.exists():  # before merge there is nothing labelled to miss
-        labelled = set(LabelTable.read(ws, columns=["video_id"]).video_ids)
+        labelled = set(sample_ids(ws, LabelTable.read(ws, columns=["video_id", "frame"]).frame))
         missing = sorted(labelled - set(vids))
         if missing:
             problems.append(f"{len(missing)} labelled videos are in no split: {_few(missing)}")
