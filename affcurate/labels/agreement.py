@@ -83,7 +83,11 @@ def category_counts(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Class labels frames × annotators (-1 = none) → (the classes present, frames × classes counts)."""
     n, _ = filled.shape
     given = filled >= 0
-    cats = np.unique(filled[given])
+    values = filled[given]
+    if len(values) and values.max() < 64:  # presence and expressions: a few small classes, counted by comparing
+        cats = np.flatnonzero(np.bincount(values))
+        return cats, np.stack([(filled == c).sum(1) for c in cats], 1)
+    cats = np.unique(values)
     if len(cats) == 0:
         return cats, np.zeros((n, 0), np.int64)
     rows = np.broadcast_to(np.arange(n)[:, None], filled.shape)[given]
@@ -149,12 +153,14 @@ def segment_sum(a: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.nd
     return np.where(empty, 0, sums)
 
 
-def nominal_agreement_by(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def nominal_agreement_by(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                         counted: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`nominal_agreement` of each segment of rows (a video: ``lengths[i]`` rows from ``starts[i]``) at
-    once: (Krippendorff's nominal alpha, Fleiss' kappa) per segment."""
+    once: (Krippendorff's nominal alpha, Fleiss' kappa) per segment. ``counted``: :func:`category_counts` of
+    ``values`` already done."""
     v = np.asarray(values, np.float64)
     k = v.shape[1]
-    cats, counts = category_counts(np.where(np.isnan(v), -1, v).astype(np.int64))
+    cats, counts = counted or category_counts(np.where(np.isnan(v), -1, v).astype(np.int64))
     counts = counts.astype(np.float64)
     m = counts.sum(1)
     sq = (counts**2).sum(1)

@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from affcurate.labels.agreement import alpha, icc_2_1, mean_pairwise_ccc, nominal_agreement_by, segment_sum
+from affcurate.labels.agreement import (
+    alpha,
+    category_counts,
+    icc_2_1,
+    mean_pairwise_ccc,
+    nominal_agreement_by,
+    segment_sum,
+)
 from affcurate.labels.fuse import fuse_continuous, fuse_discrete, fusion_weights, weighted_rows
 from affcurate.labels.lag import best_lags, shift
 from affcurate.labels.model import task_columns
@@ -85,12 +92,13 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
         out.columns[f"{task}_n"][dest] = said_rows[rows].sum(1)
         for c in discrete:
             stack = rg.values[c][rows]
-            fused, share = fuse_discrete(stack, s.au_fusion if task == "au" else s.expr_fusion)
+            counted = category_counts(np.where(np.isnan(stack), -1, stack).astype(np.int64))
+            fused, share = fuse_discrete(stack, s.au_fusion if task == "au" else s.expr_fusion, counted)
             out.columns[c][dest] = fused
             out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share
             if k > 1:
                 some = segment_sum(~np.isnan(stack).all(1), first, lengths) > 0
-                a_nom, kappa = nominal_agreement_by(stack, first, lengths)
+                a_nom, kappa = nominal_agreement_by(stack, first, lengths, counted)
                 for g in np.flatnonzero(some):
                     v = group[g]
                     for i, (name, value) in enumerate((("krippendorff_alpha", a_nom[g]), ("fleiss_kappa", kappa[g]))):

@@ -80,7 +80,8 @@ def _merge_batch(ws: Workspace, videos: list[Video], result: dict[str, Any]) -> 
             continue
         of = [i for i, ms in enumerate(per_video) for _ in ms]
         discrete, continuous = task_columns(task, s.aus)
-        rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous])
+        rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous],
+                         set().union(*(m.columns for m in flat)))
         rg = regrid(flat, of, rows, g, discrete + continuous, s.length_tolerance)
         tables, t = [], 0
         for i, ms in enumerate(per_video):
@@ -115,10 +116,16 @@ def _merge_batch(ws: Workspace, videos: list[Video], result: dict[str, Any]) -> 
     columns["frame"] = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(starts, n)
     columns["has_face"] = np.concatenate([_face_mask(ws, vid, int(n[i])) for i, vid in enumerate(vids)]) \
         if len(vids) else np.zeros(0, bool)
-    columns["sources"] = np.concatenate([_provenance([nm for nm, _ in out.said.get(i, [])],
-                                                     [b for _, b in out.said.get(i, [])], int(n[i]))
-                                         for i in range(len(vids))])
-    result["parts"].append({"video_ids": vids, "sizes": n, "tasks": [v.tasks for v in videos], "columns": columns})
+    names: dict[str, int] = {}  # the sources' texts of the batch, each once; the column holds their numbers
+    codes = []
+    for i in range(len(vids)):
+        said = out.said.get(i, [])
+        texts, inverse = _provenance([nm for nm, _ in said], [b for _, b in said], int(n[i]))
+        number = np.array([names.setdefault(t, len(names)) for t in texts], np.int32)
+        codes.append(number[inverse])
+    columns["sources"] = np.concatenate(codes) if codes else np.zeros(0, np.int32)
+    result["parts"].append({"video_ids": vids, "sizes": n, "tasks": [v.tasks for v in videos], "columns": columns,
+                            "sources": list(names)})
     result["stats"] += [rec for _, rec in sorted(out.stats, key=lambda r: r[0])]
     if out.segments:
         seg = pd.DataFrame({k: np.concatenate([np.broadcast_to(p[k], len(p["start"])) for p in out.segments])
@@ -132,12 +139,13 @@ def _face_mask(ws: Workspace, vid: str, n: int) -> np.ndarray:
     return FaceTracks.read(ws, vid).mask(n) if ws.faces_path(vid).exists() else np.ones(n, bool)
 
 
-def _provenance(names: list[str], said_by: list[np.ndarray], n: int) -> np.ndarray:
-    """Per frame, the ``task:annotator`` pairs that said something there, joined by ``+``.
+def _provenance(names: list[str], said_by: list[np.ndarray], n: int) -> tuple[list[str], np.ndarray]:
+    """Per frame, the ``task:annotator`` pairs that said something there, joined by ``+``: the distinct texts
+    and each frame's number among them.
 
     The pairs are bits of as many 64-bit words as needed, so any number of sources fits."""
     if not names:
-        return np.full(n, "", dtype=object)
+        return [""], np.zeros(n, np.int64)
     words = np.zeros((n, (len(names) + 63) // 64), np.uint64)
     for b, has in enumerate(said_by):
         words[:, b // 64] |= has.astype(np.uint64) << np.uint64(b % 64)
@@ -147,6 +155,5 @@ def _provenance(names: list[str], said_by: list[np.ndarray], n: int) -> np.ndarr
     else:
         codes, inverse = np.unique(words, axis=0, return_inverse=True)
     bits = [(b // 64, np.uint64(1) << np.uint64(b % 64)) for b in range(len(names))]
-    labels_of = np.array(["+".join(nm for nm, (w, bit) in zip(names, bits, strict=True) if row[w] & bit)
-                          for row in codes], dtype=object)
-    return labels_of[inverse.reshape(-1)]
+    texts = ["+".join(nm for nm, (w, bit) in zip(names, bits, strict=True) if row[w] & bit) for row in codes]
+    return texts, inverse.reshape(-1)

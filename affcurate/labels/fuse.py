@@ -47,17 +47,18 @@ def weighted_rows(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.where(total > 0, np.nansum(values * ww, 1) / np.maximum(total, 1e-12), np.nan)
 
 
-def fuse_discrete(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+def fuse_discrete(values: np.ndarray, method: str,
+                  counted: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Class labels frames × annotators → (fused label or NaN, share of annotators agreeing with it).
 
     majority: the label more than half of the annotators who labelled the frame gave; unanimous: the label
-    all of them gave (seed 003 keeps a label only where all three agree)."""
+    all of them gave (seed 003 keeps a label only where all three agree). ``counted``: the
+    :func:`affcurate.labels.agreement.category_counts` of ``values``, when they are counted already."""
     n, k = values.shape
     labelled = (~np.isnan(values)).sum(1)
     if k == 1:
         return values[:, 0].copy(), np.where(labelled > 0, 1.0, np.nan)
-    filled = np.where(np.isnan(values), -1, values).astype(np.int64)
-    cats, counts = category_counts(filled)
+    cats, counts = counted or category_counts(np.where(np.isnan(values), -1, values).astype(np.int64))
     if len(cats) == 0:
         return np.full(n, np.nan), np.full(n, np.nan)
     best = counts.argmax(1)

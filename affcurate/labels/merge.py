@@ -63,10 +63,19 @@ def _columns_to_frame(parts: list[dict[str, Any]], s: LabelsSettings) -> pd.Data
             names.update(dict.fromkeys(["has_face", "sources"]))
     missing = {t: any(t not in ts for ts in tasks) for t in ("au", "expr", "va")}
     owner = {c: t for t in missing for c in task_output(t, s.aus)}
-    vids = np.array([v for p in parts for v in p["video_ids"]], dtype=object)
-    data: dict[str, Any] = {"video_id": np.repeat(vids, np.concatenate([p["sizes"] for p in parts]))}
+    vids = [v for p in parts for v in p["video_ids"]]
+    sizes = np.concatenate([p["sizes"] for p in parts])
+    data: dict[str, Any] = {"video_id": _texts(np.repeat(np.arange(len(vids), dtype=np.int32), sizes), vids)}
+    texts: list[str] = []
+    sources = []
+    for p in parts:  # each run's numbers of its texts, made numbers of all runs' texts
+        sources.append(p["columns"].pop("sources") + len(texts))
+        texts += p["sources"]
     for name in ["frame", *names]:
         chunks = []
+        if name == "sources":
+            data[name] = _texts(np.concatenate(sources), texts)
+            continue
         for p in parts:
             if name in p["columns"]:
                 chunks.append(p["columns"].pop(name))  # freed as the table is built
@@ -85,6 +94,18 @@ def _columns_to_frame(parts: list[dict[str, Any]], s: LabelsSettings) -> pd.Data
             col = col.astype(np.float64)  # float32 values beside the NaN of the videos without the task
         data[name] = col
     return pd.DataFrame(data)
+
+
+def _texts(codes: np.ndarray, texts: list[str]) -> Any:
+    """A text column from each row's number in ``texts``, built by Arrow (not one Python string per row), of
+    the type pandas gives texts."""
+    dtype = pd.Series(["x"]).dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return np.asarray(texts, dtype=object)[codes]
+    import pyarrow as pa
+
+    column = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.large_string()))
+    return pd.array(column.dictionary_decode(), dtype=dtype)
 
 
 def auto_spec(n_videos: int) -> ExecutorSpec:

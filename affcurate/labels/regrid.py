@@ -111,7 +111,7 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
         x = x * factor if factor is not None else x
         pos = "start" if m.shape == "intervals" else ("frame" if m.time_base == "frame" else "time")
         r0, rn = int(rows.start[i]), int(rows.count[i])
-        p = rows.columns[pos][r0:r0 + rn]
+        p = rows.columns[pos][r0:r0 + rn] if pos in rows.columns else np.zeros(0)
         if m.time_base == "frame":
             period = 1.0
         elif m.shape == "dense" and len(p) > 1:
@@ -120,7 +120,7 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
             period = 1.0 / g.fps
         eps = 1e-6 * period
         end = _expected(m, g, v)
-        last = rows.columns["end" if m.shape == "intervals" else pos][r0:r0 + rn]
+        last = rows.columns["end" if m.shape == "intervals" else pos][r0:r0 + rn] if rn else p
         beyond, warning = _outside(m, last, end, tolerance, period) if rn else (0, None)
         fix, error = 0, None
         if m.shape == "intervals":
@@ -173,7 +173,8 @@ def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndar
     has_next = kk + 1 <= last
     is_time = np.array([p == "time" for p in per["pos"]])
     row_time = np.repeat(is_time, rows.count) if len(rows.count) else np.zeros(0, bool)
-    positions = np.where(row_time, rows.columns["time"], rows.columns["frame"])
+    nothing = np.full(len(row_time), np.nan)
+    positions = np.where(row_time, rows.columns.get("time", nothing), rows.columns.get("frame", nothing))
     kk_safe, nxt_safe = np.clip(kk, 0, max(len(positions) - 1, 0)), np.clip(nxt, 0, max(len(positions) - 1, 0))
     pk = positions[kk_safe] if len(positions) else np.zeros(len(x))
     pn = positions[nxt_safe] if len(positions) else np.zeros(len(x))
@@ -188,6 +189,8 @@ def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndar
     skip = np.repeat(np.array([m.shape == "intervals" for m in metas]), sizes)
     task = metas[0].task
     for c in columns:
+        if c not in rows.columns:  # no table has it: nothing said
+            continue
         v = rows.columns[c]
         vk = v[kk_safe] if len(v) else np.full(len(x), np.nan)
         if task == "va":

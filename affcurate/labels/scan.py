@@ -77,19 +77,27 @@ class Rows:
     count: np.ndarray
 
 
-def read_rows(paths: list[str], columns: list[str]) -> Rows:
-    """``columns`` of every table in ``paths`` as float64 (NaN: empty or no such column), in one scan."""
+def read_rows(paths: list[str], columns: list[str], present: set[str] | None = None) -> Rows:
+    """``columns`` of every table in ``paths`` as float64 (NaN: empty or no such column), in one scan; a column
+    not in ``present`` (that no table has) is left out of the scan and of the result."""
+    wanted = [c for c in columns if present is None or c in present]
     if not paths:
-        return Rows({c: np.zeros(0) for c in columns}, np.zeros(0, np.int64), np.zeros(0, np.int64))
-    schema = dict.fromkeys(columns, pl.Float64)
-    try:
-        df = pl.scan_parquet(paths, schema=schema, missing_columns="insert", extra_columns="ignore",
-                             cast_options=pl.ScanCastOptions(**_CAST), include_file_paths="__path").collect()
+        return Rows({c: np.zeros(0) for c in wanted}, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    scan = pl.scan_parquet(paths, schema=dict.fromkeys(wanted, pl.Float64), missing_columns="insert",
+                           extra_columns="ignore", cast_options=pl.ScanCastOptions(**_CAST),
+                           include_file_paths="__path")
+    try:  # each file's rows are one run of its path: their run number says which file a row is of
+        df = scan.with_columns(pl.col("__path").rle_id().alias("__file")).drop("__path").collect()
     except Exception:  # noqa: BLE001 - a column of another type: read the tables one by one, as pandas does
-        return _read_one_by_one(paths, columns)
-    sizes = dict(df.group_by("__path", maintain_order=True).len().iter_rows())
-    count = np.array([sizes.get(p, 0) for p in paths], np.int64)
-    data = {c: df.get_column(c).to_numpy().astype(np.float64, copy=False) for c in columns}
+        return _read_one_by_one(paths, wanted)
+    runs = np.bincount(df.get_column("__file").to_numpy()) if len(df) else np.zeros(0, np.int64)
+    if len(runs) == len(paths):
+        count = runs.astype(np.int64)
+    else:  # some tables are empty: which files the runs are of
+        names = scan.select(pl.col("__path").unique(maintain_order=True)).collect().get_column("__path")
+        sizes = dict(zip(names.to_list(), runs.tolist(), strict=True))
+        count = np.array([sizes.get(p, 0) for p in paths], np.int64)
+    data = {c: df.get_column(c).to_numpy().astype(np.float64, copy=False) for c in wanted}
     return Rows(data, np.r_[0, np.cumsum(count)[:-1]].astype(np.int64), count)
 
 
