@@ -69,7 +69,6 @@ class Chart(QWidget):
         """(valence or arousal, annotator, points of the path) of the last paint."""
         self.shaded: list[tuple[int, int]] = []
         """The segments of disagreement shaded by the last paint."""
-        self.setMouseTracking(False)
 
     # ---- what the timeline's painting functions ask of their widget ----------------------------------------
     @property
@@ -108,8 +107,9 @@ class Chart(QWidget):
                                                x.values.get(f"{au}_intensity"), selected=x.mine, read_only=x.machine),
                                     self.ROW_H) for x in raters]
             elif r.task == "expr":
-                self.items += [("row", Row(who(x), "classes", x.values["expr"], selected=x.mine, read_only=x.machine,
-                                           colours=colours), self.ROW_H) for x in raters]
+                self.items += [("row", Row(who(x), "classes", x.values.get("expr", _none(r.n_frames)),
+                                           selected=x.mine, read_only=x.machine, colours=colours), self.ROW_H)
+                               for x in raters]
             else:
                 self.items += [("plot", c, self.PLOT_H) for c in r.columns()]
         self.setMinimumHeight(self.OVERVIEW_H + sum(h for _, _, h in self.items) + self.FOOTER_H)
@@ -230,7 +230,7 @@ class Chart(QWidget):
         xs = self.HEADER + (frames + 0.5 - self.start) / self.span * self.px
         for k, x in enumerate(raters):
             colour = MINE if x.mine else QColor(TRACE_COLOURS[(k - 1) % len(TRACE_COLOURS)])
-            v = x.values[column][a:b]
+            v = x.values.get(column, _none(self.panel.raters.n_frames))[a:b]
             v = binned_mean(v, edges) if edges is not None else v
             path, dots = trace_path(xs, mid - np.clip(v, -1, 1) * (h / 2 - 9))
             p.setPen(QPen(colour, 2.2 if x.mine else 1.4))
