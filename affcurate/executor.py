@@ -9,6 +9,7 @@ executor runs it.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -121,16 +122,58 @@ class ItemResult:
     """The traceback, for logs."""
 
 
+def one_line(exc: BaseException) -> str:
+    """What a summary says of a failure: the message of an :class:`AffcurateError`, else the type and message."""
+    line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return line if isinstance(exc, AffcurateError) else f"{type(exc).__name__}: {line}"
+
+
 def _call(fn: Callable[[Any], Any], item: Any) -> ItemResult:
     try:
         return ItemResult(item, fn(item))
     except Exception as exc:  # noqa: BLE001 - one bad video must never stop the others
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        msg = line if isinstance(exc, AffcurateError) else f"{type(exc).__name__}: {line}"
-        return ItemResult(item, None, msg, traceback.format_exc())
+        return ItemResult(item, None, one_line(exc), traceback.format_exc())
+
+
+def _worker_start() -> None:
+    """Each worker runs one video at a time on its core: the detector's own thread pool would only contend."""
+    os.environ.setdefault("AFFCURATE_DETECTOR_THREADS", "1")
+
+
+def _new_pool(jobs: int) -> ProcessPoolExecutor:
+    ctx = mp.get_context("spawn")  # no fork: onnxruntime and torch thread pools do not survive it
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start)
+
+
+_pool: ContextVar[tuple[ExecutorSpec, ProcessPoolExecutor] | None] = ContextVar("affcurate_pool", default=None)
+
+
+@contextmanager
+def worker_pool(spec: ExecutorSpec) -> Iterator[None]:
+    """Inside the block, the stages' ``map_items`` with ``spec`` share one set of worker processes, so their
+    start, imports and detector sessions are paid once per worker rather than once per stage (a no-op for one
+    process and for Ray, whose workers outlive a call anyway)."""
+    if spec.kind != "local" or spec.jobs == 1 or _pool.get() is not None:
+        yield
+        return
+    with _new_pool(spec.jobs) as pool:
+        token = _pool.set((spec, pool))
+        try:
+            yield
+        finally:
+            _pool.reset(token)
+
+
+def _on_pool(pool: ProcessPoolExecutor, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[ItemResult]:
+    pending = {pool.submit(_call, fn, item) for item in items}
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            yield fut.result()
 
 
 def _results(fn: Callable[[Any], Any], items: list[Any], spec: ExecutorSpec) -> Iterator[ItemResult]:
+    shared = _pool.get()
     if spec.kind == "ray":
         from affcurate.ray_executor import ray_map
 
@@ -138,14 +181,11 @@ def _results(fn: Callable[[Any], Any], items: list[Any], spec: ExecutorSpec) -> 
     elif spec.jobs == 1 or len(items) <= 1:
         for item in items:
             yield _call(fn, item)
+    elif shared is not None and shared[0] == spec:
+        yield from _on_pool(shared[1], fn, items)
     else:
-        ctx = mp.get_context("spawn")  # no fork: onnxruntime and torch thread pools do not survive it
-        with ProcessPoolExecutor(max_workers=min(spec.jobs, len(items)), mp_context=ctx) as pool:
-            pending = {pool.submit(_call, fn, item) for item in items}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
+        with _new_pool(min(spec.jobs, len(items))) as pool:
+            yield from _on_pool(pool, fn, items)
 
 
 def map_items(

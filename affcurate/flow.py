@@ -1,7 +1,7 @@
 """The stages in the order of the flow, called from above: each stage is a peer that never runs another.
 
-``affcurate ingest`` is :func:`ingest`: the media stage (sources → manifest → 30 fps videos and frame maps), then
-the faces stage on the videos that came through.
+``affcurate ingest`` is :func:`ingest`: the media stage (sources → manifest → 30 fps videos and frame maps) with
+the faces stage plugged in as the consumer of the frames it encodes, so each source is decoded once for both.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from affcurate.executor import ExecutorSpec, Progress, current_progress
-from affcurate.faces.stage import find_faces
+from affcurate.executor import ExecutorSpec, Progress, current_progress, worker_pool
+from affcurate.faces.stage import faces_of_encoded_frames, find_faces, record_outcomes
 from affcurate.lock import writes_workspace
 from affcurate.media.ingest import ingest_media
 from affcurate.workspace import Workspace
@@ -57,15 +57,38 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestResult:
     """Add sources to the manifest, probe them, transcode them to constant fps (:func:`ingest_media`) and, with
-    ``faces``, run the faces stage on the videos that are ready (:func:`find_faces`). With neither ``videos`` nor
-    ``list_csv``, resume or redo the videos already in the manifest."""
+    ``faces``, run the faces stage on the videos that are ready. With neither ``videos`` nor ``list_csv``, resume
+    or redo the videos already in the manifest.
+
+    One pass: the faces stage takes each video's frames as the media stage encodes them (the pixels the file
+    holds, so the tables are those :func:`find_faces` makes from the file), and one set of worker processes
+    serves both stages."""
     progress = progress or current_progress()
-    media = ingest_media(ws, videos, list_csv, subject_from=subject_from, label_from_folder=label_from_folder,
-                         image_fps=image_fps, spec=spec, progress=progress)
-    summary = media.summary
-    ready = media.manifest.loc[media.manifest["status"] == "ok", "video_id"].tolist()
-    if faces and ready:
-        face_summary = find_faces(ws, ready, spec=spec, progress=progress)
-        shown = face_summary[["video_id", *FACES_COLUMNS]].rename(columns=FACES_COLUMNS)
-        summary = summary.merge(shown, on="video_id", how="left")
+    spec = spec or ExecutorSpec(jobs=ws.settings.ingest.jobs)
+    media_progress = _with_faces(progress) if faces else progress
+    with worker_pool(spec):
+        media = ingest_media(ws, videos, list_csv, subject_from=subject_from, label_from_folder=label_from_folder,
+                             image_fps=image_fps, spec=spec, progress=media_progress,
+                             frames_to=faces_of_encoded_frames if faces else None)
+        summary = media.summary
+        ready = media.manifest.loc[media.manifest["status"] == "ok", "video_id"].tolist()
+        if faces and ready:
+            outcomes = {vid: (r.get("value"), r.get("error")) for vid, r in media.later.items()}
+            face_summary = record_outcomes(ws, ready, outcomes)
+            rest = [vid for vid in ready if vid not in outcomes]  # ready, but not transcoded by this run
+            if rest:
+                face_summary = pd.concat([face_summary, find_faces(ws, rest, spec=spec, progress=progress)])
+            shown = face_summary[["video_id", *FACES_COLUMNS]].rename(columns=FACES_COLUMNS)
+            summary = summary.merge(shown, on="video_id", how="left")
     return IngestResult(ws.manifest(), summary, media.skipped)
+
+
+def _with_faces(progress: Progress) -> Progress:
+    """The media stage's reports, with the faces stage's count beside the transcode's: a video's faces are done
+    when its transcode is."""
+    def report(what: str, done: int, total: int) -> None:
+        progress(what, done, total)
+        if what == "transcode":
+            progress("faces", done, total)
+
+    return report

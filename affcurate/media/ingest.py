@@ -21,8 +21,9 @@ from affcurate.errors import AffcurateError
 from affcurate.executor import ExecutorSpec, ItemResult, Progress, current_progress, map_items
 from affcurate.lock import writes_workspace
 from affcurate.media import manifest as mf
+from affcurate.media.later import Fed, LaterStage
 from affcurate.media.probe import file_sha256, folder_sha256, image_files, probe_images, probe_video
-from affcurate.media.transcode import TranscodeOptions, transcode
+from affcurate.media.transcode import TranscodeOptions, output_size, transcode
 from affcurate.workspace import Workspace, stage_key
 
 PROBE_FACTS = ["sha256", "size", "container", "codec", "width", "height", "rotation", "avg_fps", "real_fps",
@@ -36,6 +37,8 @@ class MediaResult:
     manifest: pd.DataFrame
     summary: pd.DataFrame  # video_id, status, out_frames, seconds, skipped, error
     skipped: list[str] = field(default_factory=list)  # entries of --videos not followed, each with its reason
+    later: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per video given to ``frames_to``: the later stage's outcome, ``{"value": ...}`` or ``{"error": ...}``."""
 
     @property
     def failed(self) -> pd.Series:
@@ -84,35 +87,46 @@ def transcode_key(row: dict[str, Any], options: TranscodeOptions, image_fps: flo
 
 def transcode_item(item: dict[str, Any], on_frame: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Transcode one video to the workspace's constant fps and write its frame map (both atomically);
-    ``on_frame(n)`` hears of every ``n`` frames written."""
+    ``on_frame(n)`` hears of every ``n`` frames written. ``item["later"]``, when given, is a later stage's side of
+    this video (:class:`LaterStage`): it takes the frames as they are encoded, and its outcome comes back as
+    ``"later"`` (``{"value": ...}`` or ``{"error": "one line"}``) without ever failing the transcode."""
     ws = Workspace(Path(item["ws_root"]))
     row = item["row"]
     vid = row["video_id"]
     options: TranscodeOptions = item["options"]
+    later: LaterStage | None = item.get("later")
     key = transcode_key(row, options, item["image_fps"])
     video_path, frames_path = ws.video_path(vid), ws.frames_path(vid)
     entry = ws.ledger("transcode", vid, key)
     if entry is not None and video_path.exists() and frames_path.exists():
-        return {**entry, "skipped": True}
+        done = {**entry, "skipped": True}
+        return {**done, "later": Fed(later, ws).outcome()} if later is not None else done
     ws.clear_done("transcode", vid)
     t0 = time.perf_counter()
-    frame_map = transcode(
-        row["path"], video_path, kind=row["kind"], duration=float(row["duration"]), width=int(row["width"]),
-        height=int(row["height"]), rotation=int(row["rotation"] or 0), image_fps=item["image_fps"],
-        options=options, on_frame=on_frame,
-    )
+    rotation = int(row["rotation"] or 0)
+    out_w, out_h = output_size(int(row["width"]), int(row["height"]), rotation, options.max_height)
+    fed = Fed(later, ws, key, out_w, out_h) if later is not None else None
+    try:
+        frame_map = transcode(
+            row["path"], video_path, kind=row["kind"], duration=float(row["duration"]), width=int(row["width"]),
+            height=int(row["height"]), rotation=rotation, image_fps=item["image_fps"], options=options,
+            on_frame=on_frame, has_audio=row.get("has_audio") is not False, frames_to=fed.push if fed else None)
+    except BaseException:
+        if fed is not None:
+            fed.abort()
+        raise
     io.write_parquet(frame_map, frames_path, metadata={"video_id": vid, "fps": options.fps,
                                                         "src_frames": int(row["n_frames"])})
-    out = probe_video(video_path)
     info = {
-        "out_width": out["width"],
-        "out_height": out["height"],
+        "out_width": out_w,
+        "out_height": out_h,
         "out_frames": len(frame_map),
         "dropped_src_frames": int(row["n_frames"]) - int(frame_map["src_frame"].nunique()),
         "seconds": round(time.perf_counter() - t0, 3),
     }
     ws.mark_done("transcode", vid, key, **info)
-    return {**info, "key": key, "skipped": False}
+    done = {**info, "key": key, "skipped": False}
+    return {**done, "later": fed.outcome()} if fed is not None else done
 
 
 # ---- the stage ---------------------------------------------------------------------------------------
@@ -128,9 +142,12 @@ def ingest_media(
     image_fps: float | None = None,
     spec: ExecutorSpec | None = None,
     progress: Progress | None = None,
+    frames_to: Callable[[Workspace, list[str]], dict[str, LaterStage]] | None = None,
 ) -> MediaResult:
     """Add sources to the manifest, probe them and transcode them to constant fps with frame maps. With neither
-    ``videos`` nor ``list_csv``, resume or redo the videos already in the manifest."""
+    ``videos`` nor ``list_csv``, resume or redo the videos already in the manifest. ``frames_to(ws, ids)``, called
+    once after probing, gives a later stage's side of each video to be transcoded (:class:`LaterStage`), fed
+    every frame as it is encoded; the outcomes are the result's ``later``."""
     if videos is not None and list_csv is not None:
         raise AffcurateError("give --videos or --list, not both")
     spec = spec or ExecutorSpec(jobs=ws.settings.ingest.jobs)
@@ -141,12 +158,12 @@ def ingest_media(
     manifest = _add_sources(ws, manifest, videos, list_csv, subject_from, label_from_folder, skipped)
     manifest = _probe(ws, manifest, img_fps, spec, progress)
     ws.write_manifest(manifest)
-    summary = _transcode(ws, manifest, img_fps, spec, progress)
+    summary, later = _transcode(ws, manifest, img_fps, spec, progress, frames_to)
     manifest = mf.normalise(manifest)
     ws.write_manifest(manifest)
     order = {v: i for i, v in enumerate(manifest["video_id"])}
     summary = summary.sort_values("video_id", key=lambda s: s.map(order)).reset_index(drop=True)
-    return MediaResult(manifest, summary, skipped)
+    return MediaResult(manifest, summary, skipped, later)
 
 
 def _add_sources(ws: Workspace, manifest: pd.DataFrame, videos: str | Path | None, list_csv: str | Path | None,
@@ -203,14 +220,18 @@ def _probe(ws: Workspace, manifest: pd.DataFrame, img_fps: float, spec: Executor
     return _mark_duplicates(mf.normalise(manifest))
 
 
-def _transcode(ws: Workspace, manifest: pd.DataFrame, img_fps: float, spec: ExecutorSpec,
-               progress: Progress) -> pd.DataFrame:
-    """Transcode the pending videos (updating ``manifest`` in place); one summary row per video."""
+def _transcode(ws: Workspace, manifest: pd.DataFrame, img_fps: float, spec: ExecutorSpec, progress: Progress,
+               frames_to: Callable[[Workspace, list[str]], dict[str, LaterStage]] | None
+               ) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """Transcode the pending videos (updating ``manifest`` in place); one summary row per video, and the later
+    stage's outcome per video."""
     row_of = dict(zip(manifest["video_id"], manifest.index, strict=True))
     options = TranscodeOptions.from_settings(ws.settings.ingest)
     todo = manifest[manifest["status"] == "pending"]
-    t_items = [{"ws_root": str(ws.root), "row": _plain(r), "options": options, "image_fps": img_fps}
-               for r in todo.to_dict("records")]
+    stages = frames_to(ws, todo["video_id"].tolist()) if frames_to is not None and len(todo) else {}
+    t_items = [{"ws_root": str(ws.root), "row": _plain(r), "options": options, "image_fps": img_fps,
+                "later": stages.get(r["video_id"])} for r in todo.to_dict("records")]
+    later: dict[str, dict[str, Any]] = {}
     total = max(int(sum(round(float(d) * options.fps) for d in todo["duration"].fillna(0))), 1)
     frames = [0]
 
@@ -225,6 +246,8 @@ def _transcode(ws: Workspace, manifest: pd.DataFrame, img_fps: float, spec: Exec
     summary_rows: list[dict[str, Any]] = []
     for res in map_items(work, t_items, spec, "transcode", progress):
         row = _apply_transcode(manifest, row_of, res)
+        if res.error is None and "later" in res.value:
+            later[row["video_id"]] = res.value.pop("later")
         summary_rows.append(row)
         if not in_process or row.get("skipped"):
             advance(int(row["out_frames"] or 0))
@@ -234,7 +257,8 @@ def _transcode(ws: Workspace, manifest: pd.DataFrame, img_fps: float, spec: Exec
                       ].itertuples():
         summary_rows.append({"video_id": r.video_id, "status": r.status, "out_frames": None, "seconds": None,
                              "skipped": False, "error": None if pd.isna(r.error) else str(r.error)})
-    return pd.DataFrame(summary_rows, columns=["video_id", "status", "out_frames", "seconds", "skipped", "error"])
+    columns = ["video_id", "status", "out_frames", "seconds", "skipped", "error"]
+    return pd.DataFrame(summary_rows, columns=columns), later
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

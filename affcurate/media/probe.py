@@ -102,6 +102,7 @@ def probe_video(path: str | Path) -> dict[str, Any]:
         tb = stream.time_base
         pts: list[int] = []
         n_packets = 0
+        rotation: int | None = None
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:
@@ -109,13 +110,16 @@ def probe_video(path: str | Path) -> dict[str, Any]:
                 n_packets += 1
                 if packet.pts is not None:
                     pts.append(packet.pts)
+                if rotation is None:  # decoded in the same pass: one open of the file per probe
+                    rotation = _rotation(stream, packet)
         except av.error.FFmpegError as exc:
             raise AffcurateError(f"cannot read the video stream ({_reason(exc)})") from exc
         if n_packets == 0:
             raise AffcurateError("the video stream holds no frames")
         if stream.frames and n_packets < stream.frames:
             raise AffcurateError(f"truncated file: {n_packets} of the {stream.frames} frames its index lists are present")
-        rotation = _rotation(path, stream)
+        if rotation is None:
+            rotation = _rotation(stream, None)
         times = np.sort(np.asarray(pts, dtype=np.float64)) * float(tb) if pts else np.zeros(0)
         gaps = np.diff(times)
         gaps = gaps[gaps > 0]
@@ -180,15 +184,19 @@ def probe_images(path: str | Path, fps: float) -> dict[str, Any]:
     }
 
 
-def _rotation(path: Path, stream: Any) -> int:
-    """Display rotation in degrees counter-clockwise (0, 90, 180, 270), from the first decoded frame."""
+def _rotation(stream: Any, packet: av.Packet | None) -> int | None:
+    """Display rotation in degrees counter-clockwise (0, 90, 180, 270) from the first decoded frame, fed one
+    packet at a time (None: the end of the stream, which flushes the decoder); None until a frame comes out. The
+    stream's ``rotate`` tag stands in when the frames cannot be decoded."""
     try:
-        with av.open(str(path)) as c:
-            frame = next(c.decode(video=0))
-            rot = int(round(getattr(frame, "rotation", 0) or 0))
-    except (av.error.FFmpegError, StopIteration):
-        rot = int(stream.metadata.get("rotate", 0) or 0)
-    return rot % 360
+        frames = packet.decode() if packet is not None else stream.codec_context.decode(None)
+    except av.error.FFmpegError:
+        frames = None
+    if frames:
+        return int(round(getattr(frames[0], "rotation", 0) or 0)) % 360
+    if frames is None or packet is None:
+        return int(stream.metadata.get("rotate", 0) or 0) % 360
+    return None
 
 
 def _reason(exc: Exception) -> str:

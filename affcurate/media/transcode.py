@@ -48,6 +48,10 @@ class TranscodeOptions:
                    crf=settings.crf, preset=settings.preset, threads=settings.encoder_threads)
 
 
+FrameConsumer = Callable[[int, np.ndarray], None]
+"""Takes output frame ``i`` as an RGB array (height × width × 3, uint8)."""
+
+
 @dataclass
 class SourceFrame:
     index: int
@@ -130,11 +134,15 @@ def transcode(
     image_fps: float = 30.0,
     options: TranscodeOptions = TranscodeOptions(),
     on_frame: Callable[[int], None] | None = None,
+    has_audio: bool = True,
+    frames_to: FrameConsumer | None = None,
 ) -> pd.DataFrame:
     """Write ``dst`` (constant-fps H.264 yuv420p mp4) from ``src`` and return its frame map.
 
-    ``duration``, ``width``, ``height`` and ``rotation`` come from the probe. The output has
+    ``duration``, ``width``, ``height``, ``rotation`` and ``has_audio`` come from the probe. The output has
     ``round(duration * fps)`` frames when the whole source decodes; a truncated source yields fewer.
+    ``frames_to(i, rgb)`` is handed every output frame as a reader of ``dst`` will decode it, in order, while the
+    file is written: a later stage sees the same pixels as when it reads the file, without reading it.
     """
     src, dst = Path(src), Path(dst)
     fps = float(options.fps)
@@ -160,7 +168,14 @@ def transcode(
             vstream.codec_context.gop_size = options.gop
             vstream.options = {"crf": str(options.crf), "preset": options.preset}
             # every stream is added before the first packet is muxed (the header is written then)
-            audio = AudioTrack.of(src, out) if options.keep_audio and kind == "video" else None
+            audio = AudioTrack.of(src, out) if options.keep_audio and has_audio and kind == "video" else None
+            echo = _Echo(vstream, frames_to) if frames_to is not None else None
+
+            def mux(packets: list[av.Packet]) -> None:
+                for packet in packets:
+                    if echo is not None:
+                        echo.decode(packet)  # before muxing, which takes the packet over
+                    out.mux(packet)
 
             def emit(sf: SourceFrame, upto: int, i: int) -> int:
                 """Encode source frame ``sf`` for output frames ``i`` .. ``upto - 1``."""
@@ -178,8 +193,7 @@ def transcode(
                 while i < upto:
                     vf.pts = i
                     vf.time_base = frame_tb
-                    for packet in vstream.encode(vf):
-                        out.mux(packet)
+                    mux(vstream.encode(vf))
                     out_idx.append(i)
                     src_idx.append(sf.index)
                     src_time.append(sf.time)
@@ -202,8 +216,9 @@ def transcode(
             if current is None:
                 raise AffcurateError("no frame could be decoded")
             i = emit(current, n_out, i)
-            for packet in vstream.encode(None):
-                out.mux(packet)
+            mux(vstream.encode(None))
+            if echo is not None:
+                echo.decode(None)
             if audio is not None:
                 audio.write(start=counter.get("t0", 0.0), seconds=len(out_idx) / fps)
         finally:
@@ -223,3 +238,21 @@ def transcode(
             "src_name": pd.array(src_name, dtype="string"),
         }
     )
+
+
+class _Echo:
+    """A decoder of the encoder's packets: the frames exactly as the file will give them, without reading it."""
+
+    def __init__(self, stream: av.video.stream.VideoStream, consumer: FrameConsumer) -> None:
+        self._stream, self._consumer = stream, consumer
+        self._decoder: av.CodecContext | None = None
+
+    def decode(self, packet: av.Packet | None) -> None:
+        if self._decoder is None:
+            if packet is None:
+                return
+            # the stream's parameter sets travel in the encoder's extradata (mp4 keeps them in the header)
+            self._decoder = av.CodecContext.create("h264", "r")  # what libx264 writes
+            self._decoder.extradata = self._stream.codec_context.extradata
+        for frame in self._decoder.decode(packet):
+            self._consumer(int(frame.pts), frame.to_ndarray(format="rgb24"))
