@@ -35,7 +35,8 @@ def build(desk: Desk) -> None:
     desk.timeline.marked.connect(desk._timeline_marked)
     desk.waveform = Waveform(desk.timeline)
     desk.waveform.seek.connect(desk.seek)
-    desk.sound = DeskSound(desk.statusBar().showMessage, desk.waveform)
+    desk.sound = DeskSound(desk.statusBar().showMessage, desk.waveform,
+                           lambda: (desk.current, desk.playback.speed, desk.playing))
     desk.info = QLabel()
     desk.info.setTextFormat(Qt.TextFormat.RichText)
     desk.jump = QLineEdit()

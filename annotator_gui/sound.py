@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
 import numpy as np
+from PySide6.QtCore import QTimer
 
 if TYPE_CHECKING:
     from annotator_gui.waveform import Waveform
@@ -25,6 +28,11 @@ if TYPE_CHECKING:
 RATE = 16000
 """Samples a second of the decoded track: enough for voice, a quarter of the memory of 48 kHz stereo."""
 CACHED = 4
+BACKGROUND_S = 60.0
+"""A video longer than this has its sound decoded beside the desk (it takes about 0.2 s a minute of sound), so
+opening it does not wait; the waveform says so until it is drawn."""
+POLL_MS = 50
+"""How often the desk looks whether a track decoded beside it has arrived."""
 """Decoded tracks kept, so that going back to a video does not decode it again."""
 
 
@@ -36,7 +44,7 @@ class Track:
     rate: int
     fps: float
 
-    @property
+    @cached_property
     def level(self) -> float:
         """The loudness most frames stay under (the 95th percentile of the frames' peaks, at least 1): the
         waveform is drawn to it, so a quiet voice shows and a loud moment reaches the edge."""
@@ -75,7 +83,9 @@ def decode(path: Path, fps: float, n_frames: int, rate: int = RATE) -> Track | N
         decoded, start = decoded[-start:], 0
     decoded = decoded[:max(len(samples) - start, 0)]
     samples[start:start + len(decoded)] = decoded
-    return Track(samples, rate, fps)
+    track = Track(samples, rate, fps)
+    _ = track.level  # measured here, where a long track is decoded beside the desk
+    return track
 
 
 class Tracks:
@@ -85,15 +95,22 @@ class Tracks:
         self.keep = keep
         self._tracks: OrderedDict[tuple, Track | None] = OrderedDict()
 
-    def get(self, path: Path, fps: float, n_frames: int) -> Track | None:
+    @staticmethod
+    def key(path: Path, fps: float, n_frames: int) -> tuple:
         st = path.stat()
-        key = (str(path), st.st_mtime_ns, st.st_size, fps, n_frames)
-        if key not in self._tracks:
-            self._tracks[key] = decode(path, fps, n_frames)
+        return str(path), st.st_mtime_ns, st.st_size, fps, n_frames
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._tracks
+
+    def get(self, key: tuple) -> Track | None:
         self._tracks.move_to_end(key)
+        return self._tracks[key]
+
+    def put(self, key: tuple, track: Track | None) -> None:
+        self._tracks[key] = track
         while len(self._tracks) > self.keep:
             self._tracks.popitem(last=False)
-        return self._tracks[key]
 
 
 class Player:
@@ -155,28 +172,69 @@ class DeskSound:
     """The desk's sound: on or off, the open video's track, and playing it with the video at 1×.
 
     ``tell`` shows a line in the status bar (no sound device, once; the sound key's answer); ``waveform``
-    (``set_track``, ``set_state``) shows the track and whether it is heard."""
+    (``set_track``, ``set_state``) shows the track and whether it is heard; ``now`` says (frame on screen, speed,
+    playing) when a track decoded beside the desk arrives."""
 
-    def __init__(self, tell: Callable[[str], None], waveform: Waveform, on: bool = True):
-        self.tell = tell
-        self.waveform = waveform
+    def __init__(self, tell: Callable[[str], None], waveform: Waveform,
+                 now: Callable[[], tuple[int, float, bool]], on: bool = True):
+        self.tell, self.waveform, self.now = tell, waveform, now
         self.on = on
         self.track: Track | None = None
         self.note = ""
-        """Why the open video has no track to show or play ("no audio track", or what failed in decoding it)."""
+        """Why the open video has no track to show or play ("no audio track", "reading the sound…", or what
+        failed in decoding it)."""
         self.player = Player()
         self._tracks = Tracks()
         self._told = False
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="sound")
+        self._pending: tuple[tuple, Future] | None = None
+        self._poll = QTimer()
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._arrived)
+
+    @property
+    def reading(self) -> bool:
+        """The open video's track is being decoded."""
+        return self._pending is not None
 
     def open_video(self, path: Path, fps: float, n_frames: int) -> None:
         self.player.stop()
+        self._pending = None
+        self._poll.stop()
         try:
-            self.track = self._tracks.get(path, fps, n_frames)
+            key = Tracks.key(path, fps, n_frames)
+            if key not in self._tracks and n_frames / fps > BACKGROUND_S:  # a long track: decoded beside the desk
+                self._pending = (key, self._pool.submit(decode, path, fps, n_frames))
+                self._poll.start()
+                self._show_track(None, "reading the sound…")
+                return
+            if key not in self._tracks:
+                self._tracks.put(key, decode(path, fps, n_frames))
+            self._show_track(self._tracks.get(key))
         except (av.FFmpegError, OSError) as exc:
-            self.track, self.note = None, f"audio track unreadable ({exc})"
-        else:
-            self.note = "" if self.track is not None else "no audio track"
-        self.waveform.set_track(self.track, self.note)
+            self._show_track(None, f"audio track unreadable ({exc})")
+
+    def _show_track(self, track: Track | None, note: str = "") -> None:
+        self.track = track
+        self.note = note or ("" if track is not None else "no audio track")
+        self.waveform.set_track(track, self.note)
+
+    def _arrived(self) -> None:
+        key, future = self._pending
+        if not future.done():
+            return
+        self._poll.stop()
+        self._pending = None
+        try:
+            self._tracks.put(key, future.result())
+        except (av.FFmpegError, OSError) as exc:
+            self._show_track(None, f"audio track unreadable ({exc})")
+            return
+        self._show_track(self._tracks.get(key))
+        frame, speed, playing = self.now()
+        if playing:  # playing already: heard from the frame on screen on
+            self.play(frame, speed)
+        self.show(speed)
 
     def play(self, frame: int, speed: float) -> None:
         """Sound from ``frame`` on, when it is on, at 1× and the video has a track."""
@@ -191,7 +249,7 @@ class DeskSound:
         self.player.stop()
 
     def toggle(self, frame: int, speed: float, playing: bool) -> None:
-        if self.track is None:
+        if self.track is None and not self.reading:
             self.tell(f"{self.note}: no sound to play on this video")
             return
         self.on = not self.on
@@ -205,7 +263,7 @@ class DeskSound:
     def show(self, speed: float) -> None:
         """Say on the waveform's row whether the sound is heard (drawn muted when it is not)."""
         if self.track is None:
-            state = "none"
+            state = "reading" if self.reading else "none"
         elif not self.on:
             state = "off (S)"
         elif self.player.error is not None:
@@ -215,4 +273,6 @@ class DeskSound:
         self.waveform.set_state(state, self.track is not None and state != "♪ on")
 
     def close(self) -> None:
+        self._poll.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.player.close()

@@ -20,6 +20,7 @@ from PySide6.QtTest import QTest
 
 from affcurate.flow import ingest
 from affcurate.workspace import Workspace
+from annotator_gui import sound
 from annotator_gui.sound import RATE, decode
 from annotator_gui.window import Desk
 
@@ -184,6 +185,27 @@ def test_s_switches_the_sound_off_and_on_and_says_so(open_desk, with_sound: Path
     key(d, Qt.Key.Key_Space)  # switched off while paused: playing stays silent
     assert d.playing and not d.sound.player.busy
     assert "Sound on / off" in d.help.text()
+
+
+def test_a_long_video_s_sound_is_read_beside_the_desk_and_heard_once_there(open_desk, with_sound: Path, qtbot,
+                                                                           monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(sound, "BACKGROUND_S", 1.0)  # both videos count as long
+    d = open_desk(with_sound)
+    qtbot.waitUntil(lambda: d.waveform.track is not None, timeout=20000)
+    d.open_video(SHORT)  # no event handled in between: the desk is back before the track is there
+    assert d.sound.reading and d.waveform.track is None and d.waveform.note == "reading the sound…"
+    assert d.waveform.state == "reading"
+    d.waveform.grab()
+    d.play()
+    qtbot.waitUntil(lambda: d.waveform.track is not None, timeout=20000)
+    track = d.waveform.track
+    assert np.array_equal(track.samples, decode(d.ws.video_path(SHORT), 30.0, 72).samples)
+    if d.playing:  # still playing when it came: heard from a frame played on the way
+        assert d.sound.player.busy and d.waveform.state == "♪ on"
+        assert d.sound.player.offset in {track.offset(f) for f in range(d.current + 1)}
+    d.pause()
+    key(d, Qt.Key.Key_PageUp)  # read before: from the cache at once
+    assert not d.sound.reading and d.waveform.track is not None
 
 
 def test_a_video_without_sound_says_so_and_plays(open_desk, without_sound: Path, qtbot):
