@@ -17,9 +17,16 @@ from affcurate.labels.agreement import (
     icc_2_1,
     mean_pairwise_ccc,
     nominal_agreement_by,
+    nominal_by_counts,
     segment_sum,
 )
-from affcurate.labels.fuse import fuse_continuous, fuse_discrete, fusion_weights, weighted_rows
+from affcurate.labels.fuse import (
+    fuse_class_counts,
+    fuse_continuous,
+    fuse_discrete,
+    fusion_weights,
+    weighted_rows,
+)
 from affcurate.labels.lag import best_lags, shift
 from affcurate.labels.model import task_columns
 from affcurate.labels.regrid import Regridded
@@ -49,9 +56,11 @@ def label_order(aus: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
 
 
 def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: list[list[str]], vids: list[str],
-              starts: np.ndarray, sizes: np.ndarray, s: LabelsSettings, fps: float, out: Fused) -> None:
+              starts: np.ndarray, sizes: np.ndarray, s: LabelsSettings, fps: float, out: Fused,
+              present: set[str]) -> None:
     """Fuse ``task`` for the videos of a batch: video ``v`` has the tables ``tables[v]`` of ``rg`` (none: the
-    task is not labelled there) and its frames at ``starts[v]`` of the batch's columns."""
+    task is not labelled there) and its frames at ``starts[v]`` of the batch's columns; ``present``: the columns
+    some table has."""
     discrete, continuous = task_columns(task, s.aus)
     order = {key: i for i, key in enumerate(label_order(s.aus))}
     total = int(sizes.sum())
@@ -89,23 +98,23 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
         rows = np.stack([np.repeat([int(rg.offset[tables[v][j]]) for v in group], lengths) + local
                          for j in range(k)], 1)
         dest = np.repeat(starts[group], lengths) + local
-        out.columns[f"{task}_n"][dest] = said_rows[rows].sum(1)
-        for c in discrete:
-            stack = rg.values[c][rows]
-            counted = category_counts(np.where(np.isnan(stack), -1, stack).astype(np.int64))
-            fused, share = fuse_discrete(stack, s.au_fusion if task == "au" else s.expr_fusion, counted)
-            out.columns[c][dest] = fused
-            out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share
-            if k > 1:
-                some = segment_sum(~np.isnan(stack).all(1), first, lengths) > 0
-                a_nom, kappa = nominal_agreement_by(stack, first, lengths, counted)
-                for g in np.flatnonzero(some):
-                    v = group[g]
-                    for i, (name, value) in enumerate((("krippendorff_alpha", a_nom[g]), ("fleiss_kappa", kappa[g]))):
-                        out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, value, k)))
-                _segments(out, [group[g] for g in np.flatnonzero(some)], first[some], lengths[some],
-                          1 - np.nan_to_num(share, nan=1.0), vids, task, c, order[(task, c)])
+        said = np.zeros(len(dest), np.int16)
+        for j in range(k):  # annotator by annotator: k is small, the frames many
+            said += said_rows[rows[:, j]]
+        out.columns[f"{task}_n"][dest] = said
+        given = [c for c in discrete if c in present]  # a label no table has stays empty, without agreement
+        if given:
+            where = (task, group, first, lengths, vids, order)
+            values = np.stack([rg.values[c] for c in given], 1)
+            known = values[~np.isnan(values)]
+            if len(known) and ((known < 0) | (known > 100) | (known != np.round(known))).any():
+                for c in given:
+                    _fuse_generic(out, c, rg.values[c][rows], dest, s, where)
+            else:
+                _fuse_classes(out, given, values, rows, dest, s, where)
         for c in continuous:
+            if task != "va" and c not in present:  # an AU intensity no table gives: empty (VA is always given)
+                continue
             stack = rg.values[c][rows]
             if s.va_fusion == "weighted" and k > 1:
                 w = np.stack([fusion_weights(stack[f:f + n]) for f, n in zip(first, lengths, strict=True)])
@@ -128,6 +137,60 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
                         out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, fn(part), k)))
                 _segments(out, group, first, lengths, np.nan_to_num(std, nan=0.0), vids, task, c,
                           order[(task, c)])
+
+
+def _fuse_classes(out: Fused, given: list[str], values: np.ndarray, rows: np.ndarray, dest: np.ndarray,
+                  s: LabelsSettings, where: tuple) -> None:
+    """Class labels (AU presence, expression), all labels of a task at once: per class, how many annotators
+    gave it at each frame, from which the fused label, its share and the per-video agreement follow."""
+    task, group, first, lengths, vids, order = where
+    k = rows.shape[1]
+    codes = np.where(np.isnan(values), -1, values).astype(np.int8)
+    per = [codes[rows[:, j]] for j in range(k)]
+    labelled = np.zeros(per[0].shape, np.int16)
+    for x in per:
+        labelled += x >= 0
+    counts = []
+    for c in range(int(codes.max()) + 1 if codes.size else 1):
+        count = np.zeros(per[0].shape, np.int16)
+        for x in per:
+            count += x == c
+        counts.append(count)
+    fused, share = fuse_class_counts(counts, labelled, s.au_fusion if task == "au" else s.expr_fusion)
+    for i, c in enumerate(given):
+        out.columns[c][dest] = fused[:, i]
+        out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share[:, i]
+    if k < 2:
+        return
+    a_nom, kappa, some = nominal_by_counts(counts, labelled, k, first, lengths)
+    score = 1 - np.nan_to_num(share, nan=1.0)
+    for i, c in enumerate(given):
+        for g in np.flatnonzero(some[:, i]):
+            v = group[g]
+            for j, (name, value) in enumerate((("krippendorff_alpha", a_nom[g, i]), ("fleiss_kappa", kappa[g, i]))):
+                out.stats.append(((v, order[(task, c)], j), _stat(vids[v], task, c, name, value, k)))
+        sel = some[:, i]
+        _segments(out, [group[g] for g in np.flatnonzero(sel)], first[sel], lengths[sel],
+                  np.ascontiguousarray(score[:, i]), vids, task, c, order[(task, c)])
+
+
+def _fuse_generic(out: Fused, c: str, stack: np.ndarray, dest: np.ndarray, s: LabelsSettings, where: tuple) -> None:
+    """One label whose classes are not small whole numbers: counted by :func:`category_counts`."""
+    task, group, first, lengths, vids, order = where
+    k = stack.shape[1]
+    counted = category_counts(np.where(np.isnan(stack), -1, stack).astype(np.int64))
+    fused, share = fuse_discrete(stack, s.au_fusion if task == "au" else s.expr_fusion, counted)
+    out.columns[c][dest] = fused
+    out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share
+    if k > 1:
+        some = segment_sum(~np.isnan(stack).all(1), first, lengths) > 0
+        a_nom, kappa = nominal_agreement_by(stack, first, lengths, counted)
+        for g in np.flatnonzero(some):
+            v = group[g]
+            for i, (name, value) in enumerate((("krippendorff_alpha", a_nom[g]), ("fleiss_kappa", kappa[g]))):
+                out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, value, k)))
+        _segments(out, [group[g] for g in np.flatnonzero(some)], first[some], lengths[some],
+                  1 - np.nan_to_num(share, nan=1.0), vids, task, c, order[(task, c)])
 
 
 def _stat(vid: str, task: str, label: str, name: str, value: float, k: int) -> dict[str, Any]:

@@ -80,8 +80,8 @@ def _merge_batch(ws: Workspace, videos: list[Video], result: dict[str, Any]) -> 
             continue
         of = [i for i, ms in enumerate(per_video) for _ in ms]
         discrete, continuous = task_columns(task, s.aus)
-        rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous],
-                         set().union(*(m.columns for m in flat)))
+        present = set().union(*(m.columns for m in flat))
+        rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous], present)
         rg = regrid(flat, of, rows, g, discrete + continuous, s.length_tolerance)
         tables, t = [], 0
         for i, ms in enumerate(per_video):
@@ -99,7 +99,7 @@ def _merge_batch(ws: Workspace, videos: list[Video], result: dict[str, Any]) -> 
                                                      "message": f"{m.origin or vids[i]}: {rg.warnings[t]}"}))
                 t += 1
         fuse_task(task, rg, tables, [[m.annotator for m in ms] for ms in per_video], vids, starts, n, s, fps,
-                  out)
+                  out, present)
     records.sort(key=lambda r: r[0])
     failed: set[int] = set()
     for (i, _, _), kind, rec in records:
