@@ -13,9 +13,8 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pygame.sndarray
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from affcurate.flow import ingest
@@ -141,6 +140,8 @@ def test_at_1x_the_sound_plays_from_the_frame_on_screen_and_stops_with_the_video
     player = d.sound.player
     assert d.playing and player.busy and d.waveform.state == "♪ on" and not d.waveform.muted
     assert player.offset == round(100 / 30 * RATE)
+    import pygame.sndarray  # imported by the desk (quietly) by now
+
     heard = pygame.sndarray.array(player.sound)
     assert np.array_equal(heard, d.waveform.track.samples[player.offset:])
     assert not np.array_equal(heard[:4000], d.waveform.track.samples[:4000])
@@ -244,6 +245,8 @@ def test_screenshot_of_the_desk_with_its_waveform(open_desk, with_sound: Path, s
     d.set_mark_out()
     d.seek(130)
     d.grab().save(str(shots / "desk_sound.png"))
+    QTest.mouseClick(d.waveform, Qt.MouseButton.LeftButton, pos=QPoint(int(d.timeline.x_of(100)) + 1, 20))
+    assert d.current == 100  # a click on the waveform goes to the frame under it
     hi = d.waveform.envelope()[1]
     assert (hi[columns(d, 120, 141)] > 0.02).all() and d.waveform.timeline.mark == (120, 140)
 
