@@ -190,33 +190,3 @@ def nominal_agreement_by(values: np.ndarray, starts: np.ndarray, lengths: np.nda
         return np.full(len(starts), np.nan), np.full(len(starts), np.nan)
     return a, kappa
 
-
-def nominal_by_counts(counts: list[np.ndarray], labelled: np.ndarray, k: int, starts: np.ndarray,
-                      lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`nominal_agreement` of each segment of frames (a video) and label at once, from the class counts
-    (``counts[c]``: frames × labels, the annotators who gave class ``c``; ``labelled``: who gave any): (alpha,
-    kappa, whether anyone labelled it), each segments × labels."""
-    m = labelled.astype(np.float64)
-    sq = sum(c.astype(np.float64) ** 2 for c in counts)
-    pairable = m >= 2
-    complete = labelled == k
-
-    def seg(a: np.ndarray) -> np.ndarray:
-        return segment_sum(a, starts, lengths)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n = seg(np.where(pairable, m, 0.0))
-        d_o = seg(np.where(pairable, (m**2 - sq) / np.where(pairable, m - 1, 1), 0.0))
-        n_c = [seg(np.where(pairable, c, 0).astype(np.float64)) for c in counts]
-        d_e = (n**2 - sum(x**2 for x in n_c)) / (n - 1)
-        given = sum((seg(c.astype(np.int64)) > 0).astype(np.int64) for c in counts)
-        one_value = (sum((x > 0).astype(np.int64) for x in n_c) <= 1) & (given < 2)
-        a = np.where(d_e == 0, np.where(one_value, 1.0, np.nan), 1 - d_o / d_e)
-        frames = seg(labelled > 0)
-        a = np.where((k < 2) | (frames < 2) | (n < 2), np.nan, a)
-        n_full = seg(complete).astype(np.float64)
-        p_e = sum((seg(np.where(complete, c, 0).astype(np.float64)) / (n_full * k)) ** 2 for c in counts)
-        p_bar = seg(np.where(complete, (sq - k) / (k * (k - 1)) if k > 1 else 0.0, 0.0)) / n_full
-        kappa = np.where(np.isclose(p_e, 1.0), np.where(np.isclose(p_bar, 1.0), 1.0, np.nan), (p_bar - p_e) / (1 - p_e))
-        kappa = np.where((n_full == 0) | (k < 2), np.nan, kappa)
-    return a, kappa, frames > 0

@@ -17,11 +17,10 @@ from affcurate.labels.agreement import (
     icc_2_1,
     mean_pairwise_ccc,
     nominal_agreement_by,
-    nominal_by_counts,
     segment_sum,
 )
+from affcurate.labels.classes import agreement_of_profiles, fuse_profiles, profiles
 from affcurate.labels.fuse import (
-    fuse_class_counts,
     fuse_continuous,
     fuse_discrete,
     fusion_weights,
@@ -146,23 +145,14 @@ def _fuse_classes(out: Fused, given: list[str], values: np.ndarray, rows: np.nda
     task, group, first, lengths, vids, order = where
     k = rows.shape[1]
     codes = np.where(np.isnan(values), -1, values).astype(np.int8)
-    per = [codes[rows[:, j]] for j in range(k)]
-    labelled = np.zeros(per[0].shape, np.int16)
-    for x in per:
-        labelled += x >= 0
-    counts = []
-    for c in range(int(codes.max()) + 1 if codes.size else 1):
-        count = np.zeros(per[0].shape, np.int16)
-        for x in per:
-            count += x == c
-        counts.append(count)
-    fused, share = fuse_class_counts(counts, labelled, s.au_fusion if task == "au" else s.expr_fusion)
+    prof = profiles([codes[rows[:, j]] for j in range(k)])
+    fused, share = fuse_profiles(prof, s.au_fusion if task == "au" else s.expr_fusion)
     for i, c in enumerate(given):
         out.columns[c][dest] = fused[:, i]
         out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share[:, i]
     if k < 2:
         return
-    a_nom, kappa, some = nominal_by_counts(counts, labelled, k, first, lengths)
+    a_nom, kappa, some = agreement_of_profiles(prof, k, lengths)
     score = 1 - np.nan_to_num(share, nan=1.0)
     for i, c in enumerate(given):
         for g in np.flatnonzero(some[:, i]):

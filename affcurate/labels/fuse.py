@@ -72,21 +72,3 @@ def fuse_discrete(values: np.ndarray, method: str,
         raise AffcurateError(f"unknown fusion {method!r}: expected majority or unanimous")
     return np.where(ok, cats[best].astype(np.float64), np.nan), share
 
-
-def fuse_class_counts(counts: list[np.ndarray], labelled: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`fuse_discrete` from the class counts: ``counts[c]`` says how many annotators gave class ``c`` at each
-    frame (and label), ``labelled`` how many gave any; the first of the most given classes is the candidate."""
-    top = counts[0].copy()
-    best = np.zeros(top.shape, np.int16)
-    for c, count in enumerate(counts[1:], 1):
-        more = count > top
-        top = np.where(more, count, top)
-        best = np.where(more, c, best)
-    share = np.where(labelled > 0, top.astype(np.float64) / np.maximum(labelled, 1).astype(np.float64), np.nan)
-    if method == "majority":
-        ok = top.astype(np.int64) * 2 > labelled
-    elif method == "unanimous":
-        ok = (top == labelled) & (labelled > 0)
-    else:
-        raise AffcurateError(f"unknown fusion {method!r}: expected majority or unanimous")
-    return np.where(ok, best.astype(np.float64), np.nan), share
