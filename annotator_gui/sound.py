@@ -28,12 +28,12 @@ if TYPE_CHECKING:
 RATE = 16000
 """Samples a second of the decoded track: enough for voice, a quarter of the memory of 48 kHz stereo."""
 CACHED = 4
+"""Decoded tracks kept, so that going back to a video does not decode it again."""
 BACKGROUND_S = 60.0
 """A video longer than this has its sound decoded beside the desk (it takes about 0.2 s a minute of sound), so
 opening it does not wait; the waveform says so until it is drawn."""
 POLL_MS = 50
 """How often the desk looks whether a track decoded beside it has arrived."""
-"""Decoded tracks kept, so that going back to a video does not decode it again."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def decode(path: Path, fps: float, n_frames: int, rate: int = RATE) -> Track | N
         chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     decoded = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
     samples = np.zeros(round(n_frames / fps * rate), dtype=np.int16)
-    start = round(((first or t0) - t0) * rate)  # where the track begins relative to the first frame
+    start = round(((first if first is not None else t0) - t0) * rate)  # where the track begins relative to the first frame
     if start < 0:
         decoded, start = decoded[-start:], 0
     decoded = decoded[:max(len(samples) - start, 0)]
@@ -135,6 +135,8 @@ class Player:
             return False
         try:
             # exactly this format: SDL converts for the device, so a sample offset means the same time
+            if pygame.mixer.get_init() not in (None, (rate, -16, 1)):  # opened before in another format
+                pygame.mixer.quit()
             pygame.mixer.init(frequency=rate, size=-16, channels=1, buffer=512, allowedchanges=0)
         except pygame.error as exc:
             self.error = str(exc).split("\n", 1)[0].strip()
