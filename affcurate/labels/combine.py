@@ -105,8 +105,8 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
         if given:
             where = (task, group, first, lengths, vids, order)
             values = np.stack([rg.values[c] for c in given], 1)
-            known = values[~np.isnan(values)]
-            if len(known) and ((known < 0) | (known > 100) | (known != np.round(known))).any():
+            # classes are cut to whole numbers as category_counts cuts them: only their range matters
+            if values.size and (np.fmin.reduce(values, axis=None) < 0 or np.fmax.reduce(values, axis=None) > 100):
                 for c in given:
                     _fuse_generic(out, c, rg.values[c][rows], dest, s, where)
             else:

@@ -22,18 +22,27 @@ def video_counts(grid: pd.DataFrame, kept: pd.DataFrame, aus: list[str], drop: b
         return []
     aus = [a for a in aus if a in grid.columns]
     values = [c for c in [*aus, "expr", "valence", "arousal"] if c in grid.columns]
-    present = (grid[aus].fillna(0).to_numpy(np.float64) == 1) if aus else np.zeros((len(grid), 0), bool)
+    codes, vids = pd.factorize(grid["video_id"], sort=False)
+    n = len(grid)
+
+    def given(c: str) -> np.ndarray:
+        return ~np.isnan(grid[c].to_numpy(np.float64, na_value=np.nan))
+
+    present = {a: grid[a].to_numpy(np.float64, na_value=np.nan) == 1 for a in aus}
     face = grid["has_face"].to_numpy(bool)
-    step = face if drop else np.ones(len(grid), bool)
-    labelled = grid[values].notna().any(axis=1).to_numpy() if values else np.zeros(len(grid), bool)
-    positive = present.any(1)
-    none = np.zeros(len(grid), bool)
-    masks = {"frames": np.ones(len(grid), bool), "with_face": face, "labelled": labelled, "au_positive": positive,
-             "expr": grid["expr"].notna().to_numpy() if "expr" in grid.columns else none,
-             "va": grid["valence"].notna().to_numpy() if "valence" in grid.columns else none,
-             "after_face": step, "after_face_labelled": step & labelled, "after_face_au_positive": step & positive,
-             **{a: present[:, j] for j, a in enumerate(aus)}}
-    sums = pd.DataFrame(masks).groupby(grid["video_id"].to_numpy(), sort=False).sum()
-    sums.insert(list(masks).index("after_face_au_positive") + 1, "kept",
-                kept.groupby("video_id", sort=False).size().reindex(sums.index, fill_value=0))
-    return [{"video_id": vid, **{k: int(v) for k, v in row.items()}} for vid, row in sums.iterrows()]
+    step = face if drop else np.ones(n, bool)
+    labelled = np.zeros(n, bool)
+    for c in values:
+        labelled |= given(c)
+    positive = np.zeros(n, bool)
+    for mask in present.values():
+        positive |= mask
+    none = np.zeros(n, bool)
+    masks = {"frames": np.ones(n, bool), "with_face": face, "labelled": labelled, "au_positive": positive,
+             "expr": given("expr") if "expr" in grid.columns else none,
+             "va": given("valence") if "valence" in grid.columns else none,
+             "after_face": step, "after_face_labelled": step & labelled, "after_face_au_positive": step & positive}
+    sums = {k: np.bincount(codes[m], minlength=len(vids)) for k, m in masks.items()}
+    sums["kept"] = np.bincount(pd.Index(vids).get_indexer(kept["video_id"]), minlength=len(vids))
+    sums.update({a: np.bincount(codes[m], minlength=len(vids)) for a, m in present.items()})
+    return [{"video_id": vid, **{k: int(v[i]) for k, v in sums.items()}} for i, vid in enumerate(vids)]

@@ -90,7 +90,21 @@ class LabelTable:
         return cls(df, tuple(a for a in aus if a in df.columns), n_classes, meta)
 
     def write(self, ws: Workspace) -> Path:
-        io.write_parquet(self.frame, ws.labels_path, metadata=self.meta or None)
+        """Atomically, as :func:`affcurate.io.write_parquet` writes; only the text columns are dictionary-encoded
+        (the numbers have too many distinct values for a dictionary to pay off, and trying costs a fifth)."""
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(self.frame, preserve_index=False)
+        if self.meta:
+            meta = dict(table.schema.metadata or {})
+            meta[b"affcurate"] = json.dumps(self.meta, sort_keys=True, default=str).encode()
+            table = table.replace_schema_metadata(meta)
+        texts = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        with io.atomic_path(ws.labels_path, suffix=".parquet") as tmp:
+            pq.write_table(table, tmp, compression="zstd", use_dictionary=texts or False)
         return ws.labels_path
 
     # ---- selection ------------------------------------------------------------------------------------------
