@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 
@@ -190,3 +191,62 @@ def nominal_agreement_by(values: np.ndarray, starts: np.ndarray, lengths: np.nda
         return np.full(len(starts), np.nan), np.full(len(starts), np.nan)
     return a, kappa
 
+
+
+def continuous_agreement_by(values: np.ndarray, starts: np.ndarray,
+                            lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment of rows (a video): (:func:`interval_alpha`, :func:`icc_2_1`, :func:`mean_pairwise_ccc`) of
+    frames × annotators ``values``, from sums over each segment's rows."""
+    v = np.asarray(values, np.float64)
+    k = v.shape[1]
+    given = ~np.isnan(v)
+    filled = np.where(given, v, 0.0)
+
+    def seg(a: np.ndarray) -> np.ndarray:
+        return segment_sum(a, starts, lengths)
+
+    def per_row(a: np.ndarray) -> np.ndarray:
+        return np.repeat(a, lengths, axis=0)
+
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        m = given.sum(1)
+        pair = m >= 2
+        # Krippendorff's interval alpha
+        within = np.where(pair, np.nanvar(v, axis=1) * m**2 * 2 / np.where(pair, m - 1, 1), 0.0)
+        n = seg(np.where(pair, m, 0))
+        d_o = seg(within) / n
+        in_pair = given & pair[:, None]
+        mean = seg(np.where(in_pair, filled, 0.0).sum(1)) / n
+        var = seg(np.where(in_pair, (filled - per_row(mean)[:, None]) ** 2, 0.0).sum(1)) / n
+        d_e = 2 * n * var / (n - 1)
+        a = np.where(d_e == 0, np.where(d_o == 0, 1.0, np.nan), 1 - d_o / d_e)
+        a = np.where(n < 2, np.nan, a)
+        # ICC(2,1) on the frames every annotator rated
+        full = given.all(1)
+        nf = seg(full).astype(np.float64)
+        grand = seg(np.where(full, filled.sum(1), 0.0)) / (nf * k)
+        g_row = per_row(grand)
+        ss_rows = k * seg(np.where(full, (filled.mean(1) - g_row) ** 2, 0.0))
+        col_means = segment_sum(np.where(full[:, None], filled, 0.0), starts, lengths) / nf[:, None]
+        ss_cols = nf * ((col_means - grand[:, None]) ** 2).sum(1)
+        ss_total = seg(np.where(full, ((filled - g_row[:, None]) ** 2).sum(1), 0.0))
+        ss_err = ss_total - ss_rows - ss_cols
+        msr, msc = ss_rows / (nf - 1), ss_cols / (k - 1)
+        mse = ss_err / ((nf - 1) * (k - 1))
+        denom = msr + (k - 1) * mse + k * (msc - mse) / nf
+        icc = np.where((nf < 2) | ~(denom > 0), np.nan, (msr - mse) / denom)
+        # Lin's CCC of every pair of annotators, averaged
+        scores = []
+        for i, j in itertools.combinations(range(k), 2):
+            ok = given[:, i] & given[:, j]
+            x, y = np.where(ok, filled[:, i], 0.0), np.where(ok, filled[:, j], 0.0)
+            cnt = seg(ok).astype(np.float64)
+            mx, my = seg(x) / cnt, seg(y) / cnt
+            dx, dy = np.where(ok, x - per_row(mx), 0.0), np.where(ok, y - per_row(my), 0.0)
+            vx, vy, cov = seg(dx * dx) / cnt, seg(dy * dy) / cnt, seg(dx * dy) / cnt
+            d = vx + vy + (mx - my) ** 2
+            close = seg(ok & ~(np.abs(x - y) <= 1e-8 + 1e-5 * np.abs(y))) == 0
+            scores.append(np.where(cnt < 2, np.nan, np.where(d > 0, 2 * cov / d, np.where(close, 1.0, np.nan))))
+        ccc_mean = np.nanmean(np.stack(scores, 1), 1) if scores else np.full(len(starts), np.nan)
+    return a, icc, ccc_mean

@@ -12,10 +12,8 @@ from typing import Any
 import numpy as np
 
 from affcurate.labels.agreement import (
-    alpha,
     category_counts,
-    icc_2_1,
-    mean_pairwise_ccc,
+    continuous_agreement_by,
     nominal_agreement_by,
     segment_sum,
 )
@@ -129,11 +127,10 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
                     np.where(np.isnan(stack), np.nanmean(stack, 1, keepdims=True), stack), 1), np.nan)
             out.columns[f"{c}_std"][dest] = std
             if k > 1:
+                per_video = continuous_agreement_by(stack, first, lengths)
                 for g, v in enumerate(group):
-                    part = stack[first[g]:first[g] + lengths[g]]
-                    for i, (name, fn) in enumerate((("krippendorff_alpha", lambda x: alpha(x, "interval")),
-                                                    ("icc", icc_2_1), ("ccc", mean_pairwise_ccc))):
-                        out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, fn(part), k)))
+                    for i, name in enumerate(("krippendorff_alpha", "icc", "ccc")):
+                        out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, per_video[i][g], k)))
                 _segments(out, group, first, lengths, np.nan_to_num(std, nan=0.0), vids, task, c,
                           order[(task, c)])
 

@@ -259,6 +259,20 @@ def test_a_length_beyond_the_tolerance_names_the_file_and_writes_nothing(tmp_pat
     assert not ws.labels_path.exists()
 
 
+def test_per_video_agreement_equals_the_statistics_of_each_video() -> None:
+    from affcurate.labels.agreement import alpha, continuous_agreement_by, icc_2_1, mean_pairwise_ccc
+
+    rng = np.random.default_rng(4)
+    videos = [rng.uniform(-1, 1, (40, 3)), np.full((30, 3), 0.25), rng.uniform(-1, 1, (1, 3)),
+              np.where(rng.random((50, 3)) < 0.3, np.nan, rng.uniform(-1, 1, (50, 3))),
+              np.c_[np.full(20, 0.5), np.full(20, 0.5), np.linspace(-1, 1, 20)], np.full((10, 3), np.nan)]
+    lengths = np.array([len(v) for v in videos])
+    a, icc, ccc = continuous_agreement_by(np.concatenate(videos), np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    for i, v in enumerate(videos):
+        for got, want in ((a[i], alpha(v, "interval")), (icc[i], icc_2_1(v)), (ccc[i], mean_pairwise_ccc(v))):
+            assert (np.isnan(got) and np.isnan(want)) or got == pytest.approx(want, abs=1e-9), (i, got, want)
+
+
 if __name__ == "__main__":
     import tempfile
 
