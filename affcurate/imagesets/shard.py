@@ -12,8 +12,12 @@ most the shard in progress, and a bad image is its own error row, never its shar
 
 from __future__ import annotations
 
+import functools
+import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,7 @@ import pandas as pd
 
 from affcurate import io
 from affcurate.faces.align import aligned_crop
-from affcurate.faces.detectors import shared_detector
+from affcurate.faces.detectors import CenterFace, Detector, shared_detector
 from affcurate.faces.given import GivenFaces, five_points
 from affcurate.faces.table import FaceTracks
 from affcurate.faces.types import Detections
@@ -47,6 +51,32 @@ def _given(g: GivenFaces) -> Detections:
         pts = lm if len(lm) else five
         box = np.array([*pts.min(0), *pts.max(0)])
     return Detections(box[None].astype(np.float32), np.ones(1, np.float32), five[None].astype(np.float32))
+
+
+@functools.lru_cache(maxsize=4)
+def _centerface(min_score: float, detect_size: int) -> Detector:
+    return CenterFace(min_score, detect_size, threads=1)
+
+
+def image_detector(s: FacesSettings) -> Detector:
+    """The detector of a worker process: CenterFace on one thread per call (batches run side by side), another
+    backend as the faces stage makes it."""
+    if s.detector == "centerface":
+        return _centerface(s.min_score, s.detect_size)
+    return shared_detector(s.detector, s.min_score, s.detect_size)
+
+
+def _faces_of(batch: list[Decoded], given: dict[int, GivenFaces], detector: Detector | None,
+              s: FacesSettings) -> dict[int, Detections]:
+    """The faces of a batch's decoded images: given ones as they are, the others detected in one call."""
+    good = [d for d in batch if d.rgb is not None]
+    found: dict[int, Detections] = {d.index: _given(given[d.index]) for d in good if d.index in given}
+    todo = [d for d in good if d.index not in given]
+    if todo and detector is not None:
+        for d, faces in zip(todo, detect_images(detector, [d.rgb for d in todo], s.detect_size, s.min_face),
+                            strict=True):
+            found[d.index] = faces
+    return found
 
 
 class ShardWriter:
@@ -105,7 +135,8 @@ class ShardWriter:
 def process_shard(item: dict[str, Any], on_images: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Process one shard (top-level and picklable: it runs in worker processes) unless its ledger says it is
     done with the same images and settings. ``item``: ws_root, shard, key, images ((index, path) pairs),
-    n (frames of the shard), given (index → GivenFaces). ``on_images(n)`` hears of every ``n`` images done."""
+    n (frames of the shard), given (index → GivenFaces), workers (processes running shards at once).
+    ``on_images(n)`` hears of every ``n`` images done."""
     ws = Workspace(Path(item["ws_root"]))
     shard, key = item["shard"], item["key"]
     entry = ws.ledger(STAGE, shard, key)
@@ -118,23 +149,30 @@ def process_shard(item: dict[str, Any], on_images: Callable[[int], None] | None 
     t0 = time.perf_counter()
     s = ws.settings.faces
     given: dict[int, GivenFaces] = item.get("given") or {}
-    detector = None
     writer = ShardWriter(shard, int(item["n"]), s)
     names = {i: Path(p).name for i, p in item["images"]}
-    for batch in batches(item["images"], BATCH):
-        good = [d for d in batch if d.rgb is not None]
-        found: dict[int, Detections] = {d.index: _given(given[d.index]) for d in good if d.index in given}
-        todo = [d for d in good if d.index not in given]
-        if todo:
-            detector = detector or shared_detector(s.detector, s.min_score, s.detect_size)
-            for d, faces in zip(todo, detect_images(detector, [d.rgb for d in todo], s.detect_size, s.min_face),
-                                strict=True):
-                found[d.index] = faces
-        for d in batch:
-            writer.add(d, found.get(d.index))
-        if on_images:
-            on_images(len(batch))
-    n_crops = writer.write(ws, names, "given" if given and not detector else s.detector)
+    needs_detector = len(given) < len(item["images"])
+    detector = image_detector(s) if needs_detector else None
+    # batches are detected on a few threads at once (the session runs each on one core, without spinning)
+    threads = max(1, (os.cpu_count() or 1) // int(item.get("workers", 1))) if s.detector == "centerface" else 1
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="affcurate-detect") as pool:
+        pending: deque[tuple[list[Decoded], Future[dict[int, Detections]]]] = deque()
+
+        def finish() -> None:
+            batch, fut = pending.popleft()
+            found = fut.result()
+            for d in batch:
+                writer.add(d, found.get(d.index))
+            if on_images:
+                on_images(len(batch))
+
+        for batch in batches(item["images"], BATCH):
+            pending.append((batch, pool.submit(_faces_of, batch, given, detector, s)))
+            if len(pending) > threads:
+                finish()
+        while pending:
+            finish()
+    n_crops = writer.write(ws, names, s.detector if needs_detector else "given")
     info = {"images": writer.results, "n_crops": n_crops,
             "seconds": round(time.perf_counter() - t0, 3)}
     ws.mark_done(STAGE, shard, key, **info)

@@ -64,8 +64,14 @@ def scan(source: Source) -> list[mf.Candidate]:
             c.video_id = c.video_id or named
         return found
     out: list[mf.Candidate] = []
+    seen: set[tuple[int, int]] = set()
     try:
-        for folder, dirs, files in os.walk(source.path, followlinks=False):
+        for folder, dirs, files in os.walk(source.path, followlinks=True):
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:  # a folder link back to a folder already walked (a loop)
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for f in sorted(files):
                 if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS:

@@ -132,6 +132,8 @@ def ingest_images(ws: Workspace, images: str | Path | None = None, *, set_name: 
 
     progress("images", 0, total)
     in_process = spec.kind == "local" and (spec.jobs == 1 or len(items) <= 1)
+    for item in items:  # the cores a shard's threads may take
+        item["workers"] = 1 if in_process or spec.kind != "local" else min(spec.jobs, len(items))
     work = partial(process_shard, on_images=advance) if in_process else process_shard
     summary, last_write = [], time.monotonic()
     for res in map_items(work, items, spec, "shards", progress):
