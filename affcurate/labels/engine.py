@@ -3,6 +3,8 @@ one fusion (:mod:`affcurate.labels.combine`); what comes out is in the order of 
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,7 @@ from affcurate.labels.regrid import Grids, regrid
 from affcurate.labels.scan import POSITIONS, TableMeta, read_frame_maps, read_rows
 from affcurate.workspace import Workspace
 
-BATCH_FRAMES = 300_000
+BATCH_FRAMES = 200_000
 """Grid frames merged at once: large enough that the per-batch costs vanish, small enough for memory."""
 
 
@@ -43,24 +45,37 @@ def task_output(task: str, aus: tuple[str, ...] | list[str]) -> list[str]:
     return [*cols, f"{task}_n"]
 
 
-def merge_run(ws: Workspace, videos: list[Video]) -> dict[str, Any]:
-    """Merge ``videos`` (batch by batch): their columns, the tables' rows and what went wrong."""
-    result: dict[str, Any] = {"parts": [], "stats": [], "segments": [], "errors": [], "length_fixes": [],
-                              "warnings": [], "lags": []}
-    batch: list[Video] = []
+def merge_run(ws: Workspace, videos: list[Video], threads: int | None = None) -> dict[str, Any]:
+    """Merge ``videos`` batch by batch, ``threads`` batches at once (default: one per core; the numerical work
+    releases the interpreter, so threads share the cores): their columns, the tables' rows and what went
+    wrong, in the order of ``videos``."""
+    batches: list[list[Video]] = [[]]
     frames = 0
     for v in videos:
-        batch.append(v)
-        frames += int(v.src_frames or 0) + 1
         if frames >= BATCH_FRAMES:
-            _merge_batch(ws, batch, result)
-            batch, frames = [], 0
-    if batch:
-        _merge_batch(ws, batch, result)
-    return result
+            batches.append([])
+            frames = 0
+        batches[-1].append(v)
+        frames += int(v.src_frames or 0) + 1
+    batches = [b for b in batches if b]
+    results = []
+    workers = max(1, min(threads or os.cpu_count() or 1, len(batches)))
+    if workers == 1:
+        results = [_merge_batch(ws, b) for b in batches]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(lambda b: _merge_batch(ws, b), batches))
+    merged: dict[str, Any] = {k: [] for k in ("parts", "stats", "segments", "errors", "length_fixes", "warnings",
+                                              "lags")}
+    for r in results:
+        for k, v in r.items():
+            merged[k] += v
+    return merged
 
 
-def _merge_batch(ws: Workspace, videos: list[Video], result: dict[str, Any]) -> None:
+def _merge_batch(ws: Workspace, videos: list[Video]) -> dict[str, Any]:
+    result: dict[str, Any] = {k: [] for k in ("parts", "stats", "segments", "errors", "length_fixes", "warnings",
+                                              "lags")}
     s = ws.settings.labels
     fps = ws.settings.ingest.fps
     vids = [v.video_id for v in videos]
@@ -110,7 +125,7 @@ def _merge_batch(ws: Workspace, videos: list[Video], result: dict[str, Any]) -> 
         if kind != "error" and i not in failed:
             result["length_fixes" if kind == "fix" else "warnings"].append(rec)
     if failed:  # merge writes nothing then: the rest of the batch is not needed
-        return
+        return result
     result["lags"] += [rec for _, rec in sorted(out.lags, key=lambda r: r[0])]
     columns = dict(out.columns)
     columns["frame"] = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(starts, n)
@@ -132,6 +147,7 @@ def _merge_batch(ws: Workspace, videos: list[Video], result: dict[str, Any]) -> 
                             for k in ("video", "key", "video_id", "task", "label", "start", "end", "score")})
         seg = seg.iloc[np.lexsort((seg["start"], seg["key"], seg["video"]))]
         result["segments"].append(seg.drop(columns=["video", "key"]).reset_index(drop=True))
+    return result
 
 
 def _face_mask(ws: Workspace, vid: str, n: int) -> np.ndarray:

@@ -210,6 +210,19 @@ def test_merge_writes_the_reference_tables(reference_ws: Workspace, name: str) -
         assert_same_table(ws.root / f"{table}.parquet", REFERENCE / name / f"{table}.parquet", ws.root)
 
 
+@pytest.mark.parametrize("name", ["majority-mean", "weighted-negatives"])
+def test_merge_in_batches_of_a_few_videos_on_threads_writes_the_reference_tables(
+        reference_ws: Workspace, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from affcurate.labels import engine
+
+    monkeypatch.setattr(engine, "BATCH_FRAMES", 100)  # one or two videos a batch, two batches at once
+    labels, kwargs = CONFIGS[name]
+    ws = configure(reference_ws, labels)
+    merge(ws, **kwargs)
+    for table in ("labels", "agreement", "disagreements"):
+        assert_same_table(ws.root / f"{table}.parquet", REFERENCE / name / f"{table}.parquet", ws.root)
+
+
 def test_every_kind_of_source_is_in_the_reference_workspace(reference_ws: Workspace) -> None:
     from affcurate.labels.model import list_annotations, read_annotation
 
