@@ -1,7 +1,8 @@
 """The torch baselines: ``cnn``, a small multi-task CNN trained from scratch (AU: BCE with each AU's positives
-weighted by its negatives-to-positives ratio, EXPR: class-weighted CE, VA: 1 − CCC, optionally weighted per
-frame by ``train.va_bins``), and ``cnn-gru``, the same CNN's features over short windows of frames with a GRU
-head. Either can start from a pretrained backbone on disk (``backbone``: ``resnet18:FILE`` fine-tuned,
+weighted by its negatives-to-positives ratio, EXPR: class-weighted CE, VA: 1 − CCC plus the squared error,
+optionally weighted per frame by ``train.va_bins``), and ``cnn-gru``, the same CNN's features over short windows
+of frames with a GRU head. Their BatchNorm layers normalise each video by its own statistics, in training and
+in prediction (:mod:`affcurate.train.videonorm`): a person the model never saw is read relative to their video. Either can start from a pretrained backbone on disk (``backbone``: ``resnet18:FILE`` fine-tuned,
 ``onnx:FILE`` frozen with a small head on its features; :mod:`affcurate.train.backbone`).
 
 The checkpoint kept is the epoch with the best validation score (mean of AU mean F1, EXPR macro-F1 and VA mean
@@ -29,6 +30,7 @@ from affcurate.train.checkpoint import DamagedFile
 from affcurate.train.data import CropDataset, Index
 from affcurate.train.frontends import Frontend
 from affcurate.train.metrics import au_metrics, expr_metrics, va_metrics
+from affcurate.train.videonorm import VideoBatches, batch_norms, video_statistics
 from affcurate.train.weights import va_bin_weights
 from affcurate.workspace import Workspace
 
@@ -61,6 +63,15 @@ def ccc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     return torch.stack(losses).mean() if losses else pred.sum() * 0
 
 
+def mse_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+             weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared error over the labelled values, each frame counted ``weight`` times (as in :func:`ccc_loss`).
+    Beside 1 − CCC, whose gradient on the mean and spread fades with the covariance, it keeps the outputs on the
+    labels' scale when the correlation is weak (a new person)."""
+    w = mask.float() if weight is None else mask.float() * weight[:, None]
+    return (w * (pred - target) ** 2).sum() / w.sum().clamp_min(1e-12)
+
+
 class TorchBaseline(Baseline):
     """Training loop shared by ``cnn`` and ``cnn-gru``: per-epoch log and checkpoint, best by validation (the
     last epoch without validation), resumable, deterministic for a seed. ``out`` holds ``last.pt`` (to resume)
@@ -86,6 +97,9 @@ class TorchBaseline(Baseline):
     def _loader(self, ds: CropDataset, shuffle: bool, epoch: int = 0) -> DataLoader:
         # the shuffle of epoch e depends on (seed, e) only, so a run resumed at epoch e replays it exactly
         g = torch.Generator().manual_seed(epoch_seed(self.seed, epoch))
+        if shuffle and batch_norms(self.model):  # one video a batch: its statistics are a video's, as in prediction
+            return DataLoader(ds, batch_sampler=VideoBatches(ds.keys["video_id"].to_numpy(), self.batch_size, g),
+                              num_workers=self.workers, persistent_workers=False)
         return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.workers, generator=g,
                           persistent_workers=False)
 
@@ -99,7 +113,8 @@ class TorchBaseline(Baseline):
         if "expr" in self.tasks and (b["expr"] >= 0).any():
             total = total + nn.functional.cross_entropy(out["expr"], b["expr"], weight=expr_w, ignore_index=-1)
         if "va" in self.tasks and b["va_mask"].any():
-            total = total + ccc_loss(out["va"], b["va"], b["va_mask"], b["va_weight"] if self.va_bins else None)
+            w = b["va_weight"] if self.va_bins else None
+            total = total + ccc_loss(out["va"], b["va"], b["va_mask"], w) + mse_loss(out["va"], b["va"], b["va_mask"], w)
         return total
 
     def _fresh(self, n_expr: int) -> torch.optim.Optimizer:
@@ -204,11 +219,29 @@ class TorchBaseline(Baseline):
 
     def _raw(self, ws: Workspace, index: Index, mirror: bool = False, memo: bool = True) -> dict[str, np.ndarray]:
         """Outputs per row; ``mirror`` adds ``va_spread``: how far VA moves when the crops are mirrored.
-        ``memo``: keep the videos' features for later calls (within a fit; not while pre-labelling videos)."""
+        ``memo``: keep the videos' features for later calls (within a fit; not while pre-labelling videos).
+        A network with BatchNorm reads each video with that video's statistics."""
         self.model.eval()
+        if not len(index) or not batch_norms(self.model):  # a head on frozen features: nothing to normalise
+            ds = self.front.dataset(ws, index, mirror=mirror, memo=memo)
+            out = self._outputs(ds, mirror)
+            ds.close()
+            return out
+        vids = index.table["video_id"].to_numpy()
+        parts, rows = [], []
+        for vid in dict.fromkeys(vids.tolist()):
+            mine = np.flatnonzero(vids == vid)
+            ds = self.front.dataset(ws, index.subset(mine), mirror=mirror, memo=memo)
+            with video_statistics(self.model, ws, vid, ds.inputs, self.batch_size):
+                parts.append(self._outputs(ds, mirror))
+            ds.close()
+            rows.append(mine)
+        back = np.argsort(np.concatenate(rows), kind="stable")
+        return {k: np.concatenate([p[k] for p in parts])[back] for k in parts[0]}
+
+    def _outputs(self, ds: CropDataset, mirror: bool) -> dict[str, np.ndarray]:
         outs: dict[str, list[np.ndarray]] = {"au": [], "expr": [], "expr_prob": [], "va": [], "va_spread": []}
         with torch.no_grad():
-            ds = self.front.dataset(ws, index, mirror=mirror, memo=memo)
             for b in self._loader(ds, shuffle=False):
                 o = self.model(b["x"])
                 outs["au"].append(torch.sigmoid(o["au"][:, : self.n_au]).numpy())
@@ -218,7 +251,6 @@ class TorchBaseline(Baseline):
                 if mirror:
                     flipped = b["x_mirror"] if "x_mirror" in b else b["x"].flip(-1)  # features: of mirrored crops
                     outs["va_spread"].append((self.model(flipped)["va"] - o["va"]).abs().numpy())
-            ds.close()
         return {k: np.concatenate(v) for k, v in outs.items() if v}
 
     def _validation_score(self, ws: Workspace, index: Index) -> float | None:
