@@ -91,28 +91,29 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
         group = [v for v, ts in enumerate(tables) if len(ts) == k]
         lengths = sizes[group].astype(np.int64)
         first = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
-        local = np.arange(int(lengths.sum())) - np.repeat(first, lengths)
-        rows = np.stack([np.repeat([int(rg.offset[tables[v][j]]) for v in group], lengths) + local
-                         for j in range(k)], 1)
-        dest = np.repeat(starts[group], lengths) + local
-        said = np.zeros(len(dest), np.int16)
+        total = int(lengths.sum())
+        local = np.arange(total) - np.repeat(first, lengths)
+        rows = Slots([_run(np.array([int(rg.offset[tables[v][j]]) for v in group]), first, local)
+                      for j in range(k)])
+        dest = _run(starts[group], first, local)
+        said = np.zeros(total, np.int16)
         for j in range(k):  # annotator by annotator: k is small, the frames many
-            said += said_rows[rows[:, j]]
+            said += said_rows[rows.of(j)]
         out.columns[f"{task}_n"][dest] = said
         given = [c for c in discrete if c in present]  # a label no table has stays empty, without agreement
         if given:
             where = (task, group, first, lengths, vids, order)
-            values = np.stack([rg.values[c] for c in given], 1)
+            values = [rg.values[c] for c in given]
             # classes are cut to whole numbers as category_counts cuts them: only their range matters
-            if values.size and (np.fmin.reduce(values, axis=None) < 0 or np.fmax.reduce(values, axis=None) > 100):
+            if any(len(v) and (np.fmin.reduce(v) < 0 or np.fmax.reduce(v) > 100) for v in values):
                 for c in given:
-                    _fuse_generic(out, c, rg.values[c][rows], dest, s, where)
+                    _fuse_generic(out, c, rows.stack(rg.values[c]), dest, s, where)
             else:
                 _fuse_classes(out, given, values, rows, dest, s, where)
         for c in continuous:
             if task != "va" and c not in present:  # an AU intensity no table gives: empty (VA is always given)
                 continue
-            stack = rg.values[c][rows]
+            stack = rows.stack(rg.values[c])
             if s.va_fusion == "weighted" and k > 1:
                 w = np.stack([fusion_weights(stack[f:f + n]) for f, n in zip(first, lengths, strict=True)])
                 fused = weighted_rows(stack, np.repeat(w, lengths, axis=0))
@@ -135,14 +136,39 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
                           order[(task, c)])
 
 
-def _fuse_classes(out: Fused, given: list[str], values: np.ndarray, rows: np.ndarray, dest: np.ndarray,
+def _run(offsets: np.ndarray, first: np.ndarray, local: np.ndarray) -> slice | np.ndarray:
+    """The rows ``offsets[i] + local`` of the videos (video ``i``'s from ``first[i]``): one slice when the
+    videos follow each other."""
+    if len(offsets) == 0 or np.array_equal(offsets - offsets[0], first):
+        start = int(offsets[0]) if len(offsets) else 0
+        return slice(start, start + len(local))
+    return np.repeat(offsets, np.diff(np.r_[first, len(local)])) + local
+
+
+@dataclass
+class Slots:
+    """Where annotator ``j`` of a group of videos is, in the rows of the regridded tables."""
+
+    runs: list[slice | np.ndarray]
+
+    def of(self, j: int) -> slice | np.ndarray:
+        return self.runs[j]
+
+    def stack(self, values: np.ndarray) -> np.ndarray:
+        """frames × annotators."""
+        return np.stack([values[r] for r in self.runs], 1)
+
+
+def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: Slots, dest: slice | np.ndarray,
                   s: LabelsSettings, where: tuple) -> None:
     """Class labels (AU presence, expression), all labels of a task at once: per class, how many annotators
     gave it at each frame, from which the fused label, its share and the per-video agreement follow."""
     task, group, first, lengths, vids, order = where
-    k = rows.shape[1]
-    codes = np.where(np.isnan(values), -1, values).astype(np.int8)
-    prof = profiles([codes[rows[:, j]] for j in range(k)])
+    k = len(rows.runs)
+    codes = np.empty((len(values[0]), len(values)), np.int8)
+    for i, v in enumerate(values):
+        codes[:, i] = np.nan_to_num(v, nan=-1.0)  # cut to whole classes, as category_counts cuts them
+    prof = profiles([codes[rows.of(j)] for j in range(k)])
     fused, share = fuse_profiles(prof, s.au_fusion if task == "au" else s.expr_fusion)
     for i, c in enumerate(given):
         out.columns[c][dest] = fused[:, i]
@@ -161,7 +187,8 @@ def _fuse_classes(out: Fused, given: list[str], values: np.ndarray, rows: np.nda
                   np.ascontiguousarray(score[:, i]), vids, task, c, order[(task, c)])
 
 
-def _fuse_generic(out: Fused, c: str, stack: np.ndarray, dest: np.ndarray, s: LabelsSettings, where: tuple) -> None:
+def _fuse_generic(out: Fused, c: str, stack: np.ndarray, dest: slice | np.ndarray, s: LabelsSettings,
+                  where: tuple) -> None:
     """One label whose classes are not small whole numbers: counted by :func:`category_counts`."""
     task, group, first, lengths, vids, order = where
     k = stack.shape[1]

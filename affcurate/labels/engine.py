@@ -93,26 +93,29 @@ def _merge_batch(ws: Workspace, videos: list[Video]) -> dict[str, Any]:
         flat = [m for ms in per_video for m in ms]
         if not flat:
             continue
-        of = [i for i, ms in enumerate(per_video) for _ in ms]
+        # the tables in slots: by number of annotators, then annotator, then video, so that the j-th annotators
+        # of the videos with k of them are one run of rows
+        place = [(i, j) for k in sorted({len(ms) for ms in per_video if ms})
+                 for j in range(k) for i, ms in enumerate(per_video) if len(ms) == k]
+        flat = [per_video[i][j] for i, j in place]
+        tables = [[0] * len(ms) for ms in per_video]
+        for t, (i, j) in enumerate(place):
+            tables[i][j] = t
         discrete, continuous = task_columns(task, s.aus)
         present = set().union(*(m.columns for m in flat))
         rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous], present)
-        rg = regrid(flat, of, rows, g, discrete + continuous, s.length_tolerance)
-        tables, t = [], 0
-        for i, ms in enumerate(per_video):
-            tables.append(list(range(t, t + len(ms))))
-            for j, m in enumerate(ms):
-                key = (i, ti, j)
-                if rg.errors[t]:
-                    records.append((key, "error", {"message": f"{rg.errors[t]} (video {vids[i]})"}))
-                if rg.fixes[t]:
-                    records.append((key, "fix", {"video_id": vids[i], "task": task, "annotator": m.annotator,
-                                                 "samples": rg.fixes[t]}))
-                if rg.warnings[t]:
-                    records.append((key, "warning", {"video_id": vids[i], "task": task, "annotator": m.annotator,
-                                                     "outside": rg.outside[t],
-                                                     "message": f"{m.origin or vids[i]}: {rg.warnings[t]}"}))
-                t += 1
+        rg = regrid(flat, [i for i, _ in place], rows, g, discrete + continuous, s.length_tolerance)
+        for t, (i, j) in enumerate(place):
+            m, key = flat[t], (i, ti, j)
+            if rg.errors[t]:
+                records.append((key, "error", {"message": f"{rg.errors[t]} (video {vids[i]})"}))
+            if rg.fixes[t]:
+                records.append((key, "fix", {"video_id": vids[i], "task": task, "annotator": m.annotator,
+                                             "samples": rg.fixes[t]}))
+            if rg.warnings[t]:
+                records.append((key, "warning", {"video_id": vids[i], "task": task, "annotator": m.annotator,
+                                                 "outside": rg.outside[t],
+                                                 "message": f"{m.origin or vids[i]}: {rg.warnings[t]}"}))
         fuse_task(task, rg, tables, [[m.annotator for m in ms] for ms in per_video], vids, starts, n, s, fps,
                   out, present)
     records.sort(key=lambda r: r[0])
