@@ -72,3 +72,23 @@ def test_a_rerun_with_other_faces_settings_redoes_every_shard(stills, tmp_path):
 
     with h5py.File(ws_dir / "crops" / "imgs-00000.h5") as h5:
         assert h5["crops"].shape[1:] == (96, 96, 3)
+
+
+def test_a_pool_of_workers_writes_the_same_shards_as_one_process(stills, tmp_path):
+    folder = stills("imgs", flips=1)
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert exit_code(["ingest", str(one), "--images", str(folder), "--shard-size", "5"]) == 0
+    assert exit_code(["ingest", str(two), "--images", str(folder), "--shard-size", "5", "--jobs", "2"]) == 0
+    import h5py
+    import numpy as np
+
+    from affcurate.faces.table import FaceTracks
+
+    a, b = pd.read_parquet(one / "images.parquet"), pd.read_parquet(two / "images.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    for shard in a["shard"].unique():
+        ta, tb = FaceTracks.read_path(one / "faces" / f"{shard}.parquet"), FaceTracks.read_path(
+            two / "faces" / f"{shard}.parquet")
+        assert np.array_equal(ta.frame, tb.frame) and np.allclose(ta.boxes, tb.boxes)
+        with h5py.File(one / "crops" / f"{shard}.h5") as ha, h5py.File(two / "crops" / f"{shard}.h5") as hb:
+            assert np.array_equal(ha["crops"][:], hb["crops"][:])
