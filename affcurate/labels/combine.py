@@ -79,8 +79,8 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
                 if lag:
                     for c in ("valence", "arousal"):
                         rg.values[c][offs[j]:offs[j] + n] = shift(rg.values[c][offs[j]:offs[j] + n], lag)
-    said_rows = np.zeros(len(next(iter(rg.values.values()))), bool)
-    for c in discrete + continuous:
+    said_rows = np.zeros(rg.total, bool)
+    for c in rg.values:
         said_rows |= ~np.isnan(rg.values[c])  # after the lag, as the fused values
     for v, ts in enumerate(tables):
         if ts:

@@ -37,6 +37,8 @@ class Regridded:
 
     values: dict[str, np.ndarray]
     offset: np.ndarray
+    total: int = 0
+    """Rows of every table together."""
     fixes: list[int] = field(default_factory=list)
     outside: list[int] = field(default_factory=list)
     warnings: list[str | None] = field(default_factory=list)
@@ -98,7 +100,8 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
     sizes = g.n[videos].astype(np.int64) if len(videos) else np.zeros(0, np.int64)
     offset = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
     total = int(sizes.sum())
-    out = Regridded({c: np.full(total, np.nan) for c in columns}, offset)
+    given = [c for c in columns if c in rows.columns or metas and metas[0].task == "va"]
+    out = Regridded({c: np.full(total, np.nan) for c in given}, offset, total)  # a column no table has: left out
     x_all, k_all = np.zeros(total), np.full(total, -1, np.int64)
     per: dict[str, list[Any]] = {k: [] for k in ("period", "eps", "own", "dense", "pos")}
     fm = g.maps
@@ -148,10 +151,10 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
         for key, value in (("period", period), ("eps", eps), ("own", own), ("dense", m.shape == "dense"),
                            ("pos", pos)):
             per[key].append(value)
-    _between_rows(out, metas, rows, x_all, k_all, sizes, per, columns)
+    _between_rows(out, metas, rows, x_all, k_all, sizes, per, given)
     for i, x, eps in intervals:
-        _paint(out, metas[i], rows, i, x, eps, columns)
-    _absent_is_intensity_zero(out, metas, sizes, columns)
+        _paint(out, metas[i], rows, i, x, eps, given)
+    _absent_is_intensity_zero(out, metas, sizes, given)
     return out
 
 
@@ -160,15 +163,14 @@ def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndar
     """Dense and keyframe tables: each frame's value from the row at or before it and the next one."""
     if not len(x):
         return
-    table = np.repeat(np.arange(len(metas)), sizes)
-
     def col(key: str, dtype: type = np.float64) -> np.ndarray:
-        return np.asarray(per[key], dtype)[table]
+        return np.repeat(np.asarray(per[key], dtype), sizes)
 
     eps, dense = col("eps"), col("dense", bool)
-    found = k >= rows.start[table]  # -1 + start: no row at or before the frame
-    last = rows.start[table] + rows.count[table] - 1
-    kk = np.where(found, k, rows.start[table])
+    first = np.repeat(rows.start, sizes)
+    found = k >= first  # -1 + start: no row at or before the frame
+    last = first + np.repeat(rows.count, sizes) - 1
+    kk = np.where(found, k, first)
     nxt = np.minimum(kk + 1, last)
     has_next = kk + 1 <= last
     is_time = np.array([p == "time" for p in per["pos"]])
@@ -179,15 +181,17 @@ def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndar
     pk = positions[kk_safe] if len(positions) else np.zeros(len(x))
     pn = positions[nxt_safe] if len(positions) else np.zeros(len(x))
     gap = np.where(has_next, pn - pk, np.inf)
-    threshold = np.asarray([DENSE_MAX_GAP * p + e for p, e in zip(per["period"], per["eps"], strict=True)])[table]
+    threshold = np.repeat([DENSE_MAX_GAP * p + e for p, e in zip(per["period"], per["eps"], strict=True)], sizes)
+    task = metas[0].task
     with np.errstate(invalid="ignore"):
         neighbours = np.where(dense, gap <= threshold, np.isfinite(gap))
         alone = found & ((x < pk + col("own") - eps) | (np.abs(x - pk) <= eps))
         covered = alone | (found & neighbours)
-        between = covered & neighbours & (x > pk + eps)
-        frac = np.where(between, (x - pk) / np.where(neighbours, gap, 1.0), 0.0)
+        if task == "va":  # only valence and arousal are interpolated
+            between = covered & neighbours & (x > pk + eps)
+            frac = np.where(between, (x - pk) / np.where(neighbours, gap, 1.0), 0.0)
     skip = np.repeat(np.array([m.shape == "intervals" for m in metas]), sizes)
-    task = metas[0].task
+    covered &= ~skip
     for c in columns:
         if c not in rows.columns:  # no table has it: nothing said
             continue
@@ -197,9 +201,9 @@ def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndar
             vn = v[nxt_safe] if len(v) else np.full(len(x), np.nan)
             both = between & ~np.isnan(vn)
             res = np.where(both, vk + frac * (vn - vk), np.where(alone, vk, np.nan))
+            out.values[c] = np.where(skip, np.nan, res)
         else:
-            res = np.where(covered, vk, np.nan)
-        out.values[c] = np.where(skip, np.nan, res)
+            out.values[c] = np.where(covered, vk, np.nan)
 
 
 def _paint(out: Regridded, m: TableMeta, rows: Rows, i: int, x: np.ndarray, eps: float, columns: list[str]) -> None:
