@@ -18,7 +18,8 @@ DIRECT = 4096
 
 @dataclass
 class Profiles:
-    """Each frame's (and label's) profile number and, per profile, the annotators who gave each class."""
+    """Each label's and frame's profile number (labels × frames) and, per profile, the annotators who gave
+    each class."""
 
     number: np.ndarray
     counts: np.ndarray  # profiles × classes
@@ -29,16 +30,16 @@ class Profiles:
 
 
 def profiles(per: list[np.ndarray]) -> Profiles:
-    """``per[j]``: annotator ``j``'s classes (frames × labels, -1 where none, small whole numbers)."""
+    """``per[j]``: annotator ``j``'s classes (labels × frames, -1 where none, small whole numbers)."""
     k = len(per)
     n_classes = max(int(max(x.max() for x in per)) + 1, 1) if per[0].size else 1
     radix = k + 1
-    number = np.zeros(per[0].shape, np.int64)
+    number = np.zeros(per[0].shape, np.int32)
     for c in range(n_classes):
-        count = np.zeros(per[0].shape, np.int64)
+        count = np.zeros(per[0].shape, np.int32)
         for x in per:
             count += x == c
-        number += count * radix**c
+        number += count * np.int32(radix**c) if radix**c < 2**31 else count * radix**c
     if radix**n_classes <= DIRECT:
         codes = np.arange(radix**n_classes)
     else:
@@ -67,11 +68,13 @@ def fuse_profiles(p: Profiles, method: str) -> tuple[np.ndarray, np.ndarray]:
 def agreement_of_profiles(p: Profiles, k: int, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per video (``lengths[i]`` consecutive frames) and label: (nominal alpha, Fleiss' kappa, whether any
     annotator labelled it), each videos × labels."""
-    n_rows, n_labels = p.number.shape
+    n_labels, n_rows = p.number.shape
     n_p = len(p.counts)
-    video = np.repeat(np.arange(len(lengths)), lengths)
-    key = (video[:, None] * n_labels + np.arange(n_labels)[None, :]) * n_p + p.number
-    h = np.bincount(key.ravel(), minlength=len(lengths) * n_labels * n_p).reshape(len(lengths), n_labels, n_p)
+    size = len(lengths) * n_labels * n_p
+    kind = np.int32 if size < 2**31 else np.int64
+    video = np.repeat(np.arange(len(lengths), dtype=kind) * (n_labels * n_p), lengths)
+    key = video[None, :] + (np.arange(n_labels, dtype=kind) * n_p)[:, None] + p.number.astype(kind, copy=False)
+    h = np.bincount(key.ravel(), minlength=size).reshape(len(lengths), n_labels, n_p)
     c = p.counts.astype(np.int64)
     m = c.sum(1)
     sq = (c**2).sum(1)

@@ -165,18 +165,17 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
     gave it at each frame, from which the fused label, its share and the per-video agreement follow."""
     task, group, first, lengths, vids, order = where
     k = len(rows.runs)
-    codes = np.empty((len(values[0]), len(values)), np.int8)
+    codes = np.empty((len(values), len(values[0])), np.int8)  # labels × rows: each label's rows in one run
     for i, v in enumerate(values):
-        codes[:, i] = np.nan_to_num(v, nan=-1.0)  # cut to whole classes, as category_counts cuts them
-    prof = profiles([codes[rows.of(j)] for j in range(k)])
+        codes[i] = np.nan_to_num(v, nan=-1.0)  # cut to whole classes, as category_counts cuts them
+    prof = profiles([codes[:, rows.of(j)] for j in range(k)])
     fused, share = fuse_profiles(prof, s.au_fusion if task == "au" else s.expr_fusion)
     for i, c in enumerate(given):
-        out.columns[c][dest] = fused[:, i]
-        out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share[:, i]
+        out.columns[c][dest] = fused[i]
+        out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share[i]
     if k < 2:
         return
     a_nom, kappa, some = agreement_of_profiles(prof, k, lengths)
-    score = 1 - np.nan_to_num(share, nan=1.0)
     for i, c in enumerate(given):
         for g in np.flatnonzero(some[:, i]):
             v = group[g]
@@ -184,7 +183,7 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
                 out.stats.append(((v, order[(task, c)], j), _stat(vids[v], task, c, name, value, k)))
         sel = some[:, i]
         _segments(out, [group[g] for g in np.flatnonzero(sel)], first[sel], lengths[sel],
-                  np.ascontiguousarray(score[:, i]), vids, task, c, order[(task, c)])
+                  1 - np.nan_to_num(share[i], nan=1.0), vids, task, c, order[(task, c)])
 
 
 def _fuse_generic(out: Fused, c: str, stack: np.ndarray, dest: slice | np.ndarray, s: LabelsSettings,
