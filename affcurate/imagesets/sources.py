@@ -94,6 +94,7 @@ def plan(source: Source, candidates: list[mf.Candidate], images: pd.DataFrame, s
     taken = dict(zip(known["image_id"].astype(str), known["path"].astype(str), strict=True))
     mf.assign_ids(candidates, taken)
     fresh, seen = [], set()
+    updates: dict[str, dict[str, str]] = {"subject": {}, "label": {}, "source": {}}
     for c in candidates:
         vid = str(c.video_id)
         if vid in seen:
@@ -102,11 +103,15 @@ def plan(source: Source, candidates: list[mf.Candidate], images: pd.DataFrame, s
         if vid in known.index:
             for col, v in (("subject", c.subject), ("label", c.label), ("source", c.source)):
                 if v is not None:
-                    known.loc[vid, col] = v
+                    updates[col][vid] = v
             continue
         fresh.append({"image_id": vid, "set": source.name, "path": str(mf.real_path(c.path)), "subject": c.subject,
                       "label": c.label, "source": c.source or source.name,
                       "meta": json.dumps(c.meta, sort_keys=True) if c.meta else None, "status": "pending"})
+    for col, values in updates.items():  # what a list now says of images already in the set
+        if values:
+            new = known["image_id"].map(values)
+            known[col] = new.astype(object).where(new.notna(), known[col].astype(object))
     if not fresh:
         return typed(known.reset_index(drop=True))
     ours = known[known["set"] == source.name]

@@ -63,8 +63,9 @@ def shard_key(ws: Workspace, paths: list[tuple[int, str]], given: dict[int, Give
 
 def _items(ws: Workspace, images: pd.DataFrame, shards: list[str], given: dict[str, GivenFaces]) -> list[dict[str, Any]]:
     items = []
+    groups = images.groupby("shard", sort=False).indices
     for shard in shards:
-        part = images[images["shard"] == shard].sort_values("index")
+        part = images.iloc[groups[shard]].sort_values("index")
         paths = [(int(i), str(p)) for i, p in zip(part["index"], part["path"], strict=True)]
         g = {int(i): given[v] for i, v in zip(part["index"], part["image_id"].astype(str), strict=True)
              if v in given}
@@ -142,7 +143,7 @@ def ingest_images(ws: Workspace, images: str | Path | None = None, *, set_name: 
             rows = table["shard"] == shard
             table.loc[rows, ["status", "error"]] = ["error", f"shard {shard} failed: {res.error}"]
         else:
-            table = with_shard_results(table, ws, [shard])
+            table = with_shard_results(table, ws, [shard], {shard: res.value["images"]})
         if not in_process:
             advance(len(res.item["images"]))
         summary.append(_summary_row(table, shard, res.value, res.error))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from affcurate import io
@@ -56,24 +57,36 @@ def write_images(ws: Workspace, df: pd.DataFrame) -> None:
     io.write_parquet(typed(df), ws.images_path)
 
 
-def with_shard_results(images: pd.DataFrame, ws: Workspace, shards: list[str] | None = None) -> pd.DataFrame:
+def with_shard_results(images: pd.DataFrame, ws: Workspace, shards: list[str] | None = None,
+                       results: dict[str, dict[str, list[Any]]] | None = None) -> pd.DataFrame:
     """``images`` with each image's outcome taken from its shard's done-ledger (the truth after a kill:
-    ``images.parquet`` may have been written before the last shards finished)."""
-    out = images.copy()
-    for shard in shards if shards is not None else sorted(out["shard"].dropna().unique()):
-        entry = ws.ledger(STAGE, str(shard))
-        if entry is None:
+    ``images.parquet`` may have been written before the last shards finished), or from ``results`` (shard →
+    the outcome lists a shard's processing returns)."""
+    positions = images.groupby("shard", sort=False).indices
+    index = images["index"].to_numpy(dtype=np.int64, na_value=-1)
+    columns = {c: images[c].astype(object).to_numpy(copy=True) for c in RESULT_COLUMNS}
+    changed = False
+    for shard in shards if shards is not None else list(positions):
+        got = (results or {}).get(shard)
+        if got is None:
+            entry = ws.ledger(STAGE, str(shard))
+            got = entry.get("images") if entry else None
+        if not got or shard not in positions:
             continue
-        rows = out.index[out["shard"] == shard]
-        by_index = dict(zip(out.loc[rows, "index"].astype(int), rows, strict=True))
-        results = entry.get("images", {})
+        pos = positions[shard]
+        at = dict(zip(index[pos].tolist(), pos.tolist(), strict=True))
+        hit = [(at[i], k) for k, i in enumerate(got["index"]) if i in at]
+        rows, order = np.array([h[0] for h in hit], np.int64), [h[1] for h in hit]
         for col in RESULT_COLUMNS:
-            values = results.get(col)
-            if values is None:
-                continue
-            for i, v in zip(results["index"], values, strict=True):
-                if i in by_index:
-                    out.loc[by_index[i], col] = v
+            values = got.get(col)
+            if values is not None and len(rows):
+                columns[col][rows] = np.array([values[k] for k in order], dtype=object)
+                changed = True
+    if not changed:
+        return images
+    out = images.copy()
+    for col, values in columns.items():
+        out[col] = values
     return typed(out)
 
 
