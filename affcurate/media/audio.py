@@ -20,12 +20,11 @@ _LAYOUTS = {1: "mono", 2: "stereo"}
 class AudioTrack:
     """The first audio stream of ``src`` re-encoded to AAC into ``out``; :meth:`write` after the video."""
 
-    def __init__(self, src: Path, out: av.container.OutputContainer) -> None:
-        self._src = src
-        with av.open(str(src)) as inp:
-            ain = inp.streams.audio[0]
-            self.rate = int(ain.codec_context.sample_rate or 48000)
-            channels = int(ain.codec_context.channels or 2)
+    def __init__(self, inp: av.container.InputContainer, out: av.container.OutputContainer) -> None:
+        self._inp = inp  # kept open from the check for sound to the end of the writing: one open per video
+        ain = inp.streams.audio[0]
+        self.rate = int(ain.codec_context.sample_rate or 48000)
+        channels = int(ain.codec_context.channels or 2)
         # more than two channels are mixed down: the desk plays stereo and AAC-LC stays simple
         self._layout = _LAYOUTS.get(channels, "stereo")
         self._stream = out.add_stream("aac", rate=self.rate, layout=self._layout)
@@ -36,12 +35,16 @@ class AudioTrack:
     def of(src: Path, out: av.container.OutputContainer) -> AudioTrack | None:
         """The track of ``src`` when it has sound it can decode; None for a silent or unreadable one."""
         try:
-            with av.open(str(src)) as inp:
-                if not inp.streams.audio or not inp.streams.audio[0].codec_context.sample_rate:
-                    return None
-            return AudioTrack(src, out)
+            inp = av.open(str(src))
         except av.error.FFmpegError:
             return None
+        if not inp.streams.audio or not inp.streams.audio[0].codec_context.sample_rate:
+            inp.close()
+            return None
+        return AudioTrack(inp, out)
+
+    def close(self) -> None:
+        self._inp.close()
 
     def write(self, start: float, seconds: float) -> None:
         """Encode the source's sound from source time ``start`` (the first kept video frame, in the container's
@@ -49,7 +52,7 @@ class AudioTrack:
         total = int(round(seconds * self.rate))
         placer = _Placer(self, total)
         resampler = av.AudioResampler(format="fltp", layout=self._layout, rate=self.rate)
-        with av.open(str(self._src)) as inp:
+        with self._inp as inp:
             ain = inp.streams.audio[0]
             tb = float(ain.time_base)
             for packet in inp.demux(ain):

@@ -157,6 +157,7 @@ def transcode(
 
     rate = Fraction(fps).limit_denominator(1001)
     out_idx, src_idx, src_time, src_name = [], [], [], []
+    audio: AudioTrack | None = None
     with atomic_path(dst, suffix=".mp4") as tmp:
         out = av.open(str(tmp), mode="w", format="mp4")
         try:
@@ -222,6 +223,8 @@ def transcode(
             if audio is not None:
                 audio.write(start=counter.get("t0", 0.0), seconds=len(out_idx) / fps)
         finally:
+            if audio is not None:
+                audio.close()
             out.close()
 
     repeated = np.zeros(len(src_idx), dtype=bool)
