@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,11 +89,9 @@ def plan(source: Source, candidates: list[mf.Candidate], images: pd.DataFrame, s
     """``images`` with the candidates added (new ones in new shards of the set) or updated (subject, label)."""
     if shard_size < 1:
         raise AffcurateError(f"--shard-size {shard_size}: expected at least 1 image per shard")
-    root = None if source.is_list else source.path
-    candidates = mf.apply_path_rules(candidates, root, subject_from, label_from_folder)
     known = images.set_index("image_id", drop=False)
-    taken = dict(zip(known["image_id"].astype(str), known["path"].astype(str), strict=True))
-    mf.assign_ids(candidates, taken)
+    _path_rules(candidates, None if source.is_list else str(source.path), subject_from, label_from_folder)
+    _assign_ids(candidates, dict(zip(known["path"].astype(str), known["image_id"].astype(str), strict=True)))
     fresh, seen = [], set()
     updates: dict[str, dict[str, str]] = {"subject": {}, "label": {}, "source": {}}
     for c in candidates:
@@ -105,7 +104,7 @@ def plan(source: Source, candidates: list[mf.Candidate], images: pd.DataFrame, s
                 if v is not None:
                     updates[col][vid] = v
             continue
-        fresh.append({"image_id": vid, "set": source.name, "path": str(mf.real_path(c.path)), "subject": c.subject,
+        fresh.append({"image_id": vid, "set": source.name, "path": str(c.path), "subject": c.subject,
                       "label": c.label, "source": c.source or source.name,
                       "meta": json.dumps(c.meta, sort_keys=True) if c.meta else None, "status": "pending"})
     for col, values in updates.items():  # what a list now says of images already in the set
@@ -123,6 +122,50 @@ def plan(source: Source, candidates: list[mf.Candidate], images: pd.DataFrame, s
         check_name(s, "shard id", "--set")
     return typed(pd.concat([known.reset_index(drop=True).astype(object), pd.DataFrame(fresh).astype(object)],
                            ignore_index=True))
+
+
+def _path_rules(candidates: list[mf.Candidate], root: str | None, subject_from: str | None,
+                label_from_folder: bool) -> None:
+    """``--subject-from`` and ``--label-from-folder`` as for videos (:func:`affcurate.media.manifest.apply_path_rules`),
+    on path strings: a list of 450,000 images is done in a second."""
+    mf.apply_path_rules([], None, subject_from, False)  # the regex's checks and messages are the media stage's
+    rx = re.compile(subject_from) if subject_from else None
+    for c in candidates:
+        text = str(c.path)
+        rel = text[len(root) + 1:] if root and text.startswith(root + os.sep) else text
+        if rx is not None and c.subject is None:
+            m = rx.search(rel)
+            if m and m.group("subject"):
+                c.subject = m.group("subject")
+        if label_from_folder and c.label is None:
+            c.label = os.path.basename(os.path.dirname(text))
+
+
+def _assign_ids(candidates: list[mf.Candidate], by_path: dict[str, str]) -> None:
+    """A unique, safe image id for every candidate: the one it has (an image already in the workspace keeps its
+    id), the list's, else its file name's stem, with parent folders put before it while another image has it."""
+    used = {v: p for p, v in by_path.items()}
+    for c in candidates:
+        c.path = Path(os.path.abspath(c.path))  # no resolving of links: one system call less per image
+        key = str(c.path)
+        if c.video_id:
+            owner = used.get(c.video_id)
+            if owner is not None and owner != key:
+                where = f"line {c.line}" if c.line else key
+                raise AffcurateError(f"image id {c.video_id!r} ({where}) is already used by {owner}")
+        elif key in by_path:
+            c.video_id = by_path[key]
+        else:
+            base = safe_name(c.path.stem, "image")
+            parents = list(c.path.parent.parts[::-1]) if base in used else []
+            while base in used and parents:
+                base = safe_name(f"{parents.pop(0)}_{base}", "image")
+            vid, n = base, 2
+            while vid in used:
+                vid, n = f"{base}_{n}", n + 1
+            c.video_id = vid
+        used[c.video_id] = key
+        by_path[key] = c.video_id
 
 
 def _number(shard: str) -> int:
