@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -123,3 +128,30 @@ def test_a_faces_failure_leaves_the_transcode_done(samples: Path, tmp_path: Path
     fixed = ingest(ws, src)
     row = fixed.summary.set_index("video_id").loc["good"]
     assert row["skipped"] and row["faces_status"] == "ok"
+
+
+def test_a_killed_single_pass_resumes_without_redoing_finished_videos(source: Path, tmp_path: Path) -> None:
+    ws_dir = tmp_path / "ws"
+    cmd = [sys.executable, "-m", "affcurate", "ingest", str(ws_dir), "--videos", str(source)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    done = ws_dir / ".affcurate" / "done" / "faces"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (done.exists() and any(done.glob("[!.]*.json"))):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = {p.stem for p in done.glob("[!.]*.json")}
+    assert 1 <= len(finished) < len(VIDEOS)
+    ws = Workspace.open(ws_dir)
+    stamps = {vid: ws.faces_path(vid).stat().st_mtime_ns for vid in finished}
+    result = ingest(ws, source)
+    assert result.n_failed == 0
+    s = result.summary.set_index("video_id")
+    assert s.loc[sorted(finished), "skipped"].all() and not s["skipped"].all()
+    assert {vid: ws.faces_path(vid).stat().st_mtime_ns for vid in finished} == stamps
+    for vid in ws.video_ids():
+        assert ws.faces_path(vid).exists() and ws.crops_path(vid).exists()
+        with h5py.File(ws.crops_path(vid)) as h5:
+            assert len(h5["crops"]) == len(h5["frames"])
+    # what the kill left half written is gone, and never took a video's name
+    assert not [p.name for p in ws.root.rglob("*") if "~" in p.name]
