@@ -5,6 +5,12 @@ A fused value on a frame comes only from the sources that gave one there (see :m
 An AU intensity left empty where its source says the AU is absent is that source's intensity 0 (the desk leaves
 it empty, affcurate CSV writes 0: the same statement); a source that gives no intensity for an AU at all, or
 says present without one, has no say in that frame's intensity.
+
+The work is columnar (:mod:`affcurate.labels.engine`): the videos are merged in batches, each batch's tables of
+a task read in one Polars scan (:mod:`~affcurate.labels.scan`), put on the grids at once
+(:mod:`~affcurate.labels.regrid`) and fused and scored for all its videos at once
+(:mod:`~affcurate.labels.combine`, :mod:`~affcurate.labels.classes`); batches run on one thread per core. The
+tables are those a video-by-video merge writes (``tests/labels/test_merge_columnar.py`` holds them).
 """
 
 from __future__ import annotations
@@ -158,8 +164,9 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     ``machine``: machine sources (OpenFace, py-feat, ``affcurate predict``) are left out (``exclude``, the
     default: never fused with people unless asked), used only for the tasks of a video no person labelled
     (``fallback``), or fused with the people's (``fuse``).
-    ``spec``: where the per-video work runs: this process by default, ``"auto"`` for a local pool sized to the
-    machine and the workspace (a script that asks for a pool needs the ``if __name__ == "__main__":`` guard)."""
+    ``spec``: where the work runs: this process by default (and for ``"auto"``: the merge is vectorised and
+    threaded, a pool only adds the cost of sending the columns back); a local pool or Ray splits the videos into
+    one run per job (a script that asks for a pool needs the ``if __name__ == "__main__":`` guard)."""
     if keep not in KEEP:
         raise AffcurateError(f"unknown keep {keep!r}: expected one of {', '.join(KEEP)}")
     if machine not in MACHINE:
