@@ -28,7 +28,7 @@ import numpy as np
 
 from affcurate.executor import ExecutorSpec
 from affcurate.faces.detectors import make_detector
-from affcurate.imagesets import ingest_images
+from affcurate.imagesets.stage import ingest_images
 from affcurate.samples import cache_dir
 from affcurate.workspace import Workspace
 

@@ -12,8 +12,9 @@ from rich.text import Text
 
 from affcurate.executor import ExecutorSpec
 from affcurate.flow import IngestResult, ingest
-from affcurate.imagesets import ImageSetResult, ingest_images, read_given_faces
+from affcurate.imagesets import read_given_faces
 from affcurate.imagesets.sources import SHARD_SIZE, list_is_images
+from affcurate.imagesets.stage import ImageSetResult, ingest_images
 from affcurate.lock import writer_lock
 from affcurate.workspace import Workspace
 

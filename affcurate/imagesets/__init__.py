@@ -23,12 +23,22 @@ The design, in one place:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from affcurate.faces.given import GivenFaces
-from affcurate.imagesets.stage import ImageSetResult, ingest_images
-from affcurate.workspace import Workspace
+if TYPE_CHECKING:
+    from affcurate.faces.given import GivenFaces
+    from affcurate.workspace import Workspace
 
 __all__ = ["ImageSetResult", "ingest_images", "read_given_faces"]
+
+
+def __getattr__(name: str) -> Any:
+    # the stage (OpenCV, the detector) loads when it is used, not when a split reads its tables
+    if name in ("ImageSetResult", "ingest_images"):
+        from affcurate.imagesets import stage
+
+        return getattr(stage, name)
+    raise AttributeError(f"module 'affcurate.imagesets' has no attribute {name!r}")
 
 
 def read_given_faces(ws: Workspace, paths: list[Path]) -> dict[str, GivenFaces]:
