@@ -2,7 +2,7 @@
 
 A shard holds unrelated images, so a split assigns images, not shards: for the split's search (and for adopting
 a given split) each image of a shard becomes a video of its own, named by its image id, with its own subject (a
-subject of its own unless ``images.parquet`` names one). ``splits.parquet`` then has one row per image of an
+subject of its own unless ``images.parquet`` names one; identical files share one). ``splits.parquet`` then has one row per image of an
 image set, ``video_id`` its shard and ``frame`` its index (with ``image_id``), beside the one row per video of
 the videos (``frame`` null). :func:`part_of` reads a part for any frame of either kind.
 """
@@ -49,8 +49,13 @@ def _ids(images: pd.DataFrame, rows: pd.DataFrame, on_shard: np.ndarray) -> np.n
 def _with_images(images: pd.DataFrame, manifest: pd.DataFrame) -> pd.DataFrame:
     """The manifest with the shards' rows replaced by one row per image."""
     shards = set(images["shard"].astype(str))
+    # the same bytes under two names are one picture of one person: never on two sides of a split
+    subject = images["subject"].astype(object)
+    first = images.groupby("sha256")["image_id"].transform("first")
+    same = images["sha256"].notna() & images["sha256"].duplicated(keep=False) & subject.isna()
+    subject = subject.where(~same, "image:" + first.astype(str))
     own = pd.DataFrame({"video_id": images["image_id"], "path": images["path"], "kind": "image",
-                        "subject": images["subject"], "label": images["label"], "source": images["source"],
+                        "subject": subject, "label": images["label"], "source": images["source"],
                         "status": images["status"].where(images["status"] != "no_face", "ok"),
                         "meta": images["meta"]})
     videos = manifest[~manifest["video_id"].astype(str).isin(shards)]

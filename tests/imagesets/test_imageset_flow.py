@@ -104,3 +104,24 @@ def test_split_report_train_and_export_work_image_by_image(labelled, tmp_path):
     assert set(zip(test["video_id"], test["frame"], strict=True)) == {
         (images.loc[i, "shard"], images.loc[i, "index"]) for i in sp.loc[sp["split"] == "test", "image_id"]}
     assert np.isfinite(test["valence"]).all()
+
+
+def test_two_copies_of_one_image_are_one_subject_in_a_split(stills, tmp_path):
+    import shutil
+
+    folder = stills("imgs", flips=0)
+    shutil.copy(folder / "single_face.jpg", folder / "single_face_again.jpg")
+    ws_dir = tmp_path / "ws"
+    assert exit_code(["ingest", str(ws_dir), "--images", str(folder), "--shard-size", "4"]) == 0
+    names = sorted(p.name for p in folder.iterdir())
+    csv = tmp_path / "training.csv"
+    csv.write_text("\n".join([HEADER] + [f"imgs/{n},0,0,0,0,,{k % 7},0.1,0.2" for k, n in enumerate(names)]) + "\n")
+    assert exit_code(["import", str(ws_dir), "--format", "affectnet", str(csv)]) == 0
+    assert exit_code(["merge", str(ws_dir)]) == 0
+    for seed in range(3):
+        assert exit_code(["split", str(ws_dir), "--train", "0.5", "--test", "0.5", "--tolerance", "0.25",
+                          "--seed", str(seed)]) == 0
+        sp = pd.read_parquet(ws_dir / "splits.parquet").set_index("image_id")
+        assert sp.loc["single_face", "split"] == sp.loc["single_face_again", "split"]
+        assert sp.loc["single_face", "subject"] == sp.loc["single_face_again", "subject"]
+        assert sp["subject"].nunique() == 6
