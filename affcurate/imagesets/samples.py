@@ -1,10 +1,10 @@
 """Images as samples of their own for the split and everything that reads it.
 
 A shard holds unrelated images, so a split assigns images, not shards: for the split's search (and for adopting
-a given split) each image of a shard becomes a video of its own, named by its image id, with its own subject (a
-subject of its own unless ``images.parquet`` names one; identical files share one). ``splits.parquet`` then has one row per image of an
-image set, ``video_id`` its shard and ``frame`` its index (with ``image_id``), beside the one row per video of
-the videos (``frame`` null). :func:`part_of` reads a part for any frame of either kind.
+a given split) each image of a shard becomes a video of its own, named by its image id, with its own subject
+(unless ``images.parquet`` names one; identical files share one). ``splits.parquet`` then has one row per image
+of an image set, ``video_id`` its shard and ``frame`` its index (with ``image_id``), beside the one row per
+video of the videos (``frame`` null). :func:`part_of` reads a part for any frame of either kind.
 """
 
 from __future__ import annotations
