@@ -113,14 +113,17 @@ class ShardWriter:
         idx = np.arange(self.n)
         frame_map = pd.DataFrame({"frame": idx, "time": idx / fps, "src_frame": idx, "src_time": idx / fps,
                                   "repeated": np.zeros(self.n, bool),
-                                  "src_name": [names.get(int(i)) for i in idx]})
+                                  "src_name": [Path(str(names.get(int(i)))).name for i in idx]})
         io.write_parquet(frame_map, ws.frames_path(self.shard), metadata={"video_id": self.shard, "fps": fps,
                                                                           "src_frames": self.n, "image_set": True})
         tracks = FaceTracks.from_detections(self.shard, self.rows, 5)
         subject = tracks.track_id == 0
+        # each frame's image as a dataset names it (its folder and file name), for writers of per-image formats
+        images = [names.get(int(i)) for i in idx]
         tracks = tracks.with_target(subject, video_id=self.shard, detector=detector, n_frames=self.n,
                                     target_track=0 if subject.any() else None, target_method="image",
-                                    settings=self.s.__dict__, width=None, height=None, image_set=True)
+                                    settings=self.s.__dict__, width=None, height=None, image_set=True,
+                                    images=images)
         tracks.write(ws)
         size = self.s.crop_size
         with io.atomic_path(ws.crops_path(self.shard), suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
@@ -150,7 +153,7 @@ def process_shard(item: dict[str, Any], on_images: Callable[[int], None] | None 
     s = ws.settings.faces
     given: dict[int, GivenFaces] = item.get("given") or {}
     writer = ShardWriter(shard, int(item["n"]), s)
-    names = {i: Path(p).name for i, p in item["images"]}
+    names = {i: f"{Path(p).parent.name}/{Path(p).name}" for i, p in item["images"]}
     needs_detector = len(given) < len(item["images"])
     detector = image_detector(s) if needs_detector else None
     # batches are detected on a few threads at once (the session runs each on one core, without spinning)

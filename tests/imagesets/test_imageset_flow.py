@@ -125,3 +125,24 @@ def test_two_copies_of_one_image_are_one_subject_in_a_split(stills, tmp_path):
         assert sp.loc["single_face", "split"] == sp.loc["single_face_again", "split"]
         assert sp.loc["single_face", "subject"] == sp.loc["single_face_again", "subject"]
         assert sp["subject"].nunique() == 6
+
+
+def test_an_affectnet_export_has_a_row_per_image_and_imports_back_onto_the_same_frames(labelled, tmp_path):
+    ws, official, rows = labelled
+    assert exit_code(["import", str(ws.root), "--format", "affectnet", str(official)]) == 0
+    assert exit_code(["merge", str(ws.root)]) == 0
+    out = tmp_path / "out"
+    assert exit_code(["export", str(ws.root), str(out), "--format", "affectnet"]) == 0
+    written = pd.read_csv(out / "training.csv")
+    assert len(written) == 12
+    assert set(written["subDirectory_filePath"]) == {f"Manually_Annotated_Images/{n}" for n in rows}
+    for r in written.itertuples():
+        name, valence, arousal = rows[r.subDirectory_filePath.split("/")[-1]]
+        assert r.expression == CODES[name] and r.valence == pytest.approx(valence, abs=1e-4)
+        assert r.face_width > 0  # the subject's box on its image
+    assert exit_code(["import", str(ws.root), "--format", "affectnet", "--annotator", "again",
+                      str(out / "training.csv")]) == 0
+    a = pd.read_parquet(ws.annotation_path("affectnet", "expr", "Manually_Annotated_Images-00000"))
+    b = pd.read_parquet(ws.annotation_path("again", "expr", "Manually_Annotated_Images-00000"))
+    assert a[["start", "expr"]].sort_values("start").to_numpy().tolist() == b[["start", "expr"]].sort_values(
+        "start").to_numpy().tolist()

@@ -151,22 +151,30 @@ def faces_by_name(path: Path, ctx: ImportContext) -> dict[str, GivenFaces]:
 
 def write(table: LabelTable, out: Path, ctx: ExportContext) -> list[Path]:
     """``training.csv``: a row per video, of its first frame with an expression or valence-arousal (its first
-    frame when none has), the subject's face box on it (0 where unknown); code 8 (None) and -2 where unlabelled."""
+    frame when none has), or per labelled image of an image set's shard; the subject's face box on it (0 where
+    unknown); code 8 (None) and -2 where unlabelled."""
     classes = list(ctx.labels.expressions)
     rows = []
     for vid, part in by_video(table):
         expr, va = part.expr(), part.va()
         labelled = ~np.isnan(expr) | ~np.isnan(va).all(1)
-        i = int(np.argmax(labelled))  # 0 when nothing is labelled
-        name = classes[int(expr[i])] if not np.isnan(expr[i]) else None
-        code = CODES.index(name) if name in CODES else (7 if name == "Other" else 8)
-        box = ctx.boxes(vid, part.frame["frame"].to_numpy()[i: i + 1])[0]
-        x, y, w, h = (0, 0, 0, 0) if np.isnan(box).any() else (
-            round(float(box[0])), round(float(box[1])), round(float(box[2] - box[0])), round(float(box[3] - box[1])))
-        rows.append({"subDirectory_filePath": _image_name(vid, ctx.video(vid).source), "face_x": x, "face_y": y,
-                     "face_width": w, "face_height": h, "facial_landmarks": "", "expression": code,
-                     "valence": -2 if np.isnan(va[i, 0]) else round(float(va[i, 0]), 4),
-                     "arousal": -2 if np.isnan(va[i, 1]) else round(float(va[i, 1]), 4)})
+        images = ctx.faces(vid).meta.get("images")
+        frames = part.frame["frame"].to_numpy()
+        if images:  # a shard of an image set: a row per labelled image, named as it was ingested
+            picks = [(i, images[int(frames[i])]) for i in np.flatnonzero(labelled) if frames[i] < len(images)]
+        else:
+            picks = [(int(np.argmax(labelled)), _image_name(vid, ctx.video(vid).source))]  # 0 when none is
+        for i, image in picks:
+            name = classes[int(expr[i])] if not np.isnan(expr[i]) else None
+            code = CODES.index(name) if name in CODES else (7 if name == "Other" else 8)
+            box = ctx.boxes(vid, frames[i: i + 1])[0]
+            x, y, w, h = (0, 0, 0, 0) if np.isnan(box).any() else (
+                round(float(box[0])), round(float(box[1])), round(float(box[2] - box[0])),
+                round(float(box[3] - box[1])))
+            rows.append({"subDirectory_filePath": image, "face_x": x, "face_y": y, "face_width": w, "face_height": h,
+                         "facial_landmarks": "", "expression": code,
+                         "valence": -2 if np.isnan(va[i, 0]) else round(float(va[i, 0]), 4),
+                         "arousal": -2 if np.isnan(va[i, 1]) else round(float(va[i, 1]), 4)})
     return [write_csv(out / "training.csv", pd.DataFrame(rows, columns=HEADER))]
 
 
