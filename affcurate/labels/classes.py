@@ -34,12 +34,13 @@ def profiles(per: list[np.ndarray]) -> Profiles:
     k = len(per)
     n_classes = max(int(max(x.max() for x in per)) + 1, 1) if per[0].size else 1
     radix = k + 1
-    number = np.zeros(per[0].shape, np.int32)
+    kind = np.int32 if radix**n_classes < 2**31 else np.int64  # many annotators of many classes: wider
+    number = np.zeros(per[0].shape, kind)
     for c in range(n_classes):
-        count = np.zeros(per[0].shape, np.int32)
+        count = np.zeros(per[0].shape, kind)
         for x in per:
             count += x == c
-        number += count * np.int32(radix**c) if radix**c < 2**31 else count * radix**c
+        number += count * kind(radix**c)
     if radix**n_classes <= DIRECT:
         codes = np.arange(radix**n_classes)
     else:

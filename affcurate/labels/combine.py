@@ -104,8 +104,11 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
         if given:
             where = (task, group, first, lengths, vids, order)
             values = [rg.values[c] for c in given]
-            # classes are cut to whole numbers as category_counts cuts them: only their range matters
-            if any(len(v) and (np.fmin.reduce(v) < 0 or np.fmax.reduce(v) > 100) for v in values):
+            # classes are cut to whole numbers as category_counts cuts them: only their range matters, and the
+            # number of profiles ((k + 1) ** classes) must fit in 62 bits
+            low = min((np.fmin.reduce(v) for v in values if len(v)), default=0.0)
+            high = max((np.fmax.reduce(v) for v in values if len(v)), default=0.0)
+            if low < 0 or high > 100 or (np.isfinite(high) and (k + 1) ** (int(high) + 1) >= 2**62):
                 for c in given:
                     _fuse_generic(out, c, rows.stack(rg.values[c]), dest, s, where)
             else:
