@@ -188,6 +188,18 @@ LINEAR = (" The linear baseline reads dlib's 68 landmarks of each aligned crop (
           "normalised), the faces stage's five points and HOG of the crop.")
 
 
+NORMS = (" The BatchNorm layers of {models} normalise each video by its own statistics (batches of one video in "
+         "training, the video's crops when predicting): a new person is read relative to their own video, and a video "
+         "showing one expression throughout reads as that person's average face.")
+
+
+def _norms(config: dict[str, Any]) -> str:
+    torch_models = [m for m in config["models"] if m in ("cnn", "cnn-gru")]
+    if not torch_models or str(config.get("backbone") or "").startswith("onnx:"):  # a frozen extractor: no BatchNorm
+        return ""
+    return NORMS.format(models=" and ".join(torch_models))
+
+
 def _origin(config: dict[str, Any]) -> str:
     """Where the models' weights start from: scratch, or the pretrained backbone of ``--backbone``."""
     if not config.get("backbone"):
@@ -219,8 +231,8 @@ def model_card(ws: Workspace, config: dict[str, Any], tasks: list[str], result: 
         f"AUs: {', '.join(s.labels.aus)}. Expressions: {', '.join(s.labels.expressions)}.", "",
         "## Training", f"Epochs {config['epochs']}, batch {config['batch_size']}, learning rate {config['lr']}, "
         f"seed {config['seed']}. Losses: AU binary cross-entropy (positives weighted by each AU's negatives-to-"
-        "positives ratio), expression class-weighted cross-entropy, valence-arousal 1 − CCC." + weights + " "
-        + choose, "",
+        "positives ratio), expression class-weighted cross-entropy, valence-arousal 1 − CCC plus the squared error."
+        + weights + " " + choose + _norms(config), "",
         "## Results", table, "", *notes, "",
     ]
     if "va" in tasks:
