@@ -85,7 +85,7 @@ def test_shell_completion_installs_and_completes(tmp_path: Path, capsys: pytest.
     assert "--install-completion" in shown and "--show-completion" in shown
     env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
     proc = subprocess.run([str(SCRIPT), "--install-completion", "bash"], capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "_AFFCURATE_COMPLETE" in (tmp_path / ".bash_completions" / "affcurate.sh").read_text()
     assert "affcurate.sh" in (tmp_path / ".bashrc").read_text()
     # what bash asks when the user presses tab after `affcurate sta`
