@@ -2,7 +2,7 @@
 
 - ``prior``: majority class, AU base rates, mean VA (the floor every table shows);
 - ``linear``: logistic / ridge regression on landmark geometry and HOG of the crop;
-- ``cnn``: a small multi-task CNN trained from scratch (AU: BCE, EXPR: class-weighted CE, VA: 1 − CCC);
+- ``cnn``: a small multi-task CNN trained from scratch (AU: BCE, EXPR: class-weighted CE, VA: 1 − CCC plus the squared error; each video batch-normalised by its own statistics);
 - ``cnn-gru``: the same CNN's features over short windows of frames with a GRU head.
 
 A new baseline is a :class:`~affcurate.train.base.Baseline` subclass added to :data:`BASELINES` here, or, from

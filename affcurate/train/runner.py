@@ -135,7 +135,7 @@ def train_baseline(ws: Workspace, models: list[str] | tuple[str, ...] | None = N
     config = {"models": list(models), "tasks": list(tasks), "epochs": epochs or s.epochs, "seed": s.seed if seed is
               None else seed, "batch_size": batch_size or s.batch_size, "lr": lr or s.lr, "window": s.window,
               "input_size": s.input_size, "workers": s.workers, "va_bins": s.va_bins, "folds": 0,
-              "validation": bool(validation), **chosen}
+              "validation": bool(validation), "trainer": runs.TRAINER, **chosen}
     # one writer at a time: the checkpoints, runs/benchmark.md and the stale temporaries are this run's
     with ws.writing("affcurate train-baseline"):
         return _train(ws, config, name, progress, on_note, overwrite, folds)

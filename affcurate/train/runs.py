@@ -21,9 +21,13 @@ from affcurate.workspace import Workspace, stage_key
 
 # what the numbers of a run depend on; `workers` only changes how fast the crops are read
 IDENTITY = ("models", "tasks", "epochs", "seed", "batch_size", "lr", "window", "input_size", "va_bins", "folds",
-            "validation", "backbone", "backbone_sha256", "data")
+            "validation", "backbone", "backbone_sha256", "trainer", "data")
 # settings added later, and what a run that does not record them was trained with
-DEFAULTS: dict[str, Any] = {"va_bins": 0, "folds": 0, "validation": True, "backbone": None, "backbone_sha256": None}
+DEFAULTS: dict[str, Any] = {"va_bins": 0, "folds": 0, "validation": True, "backbone": None, "backbone_sha256": None,
+                            "trainer": 1}
+TRAINER = 2
+"""How the baselines are trained, raised when the same settings give other numbers (2: each video batch-normalised
+by its own statistics, VA loss 1 − CCC plus the squared error); a run of another trainer is not resumed."""
 
 
 def _value(config: dict[str, Any], key: str) -> Any:

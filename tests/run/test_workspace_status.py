@@ -84,7 +84,9 @@ def test_shell_completion_installs_and_completes(tmp_path: Path, capsys: pytest.
     shown = capsys.readouterr().out
     assert "--install-completion" in shown and "--show-completion" in shown
     env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
-    proc = subprocess.run([str(SCRIPT), "--install-completion", "bash"], capture_output=True, text=True, env=env)
+    # typer finds the shell among the command's parents, as when a user types it: so bash starts it here
+    proc = subprocess.run(["/bin/bash", "-c", '"$0" --install-completion; exit $?', str(SCRIPT)], capture_output=True,
+                          text=True, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "_AFFCURATE_COMPLETE" in (tmp_path / ".bash_completions" / "affcurate.sh").read_text()
     assert "affcurate.sh" in (tmp_path / ".bashrc").read_text()
