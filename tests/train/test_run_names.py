@@ -43,3 +43,13 @@ def test_the_library_refuses_the_same_names(bad: str, small_ws: Workspace, tmp_p
 def test_a_good_name_is_a_folder_under_runs(small_ws: Workspace) -> None:
     main(["train-baseline", str(small_ws.root), "--models", "prior", "--tasks", "au", "--name", "first.try-1"])
     assert (small_ws.runs_dir / "first.try-1" / "prior" / "metrics.json").exists()
+
+
+def test_a_run_of_the_older_trainer_is_not_taken_for_one_of_this_trainer(small_ws: Workspace) -> None:
+    """Same settings, older training code: another folder name, and the refusal says the trainer changed."""
+    from affcurate.train import runs
+
+    old = {"models": ["cnn"], "tasks": ["expr"], "epochs": 3, "seed": 0, "data": {"labels.parquet": "ab"}}
+    new = {**old, "trainer": runs.TRAINER}
+    assert runs.run_dir(small_ws, None, old, old["data"]) != runs.run_dir(small_ws, None, new, new["data"])
+    assert runs.differences(old, new) == [f"trainer 1 → {runs.TRAINER}"]
