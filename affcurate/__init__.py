@@ -5,6 +5,7 @@ Each command has a Python twin of the same name here, taking a :class:`Workspace
     import affcurate
     ws = affcurate.Workspace.init("mydata")
     affcurate.ingest(ws, "raw/")                         # affcurate ingest mydata --videos raw/
+    affcurate.ingest_images(ws, "stills/")               # affcurate ingest mydata --images stills/
     affcurate.import_files(ws, "abaw", ["VA_Set/"])     # affcurate import mydata --format abaw VA_Set/
     affcurate.merge(ws)
     affcurate.split(ws, train=0.8, test=0.2)
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "ingest": ("affcurate.flow", "ingest"),
     "ingest_media": ("affcurate.media.ingest", "ingest_media"),
+    "ingest_images": ("affcurate.imagesets.stage", "ingest_images"),
     "find_faces": ("affcurate.faces.stage", "find_faces"),
     "pick_subject": ("affcurate.faces.stage", "pick"),
     "subjects": ("affcurate.identity.stage", "subjects"),
