@@ -13,11 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from affcurate.state import STATES, status
+from affcurate.state.images import line as images_line
 
 console = Console()
 
 STYLE = {"done": "green", "stale": "yellow", "failed": "red", "missing": "bold"}
-TITLE = {"ingest": "ingest (media)", "import": "import (annotations)"}
+TITLE = {"ingest": "ingest (media)", "images": "ingest (images)", "import": "import (annotations)"}
 
 
 def status_command(
@@ -26,11 +27,11 @@ def status_command(
 ) -> None:
     """Where the workspace stands: what is done, stale, failed or missing, and what to run next.
 
-    Per stage the counts of done, stale, failed and missing; the failed videos with their errors.
+    Per stage the counts of done, stale, failed and missing; the failed videos and images with their errors.
 
     The labelled samples per annotator and task, and the next command. Writes nothing, takes no lock.
 
-    --json: workspace, version, videos, stages, failed, labelled, next (see affcurate.state.status).
+    --json: workspace, version, videos, images, stages, failed, labelled, next (see affcurate.state.status).
     """
     result = status(workspace, shown_as=str(workspace))
     if as_json:
@@ -49,6 +50,8 @@ def _videos_line(v: dict[str, int]) -> str:
 def render(result: dict[str, Any]) -> None:
     console.print(Text(f"workspace {result['workspace']} (affcurate {result['version']})", style="bold"))
     console.print(_videos_line(result["videos"]), markup=False, highlight=False)
+    if images_line(result.get("images") or {}):
+        console.print(images_line(result["images"]), markup=False, highlight=False)
     table = Table(title="stages", title_justify="left")
     for col in ("stage", "state", "done", "stale", "failed", "missing", "of"):
         table.add_column(col, justify="right" if col in STATES else "left", no_wrap=True)
@@ -61,7 +64,7 @@ def render(result: dict[str, Any]) -> None:
             console.print(Text.assemble((f"{name}: ", STYLE[s["state"]]), why))
     if result["failed"]:
         failed = Table(title="failed", title_justify="left")
-        for col in ("stage", "video or file", "error"):
+        for col in ("stage", "video, image or file", "error"):
             failed.add_column(col)
         for f in result["failed"]:
             failed.add_row(escape(f["stage"]), escape(str(f["id"])), escape(f["error"] or ""))

@@ -20,8 +20,8 @@ import pyarrow as pa
 from affcurate.errors import AffcurateError
 from affcurate.labels.model import list_annotations
 from affcurate.recipe_stages import STAGES
+from affcurate.state import images, tables, videos
 from affcurate.state import labelled as counts
-from affcurate.state import tables, videos
 from affcurate.state.model import STATES, Tally
 from affcurate.workspace import Workspace
 
@@ -65,7 +65,10 @@ def status(ws: Workspace | str | Path, shown_as: str | None = None) -> dict[str,
     Keys (stable):
 
     - ``workspace`` (its folder), ``version`` (affcurate's);
-    - ``videos``: ``total``, and per manifest status ``ok``, ``error``, ``duplicate``, ``pending``;
+    - ``videos``: ``total``, and per manifest status ``ok``, ``error``, ``duplicate``, ``pending`` (videos
+      only: the image sets' shards are counted under ``images``);
+    - ``images``: the image sets' ``images``, per status ``ok``, ``no_face``, ``error``, ``pending``, and
+      ``shards``, ``shards_done`` (all zero without image sets);
     - ``stages``: per stage of the flow, in order (``ingest`` is the media stage: probe and transcode;
       ``faces``, ``subjects``, ``import``, ``merge``, ``split``, ``report``, ``train``): ``state`` (done, stale,
       failed or missing), ``unit`` (what is counted: videos, workspace, runs), ``done``, ``stale``, ``failed``,
@@ -83,12 +86,19 @@ def status(ws: Workspace | str | Path, shown_as: str | None = None) -> dict[str,
 
     where = shlex.quote(shown_as or str(ws.root))
     manifest = _manifest(ws) if ws.has_manifest() else None
+    shards: list[str] = []
+    if manifest is not None and "kind" in manifest.columns:  # the image sets' shards: counted as images
+        is_shard = manifest["kind"] == "imageset"
+        shards = [str(v) for v in manifest.loc[is_shard & (manifest["status"] == "ok"), "video_id"]]
+        manifest = manifest[~is_shard].reset_index(drop=True)
+    image_tally, image_counts = images.images(ws)
     listing = list_annotations(ws).to_dict("records")
     labelled, bad = counts.per_annotator(listing)
     if manifest is None or not len(manifest):
         media, faces = Tally("videos"), Tally("videos")
-        media.note("no videos yet")
-        faces.note("no videos yet")
+        none = "no videos (image sets only)" if image_tally is not None else "no videos yet"
+        media.note(none)
+        faces.note(none)
         ok: list[str] = []
         shown = dict.fromkeys(("total", "ok", "error", "duplicate", "pending"), 0)
     else:
@@ -98,12 +108,23 @@ def status(ws: Workspace | str | Path, shown_as: str | None = None) -> dict[str,
         shown = {"total": len(manifest), **{k: int((manifest["status"] == k).sum())
                                             for k in ("ok", "error", "duplicate", "pending")}}
     found = {"ingest": media, "faces": faces, "subjects": tables.subjects(ws, ok),
-             "import": tables.imported(ws, listing, ok, bad, where), "merge": tables.merge(ws), "split": tables.split(ws),
-             "report": tables.report(ws), "train": tables.train(ws)}
+             "import": tables.imported(ws, listing, ok + shards, bad, where), "merge": tables.merge(ws),
+             "split": tables.split(ws), "report": tables.report(ws), "train": tables.train(ws)}
     stages = {name: found[name].to_dict(COMMANDS[name].format(ws=where)) for name in STAGES}
     if manifest is None or not len(manifest):
-        stages["ingest"]["command"] += " --videos DIR"
-    failed = [{"stage": name, "id": i["id"], "error": i["error"]} for name, s in stages.items()
-              for i in s["items"] if i["state"] == "failed"]
-    return {"workspace": str(ws.root), "version": __version__, "videos": shown, "stages": stages,
+        if image_tally is None:
+            stages["ingest"]["command"] += " --videos DIR"
+        else:  # nothing of the videos' stages is left to do in a workspace of image sets
+            for name in ("ingest", "faces", "subjects"):
+                stages[name]["state"] = "done"
+            stages["subjects"]["why"] = ["no videos: each image is its own subject unless its subject column says "
+                                         "otherwise"]
+    if image_tally is not None:  # after the media stage: `affcurate ingest WS` resumes the image sets
+        stages = {**{"ingest": stages["ingest"], "images": image_tally.to_dict(COMMANDS["ingest"].format(ws=where))},
+                  **{k: v for k, v in stages.items() if k != "ingest"}}
+    # an image that failed is listed under ingest, as a video that failed is
+    failed = [{"stage": "ingest" if name == "images" else name, "id": i["id"], "error": i["error"]}
+              for name, s in stages.items() for i in s["items"] if i["state"] == "failed"]
+    return {"workspace": str(ws.root), "version": __version__, "videos": shown, "images": image_counts,
+            "stages": stages,
             "failed": failed, "labelled": labelled, "next": _next(stages)}

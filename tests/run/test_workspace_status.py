@@ -252,7 +252,7 @@ def test_labelled_frames_per_annotator_and_a_stale_merge(ingested: Workspace, tm
     main(["status", str(ws.root), "--json"])
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(json.dumps(status(ws, shown_as=str(ws.root))))
-    assert set(printed) == {"workspace", "version", "videos", "stages", "failed", "labelled", "next"}
+    assert set(printed) == {"workspace", "version", "videos", "images", "stages", "failed", "labelled", "next"}
     assert list(printed["stages"]) == ["ingest", "faces", "subjects", "import", "merge", "split", "report", "train"]
     assert _counts(printed, "merge") == ("stale", 0, 1, 0, 0)
 

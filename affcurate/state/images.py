@@ -1,0 +1,41 @@
+"""Where the image sets stand: their images by status (ok, no face, error, pending) and their shards written, from
+``images.parquet`` and the shards' done-ledgers (:func:`affcurate.imagesets.table.image_counts`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from affcurate.state.model import Tally
+from affcurate.workspace import Workspace
+
+KEYS = ("images", "ok", "no_face", "error", "pending", "shards", "shards_done")
+
+
+def images(ws: Workspace) -> tuple[Tally | None, dict[str, int]]:
+    """The images stage (None when the workspace has no image set) and its counts (zeros when it has none).
+
+    An image is done once its shard is written (ok or no face), failed when it could not be read (or its shard
+    could not be written), missing while its shard is still to be processed."""
+    if not ws.images_path.exists():
+        return None, dict.fromkeys(KEYS, 0)
+    from affcurate.imagesets.table import image_counts
+
+    c = image_counts(ws)
+    tally = Tally("images")
+    # counted in bulk, not image by image: a set may hold hundreds of thousands of images
+    tally.counts.update(done=c["ok"] + c["no_face"], failed=c["error"], missing=c["pending"])
+    tally.items = [{"id": f["id"], "state": "failed", "why": None, "error": f["error"]} for f in c["failed"]]
+    left = c["shards"] - c["shards_done"]
+    if c["pending"]:
+        tally.note(f"{c['pending']} images in {left} shard{'s' if left != 1 else ''} not processed yet")
+    if c["no_face"]:
+        tally.note(f"{c['no_face']} image{'s' if c['no_face'] != 1 else ''} with no face found")
+    return tally, {k: int(c[k]) for k in KEYS}
+
+
+def line(counts: dict[str, Any]) -> str | None:
+    """``12 images in 2 shards (2 written): 10 ok, 1 no face, 1 failed, 0 pending``, or None without image sets."""
+    if not counts.get("images"):
+        return None
+    return (f"{counts['images']} images in {counts['shards']} image-set shards ({counts['shards_done']} written): "
+            f"{counts['ok']} ok, {counts['no_face']} no face, {counts['error']} failed, {counts['pending']} pending")
