@@ -136,8 +136,10 @@ def _write_rows(path: Path, rows: list[list[str]]) -> None:
         csv.writer(fh).writerows(rows)
 
 
-def _check_list(recipe: Recipe, value: str, variables: dict[str, str]) -> None:
-    """Read the expanded list as ingest will, so that a bad row stops the run before anything is written."""
+def _check_list(recipe: Recipe, value: str, variables: dict[str, str]) -> bool:
+    """Read the expanded list as ingest will, so that a bad row stops the run before anything is written; is it
+    a list of still images (an image set)?"""
+    from affcurate.imagesets.sources import list_is_images
     from affcurate.media.manifest import read_list
 
     src, rows = _list_rows(recipe, value, variables)
@@ -148,13 +150,18 @@ def _check_list(recipe: Recipe, value: str, variables: dict[str, str]) -> None:
             read_list(copy)
         except InputError as exc:  # the same lines as the user's file: name that file
             raise InputError(src, exc.message, exc.line) from None
+        return list_is_images(copy)
 
 
 def _check_ingest(recipe: Recipe, cfg: dict[str, Any], variables: dict[str, str], settings: Settings) -> None:
     if "videos" in cfg:
         existing(recipe, cfg["videos"], variables, recipe.where("ingest", "videos"))
     if "list" in cfg:
-        _check_list(recipe, cfg["list"], variables)
+        images = _check_list(recipe, cfg["list"], variables) and "videos" not in cfg
+        source = recipe.stages.get("faces", {}).get("from_labels")
+        if images and source and source.get("format") != "affectnet":
+            raise AffcurateError(f"{recipe.where('faces', 'from_labels')}: {source.get('format')!r} gives no faces "
+                                 "by image; expected format affectnet for a list of still images")
 
 
 def _at(where: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -224,14 +231,45 @@ def _stage_ingest(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: Stage
     if "videos" in cfg:
         videos = resolve(recipe, cfg["videos"], ctx.variables, recipe.where("ingest", "videos"))
     if "list" in cfg:
-        _src, rows = _list_rows(recipe, cfg["list"], ctx.variables)
+        src, rows = _list_rows(recipe, cfg["list"], ctx.variables)
         list_csv = ws.state_dir / "run" / recipe.name / "videos.csv"  # the expanded list, kept with the run
+        images = videos is None and _is_images(src, rows)  # a list of still images is an image set
+        given = _given_faces(ws, recipe, ctx) if images else {}  # read and checked before anything is written
         with io.atomic_path(list_csv) as tmp:
             _write_rows(tmp, rows)
+        if images:
+            from affcurate.imagesets import ingest_images
+            from affcurate.names import safe_name
+
+            return ingest_images(ws, list_csv, set_name=safe_name(src.stem, "images"), given=given,
+                                 subject_from=cfg.get("subject_from"), spec=ctx.spec, progress=ctx.progress,
+                                 label_from_folder=cfg.get("label_from_folder", False))
     return ingest(ws, videos, list_csv, subject_from=cfg.get("subject_from"),
                   label_from_folder=cfg.get("label_from_folder", False), image_fps=cfg.get("image_fps"),
                   spec=ctx.spec, faces=cfg.get("faces", True) and "faces" not in recipe.stages,
                   progress=ctx.progress)
+
+
+def _is_images(src: Path, rows: list[list[str]]) -> bool:
+    """Does every row of the (expanded) list name a still image file?"""
+    from affcurate.imagesets.sources import list_is_images
+
+    with tempfile.TemporaryDirectory(prefix="affcurate-list-") as tmp:
+        _write_rows(Path(tmp) / src.name, rows)
+        return list_is_images(Path(tmp) / src.name)
+
+
+def _given_faces(ws: Workspace, recipe: Recipe, ctx: StageContext) -> dict[str, Any]:
+    """The faces ``[faces] from_labels`` gives (AffectNet's), by the image path each row names."""
+    from affcurate.imagesets import read_given_faces
+    from affcurate.labels.formats import expand_paths, get_format
+
+    source = recipe.stages.get("faces", {}).get("from_labels")
+    if not source:
+        return {}
+    where = recipe.where("faces", "from_labels", "paths")
+    paths = [resolve(recipe, p, ctx.variables, where) for p in source["paths"]]
+    return read_given_faces(ws, _at(where, expand_paths, paths, get_format(source["format"]).suffixes))
 
 
 def _stage_faces(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageContext) -> Any:
@@ -240,6 +278,8 @@ def _stage_faces(ws: Workspace, recipe: Recipe, cfg: dict[str, Any], ctx: StageC
     from affcurate.faces.stage import find_faces
 
     given = None
+    if not ws.video_ids():  # image sets only: their shards found their faces when they were ingested
+        return find_faces(ws, [], spec=ctx.spec, progress=ctx.progress)
     if "from_labels" in cfg:
         src = cfg["from_labels"]
         paths = [resolve(recipe, p, ctx.variables, recipe.where("faces", "from_labels", "paths")) for p in src["paths"]]
