@@ -116,7 +116,7 @@ def status(ws: Workspace | str | Path, shown_as: str | None = None) -> dict[str,
             stages["ingest"]["command"] += " --videos DIR"
         else:  # nothing of the videos' stages is left to do in a workspace of image sets
             for name in ("ingest", "faces", "subjects"):
-                stages[name]["state"] = "done"
+                stages[name].update(state="done", missing=0, items=[])
             stages["subjects"]["why"] = ["no videos: each image is its own subject unless its subject column says "
                                          "otherwise"]
     if image_tally is not None:  # after the media stage: `affcurate ingest WS` resumes the image sets

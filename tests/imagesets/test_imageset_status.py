@@ -4,6 +4,7 @@ image with its error under ingest, and nothing that asks for the shards to be tr
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from cli_code import exit_code
@@ -51,7 +52,8 @@ def test_status_counts_the_images_and_names_the_failed_one(imageset, capsys):
     images = data["stages"]["images"]
     assert (images["state"], images["done"], images["failed"], images["missing"]) == ("failed", 6, 1, 0)
     assert list(data["stages"])[:3] == ["ingest", "images", "faces"]
-    assert data["stages"]["ingest"]["state"] == data["stages"]["faces"]["state"] == "done"
+    for stage in ("ingest", "faces", "subjects"):  # nothing of the videos' stages is left to do
+        assert (data["stages"][stage]["state"], data["stages"][stage]["missing"]) == ("done", 0), stage
     assert data["next"]["stage"] == "import"  # no labels yet: the next thing to do, not a transcode
 
 
@@ -77,3 +79,20 @@ def test_a_shard_still_to_process_is_pending_and_ingest_resumes_it(imageset, cap
     assert data["stages"]["images"]["state"] == "missing"
     assert data["next"]["stage"] == "images" and data["next"]["command"] == f"affcurate ingest {imageset.root}"
     assert "3 images in 1 shard not processed yet" in _status(capsys, imageset)
+
+
+def test_beside_a_video_the_shards_are_counted_as_images_not_as_videos(imageset, samples, capsys, tmp_path):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    shutil.copy(samples / "single_face.mp4", clips / "single_face.mp4")
+    assert exit_code(["ingest", str(imageset.root), "--videos", str(clips)]) == 0
+    capsys.readouterr()
+    data = json.loads(_status(capsys, imageset, "--json"))
+    assert data["videos"]["total"] == 1 and data["images"]["images"] == 7
+    for stage in ("ingest", "faces"):
+        s = data["stages"][stage]
+        assert (s["state"], s["done"], s["missing"]) == ("done", 1, 0), stage
+        assert not [i for i in s["items"] if i["id"].startswith("imgs-")]
+    assert [(f["stage"], f["id"]) for f in data["failed"]] == [("ingest", "zz_cut")]
+    screen = _status(capsys, imageset)
+    assert "1 videos in the manifest" in screen and "not transcoded yet" not in screen
