@@ -167,8 +167,8 @@ def _identities_exist(ws: Workspace) -> bool:
 
 def _outputs_exist(ws: Workspace, stage: str) -> bool:
     return {
-        "ingest": ws.manifest_path.exists(),
-        "faces": ws.faces_status_path.exists(),
+        "ingest": ws.has_manifest(),  # videos, or image sets (whose faces come with their shards)
+        "faces": ws.faces_status_path.exists() or (ws.images_path.exists() and not ws.manifest_path.exists()),
         "subjects": _identities_exist(ws),
         "import": ws.annotations_dir.exists(),
         "merge": ws.labels_path.exists(),
