@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from affcurate.labels.resample import CONTINUOUS_SUFFIX, DENSE_MAX_GAP, _intervals
+from affcurate.labels.resample import CONTINUOUS_SUFFIX, DENSE_MAX_GAP, _intervals, past_the_end
 from affcurate.labels.scan import Rows, TableMeta
 
 
@@ -82,16 +82,7 @@ def _expected(m: TableMeta, g: Grids, v: int) -> float:
 
 
 def _outside(m: TableMeta, last: np.ndarray, end: float, tolerance: int, period: float) -> tuple[int, str | None]:
-    beyond = int((last >= end + tolerance * period - 1e-6 * period).sum())
-    if not beyond:
-        return 0, None
-    what = ("interval" if m.shape == "intervals" else "sample") + ("s" if beyond > 1 else "")
-    if m.time_base == "frame":
-        past, length = f"{int(last.max() - end + 1):,} frames", f"{end:,.0f} frames"
-    else:
-        past, length = f"{last.max() - end:,.2f} s", f"{end:,.2f} s"
-    return beyond, (f"{beyond:,} {what} past the video's end, up to {past} past its {length} "
-                    f"(tolerance ±{tolerance} samples); left out")
+    return past_the_end(m.shape, m.time_base, last, end, tolerance, period)
 
 
 def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, columns: list[str],

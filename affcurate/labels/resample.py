@@ -121,11 +121,18 @@ def _outside(a: Annotation, g: GridContext, tolerance: int, period: float) -> tu
     end = _expected_length(a, g)
     # where each row stops: its sample, or an interval's last frame or instant
     last = a.data["end" if a.shape == "intervals" else a.position_columns()[0]].to_numpy(np.float64)
+    return past_the_end(a.shape, a.time_base, last, end, tolerance, period)
+
+
+def past_the_end(shape: str, time_base: str, last: np.ndarray, end: float, tolerance: int,
+                 period: float) -> tuple[int, str | None]:
+    """How many rows (``last``: where each stops) lie past ``end`` by more than the tolerance, and the line that
+    reports them (None when none do)."""
     beyond = int((last >= end + tolerance * period - 1e-6 * period).sum())
     if not beyond:
         return 0, None
-    what = ("interval" if a.shape == "intervals" else "sample") + ("s" if beyond > 1 else "")
-    if a.time_base == "frame":
+    what = ("interval" if shape == "intervals" else "sample") + ("s" if beyond > 1 else "")
+    if time_base == "frame":
         past, length = f"{int(last.max() - end + 1):,} frames", f"{end:,.0f} frames"
     else:
         past, length = f"{last.max() - end:,.2f} s", f"{end:,.2f} s"
