@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 
 from annotator_gui import rows as paint
 from annotator_gui.raters import Rater, Raters, au_figure
-from annotator_gui.rows import Drawn, Row, pixel_bins, reduce_bins
+from annotator_gui.rows import Drawn, Row, pixel_bins, window_bins
 
 if TYPE_CHECKING:
     from annotator_gui.raters_view import RatersPanel
@@ -83,14 +83,7 @@ class Chart(QWidget):
         return int(min(max(self.start + (x - self.HEADER) / self.px * self.span, 0), n - 1))
 
     def binned(self, v: np.ndarray, how: str, unlabelled: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        a, b = self.start, min(self.start + self.span, len(v))
-        seg = v[a:b].astype(np.float64)
-        if unlabelled:
-            seg[seg < 0] = np.nan
-        if len(seg) <= self.px:
-            return np.arange(a, b), seg
-        edges = pixel_bins(len(seg), self.px)
-        return a + edges, reduce_bins(seg, edges, how)
+        return window_bins(v, self.start, self.span, self.px, how, unlabelled)
 
     # ---- layout --------------------------------------------------------------------------------------------
     def relayout(self) -> None:

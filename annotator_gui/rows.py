@@ -113,6 +113,20 @@ def reduce_bins(seg: np.ndarray, edges: np.ndarray, how: str) -> np.ndarray:
     return np.where(first < len(seg), seg[np.minimum(first, len(seg) - 1)], np.nan)
 
 
+def window_bins(v: np.ndarray, start: int, span: int, px: int, how: str,
+                unlabelled: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The values of frames [start, start + span) reduced to at most one per pixel: (first frame of each bin,
+    value). ``how``: as :func:`reduce_bins`; ``unlabelled``: negative values are not labels."""
+    a, b = start, min(start + span, len(v))
+    seg = v[a:b].astype(np.float64)
+    if unlabelled:
+        seg[seg < 0] = np.nan
+    if len(seg) <= px:
+        return np.arange(a, b), seg
+    edges = pixel_bins(len(seg), px)
+    return a + edges, reduce_bins(seg, edges, how)
+
+
 def _small_font(p: QPainter, size: int = 7) -> None:
     f = QFont(p.font())
     f.setPointSize(size)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from annotator_gui import rows as paint
-from annotator_gui.rows import Drawn, Row, pixel_bins, reduce_bins, runs
+from annotator_gui.rows import Drawn, Row, pixel_bins, runs, window_bins
 
 __all__ = ["Row", "Tick", "Timeline"]
 
@@ -132,14 +132,7 @@ class Timeline(QWidget):
     def binned(self, v: np.ndarray, how: str, unlabelled: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Values in the window, reduced to at most one per pixel: (first frame of each bin, value). ``how``:
         max, or labelled (the first labelled value of the bin); ``unlabelled``: negative values are not labels."""
-        a, b = self.start, min(self.start + self.span, len(v))
-        seg = v[a:b].astype(np.float64)
-        if unlabelled:
-            seg[seg < 0] = np.nan
-        if len(seg) <= self._px:
-            return np.arange(a, b), seg
-        edges = pixel_bins(len(seg), self._px)
-        return a + edges, reduce_bins(seg, edges, how)
+        return window_bins(v, self.start, self.span, self._px, how, unlabelled)
 
     def _overview_x(self, frame: float) -> float:
         return self.HEADER + frame / self.n_frames * self._px
