@@ -11,6 +11,7 @@ import av
 import cv2
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 from affcurate.cli import main
@@ -97,18 +98,17 @@ def test_affectnet_boxes_and_landmarks_feed_the_faces_stage(samples: Path, tmp_p
     csv.write_text("\n".join(rows) + "\n")
     ws_dir = tmp_path / "ws"
     main(["init", str(ws_dir)])
-    listing = tmp_path / "images.csv"  # each image a sample of its own
+    listing = tmp_path / "images.csv"  # each image a sample of its own: an image set
     listing.write_text("path\n" + "".join(f"{p}\n" for p in sorted(images.iterdir())))
-    main(["ingest", str(ws_dir), "--list", str(listing), "--no-faces"])
-    main(["faces", "run", str(ws_dir), "--from-labels", "affectnet", str(csv)])
+    main(["ingest", str(ws_dir), "--list", str(listing), "--given-faces", str(csv)])
     ws = Workspace.open(ws_dir)
-    assert len(ws.video_ids()) == 2
-    for vid in ws.video_ids():
-        t = FaceTracks.read(ws, vid)
-        assert t.meta["detector"] == "given" and len(t.target()) == 1
-        five = expected[vid]
-        scale = ws.manifest().set_index("video_id").loc[vid, ["out_width", "width"]]
-        assert np.allclose(t.landmarks[0], five * scale["out_width"] / scale["width"], atol=0.6)
+    table = pd.read_parquet(ws.images_path).set_index("image_id")
+    assert sorted(table.index) == sorted(expected) and (table["status"] == "ok").all()
+    for image, five in expected.items():
+        row = table.loc[image]
+        subject = FaceTracks.read(ws, str(row["shard"])).target()
+        at = subject.frame.tolist().index(int(row["index"]))
+        assert np.allclose(subject.landmarks[at], five, atol=0.6)  # the CSV's 68 points, as five
 
 
 def test_from_labels_of_a_format_without_faces_is_one_line(tmp_path: Path, capsys) -> None:
