@@ -52,6 +52,12 @@ def _run(recipe: str, shape: shapes.Shape, ws_dir: Path, capsys: pytest.CaptureF
     return Workspace.open(ws_dir), out
 
 
+def _image_ids(ws: Workspace, shards: pd.Series, frames: pd.Series) -> list[str]:
+    """The image of each (shard, frame) of an image set, as images.parquet says."""
+    images = pd.read_parquet(ws.images_path).set_index(["shard", "index"])["image_id"]
+    return [str(images[(s, int(f))]) for s, f in zip(shards, frames, strict=True)]
+
+
 def _curated(ws: Workspace, out: str, recipe: str, shape: shapes.Shape) -> pd.DataFrame:
     """What every curation must hold; returns labels.parquet."""
     r = load_recipe(PIPELINES / f"{recipe}.toml")
@@ -60,6 +66,9 @@ def _curated(ws: Workspace, out: str, recipe: str, shape: shapes.Shape) -> pd.Da
     m = ws.manifest()
     assert (m["status"] == "ok").all() and m["duplicate_of"].isna().all(), m[["video_id", "status", "error"]]
     labels = io.read_parquet(ws.labels_path)
+    if ws.images_path.exists():  # an image set: each image is a frame of its shard
+        labels["shard"] = labels["video_id"]
+        labels["video_id"] = _image_ids(ws, labels["shard"], labels["frame"])
     assert set(labels["video_id"]) == shape.videos
     tasks = set(r.stages["train"]["tasks"])
     if "va" in tasks:
@@ -230,7 +239,9 @@ def test_affectnet_mt(samples: Path, tmp_path: Path, capsys) -> None:
     classes = load_recipe(PIPELINES / "affectnet-mt.toml").settings["labels"]["expressions"]
     # AffectNet's codes in the recipe's seven classes; Contempt is not one of them, -2 is no valence-arousal
     to_class = {0: "Neutral", 1: "Happiness", 2: "Sadness", 3: "Surprise", 4: "Fear", 5: "Disgust", 6: "Anger"}
-    sp = io.read_parquet(ws.splits_path).set_index("video_id")["split"]
+    assert not list(ws.root.rglob("*.mp4"))  # no video per image: an image set in shards
+    sp = io.read_parquet(ws.splits_path).set_index("image_id")["split"]  # a row per image
+    where = pd.read_parquet(ws.images_path).set_index("image_id")
     for file, part in (("training.csv", "train"), ("validation.csv", "test")):
         table = pd.read_csv(shape.vars["AFFECTNET"] / file)
         for row in table.itertuples():
@@ -242,9 +253,10 @@ def test_affectnet_mt(samples: Path, tmp_path: Path, capsys) -> None:
             else:
                 assert pd.isna(got["expr"]), vid
             assert pd.isna(got["valence"]) if row.valence == -2 else got["valence"] == pytest.approx(row.valence)
-            t = FaceTracks.read(ws, vid)
-            assert t.meta["detector"] == "given" and len(t.target()) == 1
-            with h5py.File(ws.crops_path(vid)) as h5:
-                assert h5["crops"].shape[1:3] == (224, 224)
+            shard, index = str(where.loc[vid, "shard"]), int(where.loc[vid, "index"])
+            tracks = FaceTracks.read(ws, shard)
+            assert tracks.meta["detector"] == "given" and index in tracks.target().frame.tolist(), vid
+            with h5py.File(ws.crops_path(shard)) as h5:
+                assert h5["crops"].shape[1:3] == (224, 224) and index in h5["frames"][:].tolist()
     bench = (ws.runs_dir / "benchmark.md").read_text()
     assert "EXPR acc" in bench and "CCC mean" in bench
