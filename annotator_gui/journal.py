@@ -21,6 +21,24 @@ JOURNAL_VERSION = 1
 FSYNC_EVERY = 1.0
 
 
+
+def json_lines(path: Path, what: str) -> list[tuple[int, Any]]:
+    """(line number, value) of each line of an append-only JSON-lines file. The last line is left out when it
+    is not JSON and has no newline (the line being written when the desk died); any other line that is not JSON
+    is an error naming ``what`` the file should be."""
+    raw = path.read_bytes().split(b"\n")
+    out = []
+    for i, line in enumerate(raw):
+        if not line.strip():
+            continue
+        try:
+            out.append((i + 1, json.loads(line)))
+        except ValueError:
+            if i == len(raw) - 1:
+                break
+            raise InputError(path, f"is not {what}: a line is not JSON", i + 1) from None
+    return out
+
 class Journal:
     """Append-only log of edits, one JSON line each; flushed to the OS at once, fsynced at least every second."""
 
@@ -35,20 +53,11 @@ class Journal:
         """The header and the edits of a journal; a last line cut short by a crash is ignored."""
         if not path.exists():
             return None, []
-        raw = path.read_bytes().split(b"\n")
         header, ops = None, []
-        for i, line in enumerate(raw):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                if i >= len(raw) - 2:  # the line being written when the desk died
-                    break
-                raise InputError(path, "is not a desk journal: a line is not JSON", i + 1) from None
+        for line, rec in json_lines(path, "a desk journal"):
             if header is None:
-                if rec.get("affcurate_journal") != JOURNAL_VERSION:
-                    raise InputError(path, f"is not a desk journal (expected version {JOURNAL_VERSION})", i + 1)
+                if not isinstance(rec, dict) or rec.get("affcurate_journal") != JOURNAL_VERSION:
+                    raise InputError(path, f"is not a desk journal (expected version {JOURNAL_VERSION})", line)
                 header = rec
             else:
                 ops.append(rec)

@@ -33,6 +33,7 @@ from affcurate.labels.model import (
 )
 from affcurate.labels.resample import grid_context, to_grid
 from affcurate.workspace import Workspace
+from annotator_gui.journal import json_lines
 from annotator_gui.labels import Labels
 
 KINDS = ("disagreements", "uncertain")
@@ -174,24 +175,15 @@ def read_record(path: Path) -> list[dict[str, Any]]:
     """The reviews of a record, oldest first; a last line cut short by a crash is ignored."""
     if not path.exists():
         return []
-    raw = path.read_bytes().split(b"\n")
     out = []
-    for i, line in enumerate(raw):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            if i == len(raw) - 1:  # the line being written when the desk died
-                break
-            raise InputError(path, "is not a review record: a line is not JSON", i + 1) from None
-        if i == 0:
+    for line, rec in json_lines(path, "a review record"):
+        if line == 1:
             if not isinstance(rec, dict) or rec.get("affcurate_queue") != RECORD_VERSION:
                 raise InputError(path, f"is not a review record (expected version {RECORD_VERSION})", 1)
             continue
         if not (isinstance(rec, dict) and all(isinstance(rec.get(k), str) for k in ("video_id", "task", "label"))
                 and all(type(rec.get(k)) is int for k in ("start", "end"))):
-            raise InputError(path, "a review is not an object with video_id, task, label, start and end", i + 1)
+            raise InputError(path, "a review is not an object with video_id, task, label, start and end", line)
         out.append(rec)
     return out
 
