@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_code import exit_code
 from pympi.Elan import Eaf
 
-from affcurate.cli import main
 from affcurate.labels.model import list_annotations, read_annotation
 from affcurate.labels.resample import grid_context, to_grid
 from affcurate.labels.table import LabelTable
@@ -20,11 +20,7 @@ VIDEOS = {"clip_b": {"n_src": 48, "src_fps": 24.0, "subject": "s2"}}  # 2 s at 2
 
 def _cli(capsys, *args: object) -> tuple[int, str]:  # noqa: ANN001
     capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_code([str(a) for a in args])
     return code, capsys.readouterr().err
 
 

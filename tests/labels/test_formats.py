@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_code import exit_code
 
 from affcurate.cli import main
 from affcurate.labels.formats import export, formats, import_files
@@ -155,11 +156,7 @@ def test_affectnet_and_avec(tmp_path: Path, make_ws) -> None:
 
 def _cli(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
     capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = exit_code([str(a) for a in args])
     out, err = capsys.readouterr()
     return code, out, err
 

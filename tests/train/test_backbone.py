@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from cli_code import one_line_error
 from onnx import TensorProto, helper
 
 from affcurate import io
@@ -23,16 +24,6 @@ from affcurate.train.backbone import OnnxFeatures, ResNet18
 from affcurate.train.predict import predict
 from affcurate.train.runner import train_baseline
 from affcurate.workspace import Workspace
-
-
-def one_line_error(capsys: pytest.CaptureFixture, *args: str) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Traceback" not in err[0], err
-    return err[0]
 
 
 def with_frame_maps(ws: Workspace, real: Workspace) -> Workspace:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from cli_code import one_line_error
 
 from affcurate import io
 from affcurate.cli import main
@@ -34,14 +35,9 @@ def with_folds(ws: Workspace, folds: dict[str, int] = FOLDS) -> Workspace:
     return ws
 
 
-def one_line_error(capsys: pytest.CaptureFixture, *args: str) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main(["train-baseline", *args])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Traceback" not in err[0], err
-    return err[0]
+def train_error(capsys: pytest.CaptureFixture, *args: str) -> str:
+    """The one-line error of ``affcurate train-baseline ARGS``."""
+    return one_line_error(capsys, "train-baseline", *args)
 
 
 def test_every_fold_is_trained_and_scored_with_mean_and_std_and_per_fold_rows(
@@ -112,7 +108,7 @@ def test_the_python_twin_and_no_validation(small_ws: Workspace) -> None:
 def test_a_split_without_folds_is_refused_in_one_line(small_ws: Workspace, tree: Callable,
                                                       capsys: pytest.CaptureFixture) -> None:
     before = tree(small_ws.root)
-    err = one_line_error(capsys, str(small_ws.root), "--folds", "--models", "prior", "--name", "cv")
+    err = train_error(capsys, str(small_ws.root), "--folds", "--models", "prior", "--name", "cv")
     assert f"{small_ws.splits_path} has no folds: run `affcurate split {small_ws.root} --folds K`" in err
     assert tree(small_ws.root) == before
     with pytest.raises(AffcurateError, match="has no folds"):
@@ -123,7 +119,7 @@ def test_two_folds_need_no_val_and_say_so(small_ws: Workspace, tree: Callable,
                                           capsys: pytest.CaptureFixture) -> None:
     ws = with_folds(small_ws, {"WolfgangLanger_Pexels": 0, "noface_face": 1, "single_face": 1, "face_noface": 1})
     before = tree(ws.root)
-    err = one_line_error(capsys, str(ws.root), "--folds", "--models", "prior", "--name", "cv")
+    err = train_error(capsys, str(ws.root), "--folds", "--models", "prior", "--name", "cv")
     assert "fold 0 leaves no labelled crops to train on (test: fold 0, validation: fold 1)" in err
     assert "with 2 folds, train with --no-val" in err
     assert tree(ws.root) == before
@@ -136,7 +132,7 @@ def test_a_fold_run_under_the_name_of_a_plain_run_is_refused(small_ws: Workspace
                                                              capsys: pytest.CaptureFixture) -> None:
     main(["train-baseline", str(small_ws.root), "--models", "prior", "--tasks", "au", "--name", "r"])
     with_folds(small_ws)
-    err = one_line_error(capsys, str(small_ws.root), "--folds", "--models", "prior", "--tasks", "au", "--name", "r")
+    err = train_error(capsys, str(small_ws.root), "--folds", "--models", "prior", "--tasks", "au", "--name", "r")
     assert "run r exists with other settings: folds 0 → 3" in err
 
 

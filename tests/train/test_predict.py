@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_code import one_line_error
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import accuracy_score, f1_score
 
@@ -67,16 +68,6 @@ def tables(ws: Workspace, annotator: str) -> dict[str, pd.DataFrame]:
 def metas(ws: Workspace, annotator: str) -> dict[str, dict]:
     return {str(p.relative_to(ws.annotations_dir)): io.parquet_metadata(p)
             for p in sorted((ws.annotations_dir / annotator).rglob("*.parquet"))}
-
-
-def one_line_error(capsys: pytest.CaptureFixture, *args: str) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Traceback" not in err[0], err
-    return err[0]
 
 
 # ---- the table a prediction is written as --------------------------------------------------------------
