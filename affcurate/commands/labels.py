@@ -96,8 +96,7 @@ def merge_command(
     ws = Workspace.open(workspace)
     r = merge(ws, keep=keep, drop_no_face=False if keep_no_face else None, disagreements=disagreements,
               spec=ExecutorSpec("local", jobs) if jobs else "auto", machine=machine)
-    lab = r.labels
-    console.print(f"labels.parquet: {len(lab)} frames of {lab['video_id'].nunique() if len(lab) else 0} videos")
+    console.print(f"labels.parquet: {r.frames} frames of {r.videos} videos")
     for fix in r.length_fixes:
         console.print(f"[yellow]{escape(fix['video_id'])}[/] {escape(fix['task'])} ({escape(fix['annotator'])}): "
                       f"length differed by {fix['samples']:+d} samples, fixed")

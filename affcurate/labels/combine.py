@@ -135,8 +135,7 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
                 for g, v in enumerate(group):
                     for i, name in enumerate(("krippendorff_alpha", "icc", "ccc")):
                         out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, per_video[i][g], k)))
-                _segments(out, group, first, lengths, np.nan_to_num(std, nan=0.0), vids, task, c,
-                          order[(task, c)])
+                _segments(out, group, first, lengths, np.nan_to_num(std, nan=0.0), order[(task, c)])
 
 
 def _run(offsets: np.ndarray, first: np.ndarray, local: np.ndarray) -> slice | np.ndarray:
@@ -186,7 +185,7 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
                 out.stats.append(((v, order[(task, c)], j), _stat(vids[v], task, c, name, value, k)))
         sel = some[:, i]
         _segments(out, [group[g] for g in np.flatnonzero(sel)], first[sel], lengths[sel],
-                  1 - np.nan_to_num(share[i], nan=1.0), vids, task, c, order[(task, c)])
+                  1 - np.nan_to_num(share[i], nan=1.0), order[(task, c)])
 
 
 def _fuse_generic(out: Fused, c: str, stack: np.ndarray, dest: slice | np.ndarray, s: LabelsSettings,
@@ -206,7 +205,7 @@ def _fuse_generic(out: Fused, c: str, stack: np.ndarray, dest: slice | np.ndarra
             for i, (name, value) in enumerate((("krippendorff_alpha", a_nom[g]), ("fleiss_kappa", kappa[g]))):
                 out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, value, k)))
         _segments(out, [group[g] for g in np.flatnonzero(some)], first[some], lengths[some],
-                  1 - np.nan_to_num(share, nan=1.0), vids, task, c, order[(task, c)])
+                  1 - np.nan_to_num(share, nan=1.0), order[(task, c)])
 
 
 def _stat(vid: str, task: str, label: str, name: str, value: float, k: int) -> dict[str, Any]:
@@ -215,9 +214,10 @@ def _stat(vid: str, task: str, label: str, name: str, value: float, k: int) -> d
 
 
 def _segments(out: Fused, videos: list[int], first: np.ndarray, lengths: np.ndarray, score: np.ndarray,
-              vids: list[str], task: str, label: str, key: int) -> None:
+              key: int) -> None:
     """Windows of :data:`WINDOW` frames with their mean disagreement, for each of ``videos`` (its scores are
-    ``lengths[i]`` values of ``score`` from ``first[i]``)."""
+    ``lengths[i]`` values of ``score`` from ``first[i]``) and the label numbered ``key`` in
+    :func:`label_order`."""
     if not videos:
         return
     per = (lengths + WINDOW - 1) // WINDOW
@@ -229,6 +229,4 @@ def _segments(out: Fused, videos: list[int], first: np.ndarray, lengths: np.ndar
     bounds = np.ravel(np.stack([at, at + size], 1))  # each window alone, whatever lies between the videos
     means = np.add.reduceat(np.r_[score, 0.0], bounds)[::2] / size if len(at) else np.zeros(0)
     out.segments.append({"video": np.asarray(videos)[video], "key": np.full(len(start), key), "start": start,
-                         "end": np.minimum(start + WINDOW, lengths[video]) - 1, "score": means,
-                         "video_id": np.asarray(vids, dtype=object)[np.asarray(videos)[video]],
-                         "task": task, "label": label})
+                         "end": np.minimum(start + WINDOW, lengths[video]) - 1, "score": means})

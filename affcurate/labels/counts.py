@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from affcurate.labels.filters import Typed, given
 
 COUNTS = ("frames", "with_face", "labelled", "au_positive", "expr", "va", "after_face", "after_face_labelled",
           "after_face_au_positive", "kept")
@@ -15,34 +16,30 @@ an expression, with valence-arousal. Along merge's steps: the frames after its f
 keeps those without the face), of them the labelled ones and those with an AU, and the frames kept."""
 
 
-def video_counts(grid: pd.DataFrame, kept: pd.DataFrame, aus: list[str], drop: bool) -> list[dict[str, Any]]:
-    """Per video of ``grid`` (every merged frame, before the filters): the :data:`COUNTS` and, per AU, the frames
-    where it is present; ``kept`` is what merge kept of them."""
-    if grid.empty:
-        return []
-    aus = [a for a in aus if a in grid.columns]
-    values = [c for c in [*aus, "expr", "valence", "arousal"] if c in grid.columns]
-    codes, vids = pd.factorize(grid["video_id"], sort=False)
-    n = len(grid)
-
-    def given(c: str) -> np.ndarray:
-        return ~np.isnan(grid[c].to_numpy(np.float64, na_value=np.nan))
-
-    present = {a: grid[a].to_numpy(np.float64, na_value=np.nan) == 1 for a in aus}
-    face = grid["has_face"].to_numpy(bool)
+def video_counts(typed: Typed, video: np.ndarray, vids: list[str], kept: np.ndarray, columns: tuple[str, ...],
+                 aus: list[str] | tuple[str, ...], drop: bool) -> list[dict[str, Any]]:
+    """Per video of a batch with frames (``video``: each row's number in ``vids``, before the filters): the
+    :data:`COUNTS` and, per AU, the frames where it is present; ``kept``: the rows merge kept."""
+    n = len(video)
+    aus = [a for a in aus if a in columns]
+    values = [c for c in [*aus, "expr", "valence", "arousal"] if c in columns]
+    present = {a: given(typed, a) & (typed[a][0] == 1) for a in aus}
+    face = typed["has_face"][0]
     step = face if drop else np.ones(n, bool)
     labelled = np.zeros(n, bool)
     for c in values:
-        labelled |= given(c)
+        labelled |= given(typed, c)
     positive = np.zeros(n, bool)
     for mask in present.values():
         positive |= mask
     none = np.zeros(n, bool)
     masks = {"frames": np.ones(n, bool), "with_face": face, "labelled": labelled, "au_positive": positive,
-             "expr": given("expr") if "expr" in grid.columns else none,
-             "va": given("valence") if "valence" in grid.columns else none,
-             "after_face": step, "after_face_labelled": step & labelled, "after_face_au_positive": step & positive}
-    sums = {k: np.bincount(codes[m], minlength=len(vids)) for k, m in masks.items()}
-    sums["kept"] = np.bincount(pd.Index(vids).get_indexer(kept["video_id"]), minlength=len(vids))
-    sums.update({a: np.bincount(codes[m], minlength=len(vids)) for a, m in present.items()})
-    return [{"video_id": vid, **{k: int(v[i]) for k, v in sums.items()}} for i, vid in enumerate(vids)]
+             "expr": given(typed, "expr") if "expr" in columns else none,
+             "va": given(typed, "valence") if "valence" in columns else none,
+             "after_face": step, "after_face_labelled": step & labelled, "after_face_au_positive": step & positive,
+             "kept": kept}
+    sums = {k: np.bincount(video[m], minlength=len(vids)) for k, m in masks.items()}
+    sums.update({a: np.bincount(video[m], minlength=len(vids)) for a, m in present.items()})
+    has_rows = np.bincount(video, minlength=len(vids)) > 0
+    return [{"video_id": vid, **{k: int(v[i]) for k, v in sums.items()}} for i, vid in enumerate(vids)
+            if has_rows[i]]

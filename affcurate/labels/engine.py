@@ -1,18 +1,22 @@
 """Merging a run of videos in batches: per batch and task, one scan of all its annotation tables, one regrid and
-one fusion (:mod:`affcurate.labels.combine`); what comes out is in the order of a video-by-video merge."""
+one fusion (:mod:`affcurate.labels.combine`), then the batch's kept frames as rows of labels.parquet
+(:mod:`affcurate.labels.layout`); what comes out is in the order of a video-by-video merge."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from affcurate.faces.table import FaceTracks
 from affcurate.labels.combine import Fused, fuse_task
+from affcurate.labels.counts import video_counts
+from affcurate.labels.filters import keep_rows
+from affcurate.labels.layout import Layout
 from affcurate.labels.model import TASKS, task_columns
 from affcurate.labels.regrid import Grids, regrid
 from affcurate.labels.scan import POSITIONS, TableMeta, read_frame_maps, read_rows
@@ -20,6 +24,9 @@ from affcurate.workspace import Workspace
 
 BATCH_FRAMES = 200_000
 """Grid frames merged at once: large enough that the per-batch costs vanish, small enough for memory."""
+
+OUTCOMES = ("parts", "stats", "segments", "errors", "length_fixes", "warnings", "lags")
+"""What a batch gives, each a list in the order of its videos."""
 
 
 @dataclass
@@ -37,45 +44,55 @@ class Video:
         return tuple(t for t in TASKS if any(m.task == t for m in self.tables))
 
 
-def task_output(task: str, aus: tuple[str, ...] | list[str]) -> list[str]:
-    """The columns a task adds to a merged video, in their order."""
-    discrete, continuous = task_columns(task, aus)
-    cols = [x for c in discrete for x in (c, f"{c}_agree" if task == "au" else "expr_agree")]
-    cols += [x for c in continuous for x in ((c, f"{c}_std") if task == "va" else (c,))]
-    return [*cols, f"{task}_n"]
+@dataclass(frozen=True)
+class Plan:
+    """What every batch needs to know of the whole merge: the file's columns and which frames to keep."""
+
+    layout: Layout
+    keep: str
+    drop: bool
 
 
-def merge_run(ws: Workspace, videos: list[Video], threads: int | None = None) -> dict[str, Any]:
-    """Merge ``videos`` batch by batch, ``threads`` batches at once (default: one per core; the numerical work
-    releases the interpreter, so threads share the cores): their columns, the tables' rows and what went
-    wrong, in the order of ``videos``."""
-    batches: list[list[Video]] = [[]]
+def batches(videos: list[Video]) -> list[list[Video]]:
+    """Consecutive videos with about :data:`BATCH_FRAMES` frames each."""
+    out: list[list[Video]] = [[]]
     frames = 0
     for v in videos:
         if frames >= BATCH_FRAMES:
-            batches.append([])
+            out.append([])
             frames = 0
-        batches[-1].append(v)
+        out[-1].append(v)
         frames += int(v.src_frames or 0) + 1
-    batches = [b for b in batches if b]
-    results = []
-    workers = max(1, min(threads or os.cpu_count() or 1, len(batches)))
+    return [b for b in out if b]
+
+
+def merge_batches(ws: Workspace, videos: list[Video], plan: Plan, threads: int | None = None
+                  ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Merge ``videos`` batch by batch, ``threads`` batches at once (default: one per core; the numerical work
+    releases the interpreter, so threads share the cores): (videos, what the batch gave) in their order, each
+    as soon as it and those before it are done."""
+    runs = batches(videos)
+    workers = max(1, min(threads or os.cpu_count() or 1, len(runs)))
     if workers == 1:
-        results = [_merge_batch(ws, b) for b in batches]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(lambda b: _merge_batch(ws, b), batches))
-    merged: dict[str, Any] = {k: [] for k in ("parts", "stats", "segments", "errors", "length_fixes", "warnings",
-                                              "lags")}
-    for r in results:
+        for b in runs:
+            yield len(b), _merge_batch(ws, b, plan)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        for b, result in zip(runs, pool.map(lambda b: _merge_batch(ws, b, plan), runs), strict=True):
+            yield len(b), result
+
+
+def merge_run(ws: Workspace, videos: list[Video], plan: Plan, threads: int | None = None) -> dict[str, Any]:
+    """:func:`merge_batches` of a run of videos, all of it at once (what a pool's worker sends back)."""
+    merged: dict[str, Any] = {k: [] for k in OUTCOMES}
+    for _, r in merge_batches(ws, videos, plan, threads):
         for k, v in r.items():
             merged[k] += v
     return merged
 
 
-def _merge_batch(ws: Workspace, videos: list[Video]) -> dict[str, Any]:
-    result: dict[str, Any] = {k: [] for k in ("parts", "stats", "segments", "errors", "length_fixes", "warnings",
-                                              "lags")}
+def _merge_batch(ws: Workspace, videos: list[Video], plan: Plan) -> dict[str, Any]:
+    result: dict[str, Any] = {k: [] for k in OUTCOMES}
     s = ws.settings.labels
     fps = ws.settings.ingest.fps
     vids = [v.video_id for v in videos]
@@ -141,15 +158,20 @@ def _merge_batch(ws: Workspace, videos: list[Video]) -> dict[str, Any]:
         texts, inverse = _provenance([nm for nm, _ in said], [b for _, b in said], int(n[i]))
         number = np.array([names.setdefault(t, len(names)) for t in texts], np.int32)
         codes.append(number[inverse])
-    columns["sources"] = np.concatenate(codes) if codes else np.zeros(0, np.int32)
-    result["parts"].append({"video_ids": vids, "sizes": n, "tasks": [v.tasks for v in videos], "columns": columns,
-                            "sources": list(names)})
+    total = int(n.sum())
+    video = np.repeat(np.arange(len(vids)), n)
+    typed = plan.layout.typed(columns, total)
+    keep, steps = keep_rows(typed, video, plan.layout.columns, s, plan.keep, plan.drop)
+    counts = video_counts(typed, video, vids, keep, plan.layout.columns, s.aus, plan.drop)
+    sources = (list(names), np.concatenate(codes) if codes else np.zeros(0, np.int32))
+    batch = plan.layout.batch(typed, None if keep.all() else keep, vids,
+                              np.bincount(video[keep], minlength=len(vids)), sources)
+    result["parts"].append({"batch": batch, "steps": steps, "counts": counts, "frames": total})
     result["stats"] += [rec for _, rec in sorted(out.stats, key=lambda r: r[0])]
-    if out.segments:
-        seg = pd.DataFrame({k: np.concatenate([np.broadcast_to(p[k], len(p["start"])) for p in out.segments])
-                            for k in ("video", "key", "video_id", "task", "label", "start", "end", "score")})
-        seg = seg.iloc[np.lexsort((seg["start"], seg["key"], seg["video"]))]
-        result["segments"].append(seg.drop(columns=["video", "key"]).reset_index(drop=True))
+    if out.segments:  # in a video-by-video merge's order: by video, label, start
+        seg = {k: np.concatenate([p[k] for p in out.segments]) for k in ("video", "key", "start", "end", "score")}
+        order = np.lexsort((seg["start"], seg["key"], seg["video"]))
+        result["segments"].append({"videos": vids, **{k: v[order] for k, v in seg.items()}})
     return result
 
 

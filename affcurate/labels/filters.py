@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -26,26 +24,61 @@ def machine_rule(anns: list[Annotation], rule: str) -> list[Annotation]:
     return people + [a for a in anns if a.source in MACHINE_SOURCES and a.task not in labelled]
 
 
-def keep_frames(labels: pd.DataFrame, s: LabelsSettings, keep: str, drop: bool,
-            counts: list[dict[str, Any]]) -> pd.DataFrame:
-    """The frames merge keeps, each step's count recorded in ``counts``."""
-    counts.append({"step": "on the grid", "frames": len(labels)})
+Typed = dict[str, tuple[np.ndarray, np.ndarray | None]]
+"""A batch's columns in their stored types: (values, where empty or None), as :meth:`Layout.typed` gives them."""
+
+
+def given(typed: Typed, c: str) -> np.ndarray:
+    """Where column ``c`` holds a value."""
+    values, empty = typed[c]
+    return ~empty if empty is not None else np.ones(len(values), bool)
+
+
+def keep_steps(s: LabelsSettings, keep: str, drop: bool, aus: list[str]) -> list[str]:
+    """The names of the steps :func:`keep_rows` counts, in their order (``aus``: those the labels have)."""
+    steps = ["on the grid"]
     if drop:
-        labels = labels[labels["has_face"]]
-        counts.append({"step": "with the subject's face", "frames": len(labels)})
-    aus = [a for a in s.aus if a in labels.columns]
+        steps.append("with the subject's face")
     if keep == "labelled":
-        value_cols = [c for c in [*aus, "expr", "valence", "arousal"] if c in labels.columns]
-        labels = labels[labels[value_cols].notna().any(axis=1)]
-        counts.append({"step": "labelled", "frames": len(labels)})
+        steps.append("labelled")
     elif keep == "au-positive":
-        labels = labels[(labels[aus].fillna(0).astype(int) > 0).any(axis=1)] if aus else labels.iloc[:0]
-        counts.append({"step": "with at least one AU", "frames": len(labels)})
+        steps.append("with at least one AU")
+    if s.au_negative_keep < 1 and aus:
+        steps.append(f"AU-negative frames subsampled to {s.au_negative_keep:g}")
+    return steps
+
+
+def keep_rows(typed: Typed, video: np.ndarray, columns: tuple[str, ...], s: LabelsSettings, keep: str,
+              drop: bool) -> tuple[np.ndarray, list[int]]:
+    """The rows of a batch (``video``: each row's video, whole videos one after the other) merge keeps, and the
+    rows after each step of :func:`keep_steps`. ``columns``: those of the labels."""
+    n = len(video)
+    mask = np.ones(n, bool)
+    counts = [n]
+    if drop:
+        mask &= typed["has_face"][0]
+        counts.append(int(mask.sum()))
+    aus = [a for a in s.aus if a in columns]
+    if keep == "labelled":
+        labelled = np.zeros(n, bool)
+        for c in [c for c in [*aus, "expr", "valence", "arousal"] if c in columns]:
+            labelled |= given(typed, c)
+        mask &= labelled
+        counts.append(int(mask.sum()))
+    elif keep == "au-positive":
+        positive = np.zeros(n, bool)
+        for a in aus:
+            positive |= typed[a][0] > 0  # an empty value is stored as 0
+        mask &= positive
+        counts.append(int(mask.sum()))
     if s.au_negative_keep < 1 and aus:
         # seed 003: of the frames labelled without any AU, an evenly spread share per video
-        negative = (labels[aus].notna().all(axis=1) & (labels[aus].fillna(0).astype(int) == 0).all(axis=1)).to_numpy()
-        rank = pd.Series(negative.astype(int)).groupby(labels["video_id"].to_numpy()).cumsum().to_numpy() - 1
+        rows = np.flatnonzero(mask)
+        negative = np.ones(len(rows), bool)
+        for a in aus:
+            negative &= given(typed, a)[rows] & (typed[a][0][rows] == 0)
+        rank = pd.Series(negative.astype(int)).groupby(video[rows]).cumsum().to_numpy() - 1
         take = np.floor((rank + 1) * s.au_negative_keep) > np.floor(rank * s.au_negative_keep)
-        labels = labels[~negative | take]
-        counts.append({"step": f"AU-negative frames subsampled to {s.au_negative_keep:g}", "frames": len(labels)})
-    return labels.reset_index(drop=True)
+        mask[rows[negative & ~take]] = False
+        counts.append(int(mask.sum()))
+    return mask, counts

@@ -15,7 +15,9 @@ tables are those a video-by-video merge writes (``tests/labels/test_merge_column
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +27,13 @@ import pandas as pd
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
 from affcurate.executor import ExecutorSpec, Progress, Tasks, current_progress, map_items
-from affcurate.labels.counts import video_counts
-from affcurate.labels.engine import Video, merge_run, task_output
-from affcurate.labels.filters import MACHINE, keep_frames, machine_rule
+from affcurate.labels.combine import label_order
+from affcurate.labels.engine import Plan, Video, merge_batches, merge_run
+from affcurate.labels.filters import MACHINE, keep_steps, machine_rule
+from affcurate.labels.layout import LabelWriter, Layout, text_column
 from affcurate.labels.model import list_annotations
 from affcurate.labels.scan import read_meta
-from affcurate.labels.table import LabelTable, nullable_int8
+from affcurate.labels.table import LabelTable
 from affcurate.lock import writes_workspace
 from affcurate.settings import LabelsSettings
 from affcurate.workspace import Workspace
@@ -40,8 +43,7 @@ KEEP = ("all", "au-positive", "labelled")
 
 @dataclass
 class MergeResult:
-    labels: pd.DataFrame
-    agreement: pd.DataFrame
+    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
     length_fixes: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
@@ -55,63 +57,25 @@ class MergeResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     """Per video and source: ``video_id``, ``task``, ``annotator``, ``outside`` (rows past the video's end
     beyond the tolerance, left out) and ``message`` (one line to show)."""
+    frames: int = 0
+    """Frames written to labels.parquet."""
+    rows: tuple[Layout, list[Any]] | pd.DataFrame | None = field(default=None, repr=False)
+    """What :attr:`labels` is made of: the written batches and their layout."""
 
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        """labels.parquet's rows as the pandas frame its readers get (made on first use)."""
+        if isinstance(self.rows, pd.DataFrame):
+            return self.rows
+        if self.rows is None:
+            return pd.DataFrame(columns=["video_id", "frame"])
+        layout, batches = self.rows
+        return layout.frame(batches)
 
-def _columns_to_frame(parts: list[dict[str, Any]], s: LabelsSettings) -> pd.DataFrame:
-    """One table from the runs' columns: concatenated column by column, missing ones filled, typed as the
-    video-by-video merge typed them (a column of a task some video lacks is float64, else float32)."""
-    tasks = [t for p in parts for t in p["tasks"]]
-    names: dict[str, None] = {}
-    for i, ts in enumerate(tasks):
-        for t in ts:
-            names.update(dict.fromkeys(task_output(t, s.aus)))
-        if i == 0:
-            names.update(dict.fromkeys(["has_face", "sources"]))
-    missing = {t: any(t not in ts for ts in tasks) for t in ("au", "expr", "va")}
-    owner = {c: t for t in missing for c in task_output(t, s.aus)}
-    vids = [v for p in parts for v in p["video_ids"]]
-    sizes = np.concatenate([p["sizes"] for p in parts])
-    data: dict[str, Any] = {"video_id": _texts(np.repeat(np.arange(len(vids), dtype=np.int32), sizes), vids)}
-    texts: list[str] = []
-    sources = []
-    for p in parts:  # each run's numbers of its texts, made numbers of all runs' texts
-        sources.append(p["columns"].pop("sources") + len(texts))
-        texts += p["sources"]
-    for name in ["frame", *names]:
-        chunks = []
-        if name == "sources":
-            data[name] = _texts(np.concatenate(sources), texts)
-            continue
-        for p in parts:
-            if name in p["columns"]:
-                chunks.append(p["columns"].pop(name))  # freed as the table is built
-            elif name.endswith("_n"):
-                chunks.append(np.zeros(int(p["sizes"].sum()), np.int16))
-            else:
-                chunks.append(np.full(int(p["sizes"].sum()), np.nan, np.float32))
-        col = np.concatenate(chunks)
-        if name in s.aus or name == "expr":
-            col = nullable_int8(col.astype(np.float64))
-        elif name.endswith("_intensity") or name in ("valence", "arousal"):
-            col = col.astype(np.float32)
-        elif name.endswith("_n"):
-            col = col.astype(np.int16)  # any number of annotators
-        elif name in owner and missing[owner[name]]:
-            col = col.astype(np.float64)  # float32 values beside the NaN of the videos without the task
-        data[name] = col
-    return pd.DataFrame(data)
-
-
-def _texts(codes: np.ndarray, texts: list[str]) -> Any:
-    """A text column from each row's number in ``texts``, built by Arrow (not one Python string per row), of
-    the type pandas gives texts."""
-    dtype = pd.Series(["x"]).dtype
-    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
-        return np.asarray(texts, dtype=object)[codes]
-    import pyarrow as pa
-
-    column = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.large_string()))
-    return pd.array(column.dictionary_decode(), dtype=dtype)
+    @property
+    def videos(self) -> int:
+        """Videos with frames in labels.parquet."""
+        return sum(1 for c in self.video_counts if c["kept"])
 
 
 def auto_spec(n_videos: int) -> ExecutorSpec:
@@ -121,7 +85,7 @@ def auto_spec(n_videos: int) -> ExecutorSpec:
 
 def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
     """Merge one run of videos (in this process or a worker)."""
-    return merge_run(Workspace(Path(item["ws_root"])), item["videos"])
+    return merge_run(Workspace(Path(item["ws_root"])), item["videos"], item["plan"])
 
 
 def _videos(ws: Workspace, ok: pd.DataFrame, listing: pd.DataFrame, machine: str) -> list[Video]:
@@ -178,54 +142,120 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     listing = list_annotations(ws)
     if listing.empty:
         raise StageMissingError("annotations", f"affcurate import {ws.root} --format F FILES (or affcurate annotate)")
-    result = MergeResult(pd.DataFrame(), pd.DataFrame())
+    result = MergeResult()
     result.unmatched = sorted(set(listing["video_id"]) - set(ok.index))
     videos = _videos(ws, ok, listing[listing["video_id"].isin(ok.index)], machine)
     if spec == "auto":
         spec = auto_spec(len(videos))
     tasks = progress if hasattr(progress, "add_task") else Tasks(progress or current_progress())
     bar = tasks.add_task("merge", total=len(videos))
-    runs = _runs(videos, spec.jobs if spec.kind == "local" else max(spec.jobs, 2))
-    items = [{"ws_root": str(ws.root), "videos": run, "index": i} for i, run in enumerate(runs)]
-    done: dict[int, dict[str, Any]] = {}
-    for res in map_items(_merge_item, items, spec, "merge", Tasks()):
-        if res.error:
-            raise AffcurateError(res.error)
-        done[res.item["index"]] = res.value
-        tasks.advance(bar, len(res.item["videos"]))
-    parts, stats, dis_rows = [], [], []
-    for i in range(len(items)):  # the order of the listing, whichever run finished first
-        value = done[i]
-        for key in ("errors", "length_fixes", "warnings", "lags"):
-            getattr(result, key).extend(value[key])
-        parts += value["parts"]
-        stats += value["stats"]
-        dis_rows += value["segments"]  # every segment is kept (disagreements.parquet: the desk's review queue)
-    if result.errors:  # nothing is written: the labels of the last good merge stay as they were
-        more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
-        kept = f"{ws.labels_path.name} is left as it was" if ws.labels_path.exists() else "nothing was written"
-        raise AffcurateError(f"{result.errors[0]}{more}; {kept}")
-    labels = _columns_to_frame(parts, s) if parts else pd.DataFrame(columns=["video_id", "frame"])
-    if len(labels):
-        grid = labels
-        labels = keep_frames(labels, s, keep, drop, result.filters)
-        result.video_counts = video_counts(grid, labels, list(s.aus), drop)
-    result.labels = labels
+
+    def record() -> dict[str, Any]:
+        return {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "machine": machine,
+                "length_fixes": result.length_fixes, "errors": result.errors, "warnings": result.warnings,
+                "lags": result.lags, "filters": result.filters, "video_counts": result.video_counts}
+
+    stats: list[dict[str, Any]] = []
+    dis_rows: list[pd.DataFrame] = []
+    if videos:
+        plan = Plan(Layout.of([v.tasks for v in videos], s.aus), keep, drop)
+        with io.atomic_path(ws.labels_path, suffix=".parquet") as tmp:
+            writer = LabelWriter(tmp, plan.layout)
+            try:
+                for n_videos, value in _outcomes(ws, videos, plan, spec):
+                    _take(result, value, writer, stats, dis_rows)
+                    tasks.advance(bar, n_videos)
+                _check(ws, result)
+                _count_steps(result, s, plan)
+                writer.close(record())
+            except BaseException:
+                writer.abort()
+                raise
+    else:
+        LabelTable(result.labels, tuple(s.aus), len(s.expressions), record()).write(ws)
     result.agreement = pd.DataFrame(stats, columns=["video_id", "task", "label", "statistic", "value",
                                                     "n_annotators"])
-    segments = (pd.concat(dis_rows, ignore_index=True) if dis_rows else pd.DataFrame(columns=SEGMENT_COLUMNS))
-    segments = segments[segments["score"] > 0].sort_values(["score", "video_id", "start"],
-                                                           ascending=[False, True, True]).reset_index(drop=True)
+    segments = _disagreements(dis_rows, videos, s)
     if disagreements and len(segments):
         result.disagreements = segments.head(disagreements).reset_index(drop=True)
-    meta = {"settings": s.__dict__, "keep": keep, "drop_no_face": drop, "machine": machine,
-            "length_fixes": result.length_fixes, "errors": result.errors, "warnings": result.warnings,
-            "lags": result.lags, "filters": result.filters, "video_counts": result.video_counts}
-    LabelTable(result.labels, tuple(s.aus), len(s.expressions), meta).write(ws)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
     io.write_parquet(segments.astype({"start": np.int64, "end": np.int64, "score": np.float64}),
                      ws.root / "disagreements.parquet")
     return result
+
+
+def _disagreements(parts: list[dict[str, Any]], videos: list[Video], s: LabelsSettings) -> pd.DataFrame:
+    """The batches' windows with any disagreement, most disagreed first (then by video and start)."""
+    if not parts:
+        return pd.DataFrame(columns=SEGMENT_COLUMNS)
+    number = {v.video_id: i for i, v in enumerate(videos)}
+    video = np.concatenate([np.array([number[v] for v in p["videos"]], np.int64)[p["video"]] for p in parts])
+    seg = {k: np.concatenate([p[k] for p in parts]) for k in ("key", "start", "end", "score")}
+    ids = [v.video_id for v in videos]
+    rank = np.empty(len(ids), np.int64)
+    rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    some = np.flatnonzero(seg["score"] > 0)
+    order = some[np.lexsort((seg["start"][some], rank[video[some]], -seg["score"][some]))]
+    labels = label_order(s.aus)
+    return pd.DataFrame({"video_id": text_column(video[order], ids),
+                         "task": text_column(seg["key"][order], [t for t, _ in labels]),
+                         "label": text_column(seg["key"][order], [c for _, c in labels]),
+                         "start": seg["start"][order].astype(np.int64), "end": seg["end"][order].astype(np.int64),
+                         "score": seg["score"][order].astype(np.float64)})
+
+
+def _take(result: MergeResult, value: dict[str, Any], writer: LabelWriter, stats: list[dict[str, Any]],
+          segments: list[pd.DataFrame]) -> None:
+    """What a batch or run gave: its rows written (none after the first error: nothing will be kept), its
+    records kept."""
+    for key in ("errors", "length_fixes", "warnings", "lags"):
+        getattr(result, key).extend(value[key])
+    if result.errors:
+        return
+    if result.rows is None:
+        result.rows = (writer.layout, [])
+    for part in value["parts"]:
+        writer.write(part["batch"])
+        result.rows[1].append(part["batch"])
+        result.video_counts += part["counts"]
+        result.filters.append(part["steps"])
+        result.frames += len(part["batch"])
+    stats += value["stats"]
+    segments += value["segments"]  # every segment is kept (disagreements.parquet: the desk's review queue)
+
+
+def _check(ws: Workspace, result: MergeResult) -> None:
+    if result.errors:  # nothing is written: the labels of the last good merge stay as they were
+        more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+        kept = f"{ws.labels_path.name} is left as it was" if ws.labels_path.exists() else "nothing was written"
+        raise AffcurateError(f"{result.errors[0]}{more}; {kept}")
+
+
+def _count_steps(result: MergeResult, s: LabelsSettings, plan: Plan) -> None:
+    """The batches' frames after each filter, summed into merge's record of its steps (none without frames)."""
+    steps = np.sum(result.filters, axis=0) if result.filters else np.zeros(1, np.int64)
+    names = keep_steps(s, plan.keep, plan.drop, [a for a in s.aus if a in plan.layout.columns])
+    result.filters = [{"step": n, "frames": int(f)} for n, f in zip(names, steps, strict=True)] if steps[0] else []
+
+
+def _outcomes(ws: Workspace, videos: list[Video], plan: Plan, spec: ExecutorSpec
+              ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(videos, what they gave) in the listing's order: batch by batch in this process, or run by run from a
+    pool or Ray (one run per job), each as soon as it and those before it are done."""
+    if spec.kind == "local" and spec.jobs <= 1:
+        yield from merge_batches(ws, videos, plan)
+        return
+    runs = _runs(videos, spec.jobs if spec.kind == "local" else max(spec.jobs, 2))
+    items = [{"ws_root": str(ws.root), "videos": run, "index": i, "plan": plan} for i, run in enumerate(runs)]
+    done: dict[int, dict[str, Any]] = {}
+    ahead = 0
+    for res in map_items(_merge_item, items, spec, "merge", Tasks()):
+        if res.error:
+            raise AffcurateError(res.error)
+        done[res.item["index"]] = res.value
+        while ahead in done:
+            yield len(runs[ahead]), done.pop(ahead)
+            ahead += 1
 
 
 SEGMENT_COLUMNS = ["video_id", "task", "label", "start", "end", "score"]

@@ -1,0 +1,166 @@
+"""labels.parquet as merge writes it: its columns and their types, decided by every merged video's tasks before
+any batch is merged, so that each batch leaves its worker as the rows of the file it will be, and the file is
+written batch by batch while the next ones are merged.
+
+The text columns (``video_id``, ``sources``) go to the file as dictionaries, each batch's few distinct texts
+once and a number per row: no text per row is ever built. The file's Arrow schema names them ``large_string``,
+the type every reader gets back, and the pandas metadata is that of the frame merge returns, so the file reads
+as one written from that frame (float NaN stored as null, presence and expression as nullable Int8)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from affcurate.labels.model import TASKS, task_columns
+
+TEXTS = ("video_id", "sources")
+"""The text columns: written from their numbers."""
+
+
+def task_output(task: str, aus: tuple[str, ...] | list[str]) -> list[str]:
+    """The columns a task adds to a merged video, in their order."""
+    discrete, continuous = task_columns(task, aus)
+    cols = [x for c in discrete for x in (c, f"{c}_agree" if task == "au" else "expr_agree")]
+    cols += [x for c in continuous for x in ((c, f"{c}_std") if task == "va" else (c,))]
+    return [*cols, f"{task}_n"]
+
+
+def text_column(codes: np.ndarray, texts: list[str]) -> Any:
+    """A pandas text column (of the type pandas gives texts) from each row's number in ``texts``, built by
+    Arrow rather than as one Python string per row."""
+    column = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.large_string()))
+    return pd.array(column.dictionary_decode(), dtype=pd.Series(["x"]).dtype)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns of labels.parquet after ``video_id``, in their order, and what decides their types."""
+
+    columns: tuple[str, ...]
+    aus: tuple[str, ...]
+    wide: frozenset[str]
+    """Agreement columns of a task some video lacks: float64, as pandas widened them beside those videos' NaN."""
+
+    @classmethod
+    def of(cls, tasks: list[tuple[str, ...]], aus: tuple[str, ...] | list[str]) -> Layout:
+        """For videos with ``tasks`` (in merge's order): each task's columns where a video first has it, the
+        face mask and the sources after the first video's."""
+        names: dict[str, None] = {}
+        for i, ts in enumerate(tasks):
+            for t in ts:
+                names.update(dict.fromkeys(task_output(t, aus)))
+            if i == 0:
+                names.update(dict.fromkeys(["has_face", "sources"]))
+        wide = {c for t in TASKS if any(t not in ts for ts in tasks) for c in task_output(t, aus)}
+        return cls(("frame", *names), tuple(aus), frozenset(wide))
+
+    def kind(self, c: str) -> str:
+        """``int8`` (nullable classes), ``int16`` (counts), ``float32``, ``float64``, ``int64``, ``bool``, ``text``."""
+        if c in TEXTS:
+            return "text"
+        if c == "frame":
+            return "int64"
+        if c == "has_face":
+            return "bool"
+        if c in self.aus or c == "expr":
+            return "int8"
+        if c.endswith("_n"):
+            return "int16"
+        if c.endswith("_intensity") or c in ("valence", "arousal"):
+            return "float32"
+        return "float64" if c in self.wide else "float32"
+
+    def schema(self) -> pa.Schema:
+        """The schema a reader gets: texts as ``large_string``, with the pandas metadata of merge's frame."""
+        types = {"text": pa.large_string(), "int64": pa.int64(), "bool": pa.bool_(), "int8": pa.int8(),
+                 "int16": pa.int16(), "float32": pa.float32(), "float64": pa.float64()}
+        fields = [pa.field(c, types[self.kind(c)]) for c in ("video_id", *self.columns)]
+        dtypes = {"text": pd.Series(["x"]).dtype, "int8": pd.Int8Dtype()}
+        empty = pd.DataFrame({c: pd.Series([], dtype=dtypes.get(self.kind(c), self.kind(c)))
+                              for c in ("video_id", *self.columns)})
+        pandas = pa.Schema.from_pandas(empty, preserve_index=False).metadata
+        return pa.schema(fields, metadata=pandas)
+
+    def stored(self) -> pa.Schema:
+        """The schema of the batches: texts as dictionaries of their numbers."""
+        texts = pa.dictionary(pa.int32(), pa.large_string())
+        return pa.schema([pa.field(f.name, texts) if f.name in TEXTS else f for f in self.schema()])
+
+    def typed(self, columns: dict[str, np.ndarray], total: int) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+        """A batch's merged columns (floats with NaN for empty, as the fusion leaves them) in their stored types:
+        per column, (values, where empty or None); a column no video of the batch has is empty throughout."""
+        out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        for c in self.columns:
+            if c == "sources":
+                continue
+            kind = self.kind(c)
+            v = columns.get(c)
+            if v is None:
+                v = np.zeros(total, np.int16) if kind == "int16" else np.full(total, np.nan, np.float32)
+            if kind in ("int64", "bool", "int16"):
+                out[c] = (v.astype(kind, copy=False), None)
+                continue
+            empty = np.isnan(v)
+            if kind == "int8":  # as the nullable Int8 of the per-video merge: whole classes, cut
+                out[c] = (np.where(empty, 0, v).astype(np.int8), empty)
+            else:
+                out[c] = (v.astype(kind, copy=False), empty if empty.any() else None)
+        return out
+
+    def batch(self, typed: dict[str, tuple[np.ndarray, np.ndarray | None]], keep: np.ndarray | None,
+              vids: list[str], kept_per_video: np.ndarray, sources: tuple[list[str], np.ndarray]) -> pa.RecordBatch:
+        """The kept rows of a batch (``keep``: a mask of its rows, None for all) as stored."""
+        arrays: list[pa.Array] = [pa.DictionaryArray.from_arrays(
+            pa.array(np.repeat(np.arange(len(vids), dtype=np.int32), kept_per_video)),
+            pa.array(vids, pa.large_string()))]
+        for c in self.columns:
+            if c == "sources":
+                texts, codes = sources
+                arrays.append(pa.DictionaryArray.from_arrays(
+                    pa.array(codes if keep is None else codes[keep]), pa.array(texts, pa.large_string())))
+                continue
+            values, empty = typed[c]
+            if keep is not None:
+                values, empty = values[keep], None if empty is None else empty[keep]
+            arrays.append(pa.array(values, mask=empty if empty is not None and empty.any() else None))
+        return pa.RecordBatch.from_arrays(arrays, schema=self.stored())
+
+    def frame(self, batches: list[pa.RecordBatch]) -> pd.DataFrame:
+        """The rows of ``batches`` as the pandas frame a reader of labels.parquet gets."""
+        table = pa.Table.from_batches(batches, schema=self.stored())
+        return table.cast(self.schema()).to_pandas()
+
+
+class LabelWriter:
+    """labels.parquet written a batch at a time to a file beside it, each batch a row group; :meth:`close`
+    adds the metadata (``affcurate``: merge's record) and the caller's atomic rename makes it the labels."""
+
+    def __init__(self, path: Path, layout: Layout) -> None:
+        self.layout = layout
+        self.rows = 0
+        self._writer = pq.ParquetWriter(path, layout.stored(), compression="zstd", use_dictionary=list(TEXTS),
+                                        store_schema=False)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._writer.write_batch(batch, row_group_size=max(len(batch), 1))
+        self.rows += len(batch)
+
+    def close(self, meta: dict[str, Any]) -> None:
+        keys = {"pandas": self.layout.schema().metadata[b"pandas"].decode(),
+                "affcurate": json.dumps(meta, sort_keys=True, default=str)}
+        schema = self.layout.schema().with_metadata(keys)  # what a reader takes the types and metadata from
+        self._writer.add_key_value_metadata({**keys, "ARROW:schema": base64.b64encode(
+            schema.serialize().to_pybytes()).decode()})
+        self._writer.close()
+
+    def abort(self) -> None:
+        self._writer.close()
