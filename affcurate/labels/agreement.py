@@ -196,9 +196,10 @@ def nominal_agreement_by(values: np.ndarray, starts: np.ndarray, lengths: np.nda
 def continuous_agreement_by(values: np.ndarray, starts: np.ndarray,
                             lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per segment of rows (a video): (:func:`interval_alpha`, :func:`icc_2_1`, :func:`mean_pairwise_ccc`) of
-    frames × annotators ``values``, from sums over each segment's rows."""
-    v = np.asarray(values, np.float64)
-    k = v.shape[1]
+    frames × annotators ``values``, from sums over each segment's rows (annotators are summed as whole rows
+    of frames: there are few of them and many frames)."""
+    v = np.asarray(values, np.float64).T  # annotators × frames
+    k = v.shape[0]
     given = ~np.isnan(v)
     filled = np.where(given, v, 0.0)
 
@@ -210,27 +211,29 @@ def continuous_agreement_by(values: np.ndarray, starts: np.ndarray,
 
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        m = given.sum(1)
+        m = given.sum(0)
         pair = m >= 2
         # Krippendorff's interval alpha
-        within = np.where(pair, np.nanvar(v, axis=1) * m**2 * 2 / np.where(pair, m - 1, 1), 0.0)
+        row_mean = filled.sum(0) / m
+        spread = (np.where(given, filled - row_mean, 0.0) ** 2).sum(0) / m  # each frame's variance
+        within = np.where(pair, spread * m**2 * 2 / np.where(pair, m - 1, 1), 0.0)
         n = seg(np.where(pair, m, 0))
         d_o = seg(within) / n
-        in_pair = given & pair[:, None]
-        mean = seg(np.where(in_pair, filled, 0.0).sum(1)) / n
-        var = seg(np.where(in_pair, (filled - per_row(mean)[:, None]) ** 2, 0.0).sum(1)) / n
+        in_pair = given & pair
+        mean = seg(np.where(in_pair, filled, 0.0).sum(0)) / n
+        var = seg(np.where(in_pair, (filled - per_row(mean)) ** 2, 0.0).sum(0)) / n
         d_e = 2 * n * var / (n - 1)
         a = np.where(d_e == 0, np.where(d_o == 0, 1.0, np.nan), 1 - d_o / d_e)
         a = np.where(n < 2, np.nan, a)
         # ICC(2,1) on the frames every annotator rated
-        full = given.all(1)
+        full = given.all(0)
         nf = seg(full).astype(np.float64)
-        grand = seg(np.where(full, filled.sum(1), 0.0)) / (nf * k)
+        grand = seg(np.where(full, filled.sum(0), 0.0)) / (nf * k)
         g_row = per_row(grand)
-        ss_rows = k * seg(np.where(full, (filled.mean(1) - g_row) ** 2, 0.0))
-        col_means = segment_sum(np.where(full[:, None], filled, 0.0), starts, lengths) / nf[:, None]
+        ss_rows = k * seg(np.where(full, (filled.mean(0) - g_row) ** 2, 0.0))
+        col_means = np.stack([seg(np.where(full, x, 0.0)) for x in filled], 1) / nf[:, None]
         ss_cols = nf * ((col_means - grand[:, None]) ** 2).sum(1)
-        ss_total = seg(np.where(full, ((filled - g_row[:, None]) ** 2).sum(1), 0.0))
+        ss_total = seg(np.where(full, ((filled - g_row) ** 2).sum(0), 0.0))
         ss_err = ss_total - ss_rows - ss_cols
         msr, msc = ss_rows / (nf - 1), ss_cols / (k - 1)
         mse = ss_err / ((nf - 1) * (k - 1))
@@ -239,8 +242,8 @@ def continuous_agreement_by(values: np.ndarray, starts: np.ndarray,
         # Lin's CCC of every pair of annotators, averaged
         scores = []
         for i, j in itertools.combinations(range(k), 2):
-            ok = given[:, i] & given[:, j]
-            x, y = np.where(ok, filled[:, i], 0.0), np.where(ok, filled[:, j], 0.0)
+            ok = given[i] & given[j]
+            x, y = np.where(ok, filled[i], 0.0), np.where(ok, filled[j], 0.0)
             cnt = seg(ok).astype(np.float64)
             mx, my = seg(x) / cnt, seg(y) / cnt
             dx, dy = np.where(ok, x - per_row(mx), 0.0), np.where(ok, y - per_row(my), 0.0)

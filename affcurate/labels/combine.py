@@ -5,7 +5,6 @@ a video's whole trace, the VA ones and the weights of the weighted fusion, loop 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,18 +116,15 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
             if task != "va" and c not in present:  # an AU intensity no table gives: empty (VA is always given)
                 continue
             stack = rows.stack(rg.values[c])
+            mean, std = _mean_and_spread(stack.T)
             if s.va_fusion == "weighted" and k > 1:
                 w = np.stack([fusion_weights(stack[f:f + n]) for f, n in zip(first, lengths, strict=True)])
                 fused = weighted_rows(stack, np.repeat(w, lengths, axis=0))
             else:
-                fused = fuse_continuous(stack, s.va_fusion)
+                fused = mean if s.va_fusion == "mean" else fuse_continuous(stack, s.va_fusion)
             out.columns[c][dest] = fused
             if task != "va":
                 continue
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                std = np.where((~np.isnan(stack)).sum(1) > 0, np.nanstd(
-                    np.where(np.isnan(stack), np.nanmean(stack, 1, keepdims=True), stack), 1), np.nan)
             out.columns[f"{c}_std"][dest] = std
             if k > 1:
                 per_video = continuous_agreement_by(stack, first, lengths)
@@ -136,6 +132,19 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
                     for i, name in enumerate(("krippendorff_alpha", "icc", "ccc")):
                         out.stats.append(((v, order[(task, c)], i), _stat(vids[v], task, c, name, per_video[i][g], k)))
                 _segments(out, group, first, lengths, np.nan_to_num(std, nan=0.0), order[(task, c)])
+
+
+def _mean_and_spread(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Annotators × frames → per frame, the mean of the values given and their standard deviation with each
+    missing value counted at that mean; NaN where no value is given."""
+    given = ~np.isnan(rows)
+    m = given.sum(0)
+    filled = np.where(given, rows, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(0) / m
+        spread = (np.where(given, filled - mean, 0.0) ** 2).sum(0)
+        std = np.where(m > 0, np.sqrt(spread / len(rows)), np.nan)
+    return mean, std
 
 
 def _run(offsets: np.ndarray, first: np.ndarray, local: np.ndarray) -> slice | np.ndarray:
@@ -168,8 +177,10 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
     task, group, first, lengths, vids, order = where
     k = len(rows.runs)
     codes = np.empty((len(values), len(values[0])), np.int8)  # labels × rows: each label's rows in one run
-    for i, v in enumerate(values):
-        codes[i] = np.nan_to_num(v, nan=-1.0)  # cut to whole classes, as category_counts cuts them
+    with np.errstate(invalid="ignore"):
+        for i, v in enumerate(values):
+            np.copyto(codes[i], v, casting="unsafe")  # cut to whole classes, as category_counts cuts them
+            codes[i][np.isnan(v)] = -1
     prof = profiles([codes[:, rows.of(j)] for j in range(k)])
     fused, share = fuse_profiles(prof, s.au_fusion if task == "au" else s.expr_fusion)
     for i, c in enumerate(given):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,7 @@ class Layout:
             return "float32"
         return "float64" if c in self.wide else "float32"
 
+    @cached_property
     def schema(self) -> pa.Schema:
         """The schema a reader gets: texts as ``large_string``, with the pandas metadata of merge's frame."""
         types = {"text": pa.large_string(), "int64": pa.int64(), "bool": pa.bool_(), "int8": pa.int8(),
@@ -90,10 +92,11 @@ class Layout:
         pandas = pa.Schema.from_pandas(empty, preserve_index=False).metadata
         return pa.schema(fields, metadata=pandas)
 
+    @cached_property
     def stored(self) -> pa.Schema:
         """The schema of the batches: texts as dictionaries of their numbers."""
         texts = pa.dictionary(pa.int32(), pa.large_string())
-        return pa.schema([pa.field(f.name, texts) if f.name in TEXTS else f for f in self.schema()])
+        return pa.schema([pa.field(f.name, texts) if f.name in TEXTS else f for f in self.schema])
 
     def typed(self, columns: dict[str, np.ndarray], total: int) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         """A batch's merged columns (floats with NaN for empty, as the fusion leaves them) in their stored types:
@@ -132,12 +135,12 @@ class Layout:
             if keep is not None:
                 values, empty = values[keep], None if empty is None else empty[keep]
             arrays.append(pa.array(values, mask=empty if empty is not None and empty.any() else None))
-        return pa.RecordBatch.from_arrays(arrays, schema=self.stored())
+        return pa.RecordBatch.from_arrays(arrays, schema=self.stored)
 
     def frame(self, batches: list[pa.RecordBatch]) -> pd.DataFrame:
         """The rows of ``batches`` as the pandas frame a reader of labels.parquet gets."""
-        table = pa.Table.from_batches(batches, schema=self.stored())
-        return table.cast(self.schema()).to_pandas()
+        table = pa.Table.from_batches(batches, schema=self.stored)
+        return table.cast(self.schema).to_pandas()
 
 
 class LabelWriter:
@@ -147,7 +150,7 @@ class LabelWriter:
     def __init__(self, path: Path, layout: Layout) -> None:
         self.layout = layout
         self.rows = 0
-        self._writer = pq.ParquetWriter(path, layout.stored(), compression="zstd", use_dictionary=list(TEXTS),
+        self._writer = pq.ParquetWriter(path, layout.stored, compression="zstd", use_dictionary=list(TEXTS),
                                         store_schema=False)
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -155,9 +158,9 @@ class LabelWriter:
         self.rows += len(batch)
 
     def close(self, meta: dict[str, Any]) -> None:
-        keys = {"pandas": self.layout.schema().metadata[b"pandas"].decode(),
+        keys = {"pandas": self.layout.schema.metadata[b"pandas"].decode(),
                 "affcurate": json.dumps(meta, sort_keys=True, default=str)}
-        schema = self.layout.schema().with_metadata(keys)  # what a reader takes the types and metadata from
+        schema = self.layout.schema.with_metadata(keys)  # what a reader takes the types and metadata from
         self._writer.add_key_value_metadata({**keys, "ARROW:schema": base64.b64encode(
             schema.serialize().to_pybytes()).decode()})
         self._writer.close()
