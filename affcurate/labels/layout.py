@@ -35,13 +35,6 @@ def task_output(task: str, aus: tuple[str, ...] | list[str]) -> list[str]:
     return [*cols, f"{task}_n"]
 
 
-def text_column(codes: np.ndarray, texts: list[str]) -> Any:
-    """A pandas text column (of the type pandas gives texts) from each row's number in ``texts``, built by
-    Arrow rather than as one Python string per row."""
-    column = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.large_string()))
-    return pd.array(column.dictionary_decode(), dtype=pd.Series(["x"]).dtype)
-
-
 @dataclass(frozen=True)
 class Layout:
     """The columns of labels.parquet after ``video_id``, in their order, and what decides their types."""
@@ -83,20 +76,13 @@ class Layout:
     @cached_property
     def schema(self) -> pa.Schema:
         """The schema a reader gets: texts as ``large_string``, with the pandas metadata of merge's frame."""
-        types = {"text": pa.large_string(), "int64": pa.int64(), "bool": pa.bool_(), "int8": pa.int8(),
-                 "int16": pa.int16(), "float32": pa.float32(), "float64": pa.float64()}
-        fields = [pa.field(c, types[self.kind(c)]) for c in ("video_id", *self.columns)]
         dtypes = {"text": pd.Series(["x"]).dtype, "int8": pd.Int8Dtype()}
-        empty = pd.DataFrame({c: pd.Series([], dtype=dtypes.get(self.kind(c), self.kind(c)))
-                              for c in ("video_id", *self.columns)})
-        pandas = pa.Schema.from_pandas(empty, preserve_index=False).metadata
-        return pa.schema(fields, metadata=pandas)
+        return read_schema({c: dtypes.get(self.kind(c), self.kind(c)) for c in ("video_id", *self.columns)})
 
     @cached_property
     def stored(self) -> pa.Schema:
         """The schema of the batches: texts as dictionaries of their numbers."""
-        texts = pa.dictionary(pa.int32(), pa.large_string())
-        return pa.schema([pa.field(f.name, texts) if f.name in TEXTS else f for f in self.schema])
+        return stored_schema(self.schema)
 
     def typed(self, columns: dict[str, np.ndarray], total: int) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         """A batch's merged columns (floats with NaN for empty, as the fusion leaves them) in their stored types:
@@ -122,14 +108,12 @@ class Layout:
     def batch(self, typed: dict[str, tuple[np.ndarray, np.ndarray | None]], keep: np.ndarray | None,
               vids: list[str], kept_per_video: np.ndarray, sources: tuple[list[str], np.ndarray]) -> pa.RecordBatch:
         """The kept rows of a batch (``keep``: a mask of its rows, None for all) as stored."""
-        arrays: list[pa.Array] = [pa.DictionaryArray.from_arrays(
-            pa.array(np.repeat(np.arange(len(vids), dtype=np.int32), kept_per_video)),
-            pa.array(vids, pa.large_string()))]
+        arrays: list[pa.Array] = [dictionary(np.repeat(np.arange(len(vids), dtype=np.int32), kept_per_video),
+                                             vids)]
         for c in self.columns:
             if c == "sources":
                 texts, codes = sources
-                arrays.append(pa.DictionaryArray.from_arrays(
-                    pa.array(codes if keep is None else codes[keep]), pa.array(texts, pa.large_string())))
+                arrays.append(dictionary(codes if keep is None else codes[keep], texts))
                 continue
             values, empty = typed[c]
             if keep is not None:
@@ -139,28 +123,53 @@ class Layout:
 
     def frame(self, batches: list[pa.RecordBatch]) -> pd.DataFrame:
         """The rows of ``batches`` as the pandas frame a reader of labels.parquet gets."""
-        table = pa.Table.from_batches(batches, schema=self.stored)
-        return table.cast(self.schema).to_pandas()
+        return as_read(pa.Table.from_batches(batches, schema=self.stored), self.schema)
 
 
-class LabelWriter:
-    """labels.parquet written a batch at a time to a file beside it, each batch a row group; :meth:`close`
-    adds the metadata (``affcurate``: merge's record) and the caller's atomic rename makes it the labels."""
+def read_schema(dtypes: dict[str, Any]) -> pa.Schema:
+    """The Arrow schema, with pandas' metadata, of a frame of these column types (as a reader gets it back)."""
+    empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
+    return pa.Schema.from_pandas(empty, preserve_index=False)
 
-    def __init__(self, path: Path, layout: Layout) -> None:
-        self.layout = layout
+
+def stored_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with its texts as dictionaries."""
+    texts = pa.dictionary(pa.int32(), pa.large_string())
+    return pa.schema([pa.field(f.name, texts) if pa.types.is_large_string(f.type) else f for f in schema],
+                     metadata=schema.metadata)
+
+
+def as_read(table: pa.Table, schema: pa.Schema) -> pd.DataFrame:
+    """A table of dictionary texts as the pandas frame a reader of its file gets."""
+    return table.cast(schema).to_pandas()
+
+
+def dictionary(codes: np.ndarray, texts: list[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(texts, pa.large_string()))
+
+
+class TextWriter:
+    """A Parquet file written a record batch at a time (each a row group), its texts given as dictionaries
+    (each distinct text once, a number per row) and stored as such, while the file's schema names them
+    ``large_string`` as ``schema`` does: the type and metadata every reader gets back. :meth:`close` adds the
+    ``affcurate`` metadata; the caller's atomic rename makes the file what it replaces."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.schema = schema
         self.rows = 0
-        self._writer = pq.ParquetWriter(path, layout.stored, compression="zstd", use_dictionary=list(TEXTS),
-                                        store_schema=False)
+        texts = [f.name for f in schema if pa.types.is_large_string(f.type)]
+        self._writer = pq.ParquetWriter(path, stored_schema(schema), compression="zstd",
+                                        use_dictionary=texts or False, store_schema=False)
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        self._writer.write_batch(batch, row_group_size=max(len(batch), 1))
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        self._writer.write(batch, row_group_size=max(len(batch), 1))
         self.rows += len(batch)
 
-    def close(self, meta: dict[str, Any]) -> None:
-        keys = {"pandas": self.layout.schema.metadata[b"pandas"].decode(),
-                "affcurate": json.dumps(meta, sort_keys=True, default=str)}
-        schema = self.layout.schema.with_metadata(keys)  # what a reader takes the types and metadata from
+    def close(self, meta: dict[str, Any] | None = None) -> None:
+        keys = {"pandas": self.schema.metadata[b"pandas"].decode()}
+        if meta is not None:
+            keys["affcurate"] = json.dumps(meta, sort_keys=True, default=str)
+        schema = self.schema.with_metadata(keys)  # what a reader takes the types and metadata from
         self._writer.add_key_value_metadata({**keys, "ARROW:schema": base64.b64encode(
             schema.serialize().to_pybytes()).decode()})
         self._writer.close()

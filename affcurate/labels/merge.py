@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from affcurate import io
 from affcurate.errors import AffcurateError, StageMissingError
@@ -30,7 +31,7 @@ from affcurate.executor import ExecutorSpec, Progress, Tasks, current_progress, 
 from affcurate.labels.combine import label_order
 from affcurate.labels.engine import Plan, Video, merge_batches, merge_run
 from affcurate.labels.filters import MACHINE, keep_steps, machine_rule
-from affcurate.labels.layout import LabelWriter, Layout, text_column
+from affcurate.labels.layout import Layout, TextWriter, as_read, dictionary, read_schema, stored_schema
 from affcurate.labels.model import list_annotations
 from affcurate.labels.scan import read_meta
 from affcurate.labels.table import LabelTable
@@ -90,16 +91,21 @@ def _merge_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def _videos(ws: Workspace, ok: pd.DataFrame, listing: pd.DataFrame, machine: str) -> list[Video]:
     """The videos to merge, in the listing's order, each with the tables the machine rule lets in."""
-    metas = dict(zip(listing.index, map(read_meta, listing["path"]), strict=True))
+    def column(name: str) -> list[Any]:
+        values = ok[name] if name in ok.columns else pd.Series(None, index=ok.index, dtype=object)
+        return [None if pd.isna(x) else x for x in values.tolist()]
+
+    facts = dict(zip(ok.index, zip(column("avg_fps"), column("n_frames"), column("duration"), strict=True),
+                     strict=True))
+    tables: dict[str, list[Any]] = {}
+    for vid, path in zip(listing["video_id"].tolist(), listing["path"].tolist(), strict=True):
+        tables.setdefault(vid, []).append(read_meta(path))
     out = []
-    for vid, rows in listing.groupby("video_id", sort=False):
-        row = ok.loc[vid]
-        tables = machine_rule([metas[i] for i in rows.index], machine)
-        if not tables:
-            continue
-        out.append(Video(vid, None if pd.isna(row.get("avg_fps")) else float(row["avg_fps"]),
-                         None if pd.isna(row.get("n_frames")) else row["n_frames"],
-                         None if pd.isna(row.get("duration")) else row["duration"], tables))
+    for vid, metas in tables.items():
+        kept = machine_rule(metas, machine)
+        if kept:
+            fps, frames, duration = facts[vid]
+            out.append(Video(vid, None if fps is None else float(fps), frames, duration, kept))
     return out
 
 
@@ -160,10 +166,10 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     if videos:
         plan = Plan(Layout.of([v.tasks for v in videos], s.aus), keep, drop)
         with io.atomic_path(ws.labels_path, suffix=".parquet") as tmp:
-            writer = LabelWriter(tmp, plan.layout)
+            writer = TextWriter(tmp, plan.layout.schema)
             try:
                 for n_videos, value in _outcomes(ws, videos, plan, spec):
-                    _take(result, value, writer, stats, dis_rows)
+                    _take(result, value, writer, plan.layout, stats, dis_rows)
                     tasks.advance(bar, n_videos)
                 _check(ws, result)
                 _count_steps(result, s, plan)
@@ -177,17 +183,20 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
                                                     "n_annotators"])
     segments = _disagreements(dis_rows, videos, s)
     if disagreements and len(segments):
-        result.disagreements = segments.head(disagreements).reset_index(drop=True)
+        result.disagreements = as_read(segments.slice(0, disagreements), SEGMENTS)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
-    io.write_parquet(segments.astype({"start": np.int64, "end": np.int64, "score": np.float64}),
-                     ws.root / "disagreements.parquet")
+    with io.atomic_path(ws.root / "disagreements.parquet", suffix=".parquet") as tmp:
+        out = TextWriter(tmp, SEGMENTS)
+        out.write(segments)
+        out.close()
     return result
 
 
-def _disagreements(parts: list[dict[str, Any]], videos: list[Video], s: LabelsSettings) -> pd.DataFrame:
-    """The batches' windows with any disagreement, most disagreed first (then by video and start)."""
+def _disagreements(parts: list[dict[str, Any]], videos: list[Video], s: LabelsSettings) -> pa.Table:
+    """The batches' windows with any disagreement, most disagreed first (then by video and start), as
+    :data:`SEGMENTS` stores them."""
     if not parts:
-        return pd.DataFrame(columns=SEGMENT_COLUMNS)
+        return SEGMENTS.empty_table().cast(stored_schema(SEGMENTS))
     number = {v.video_id: i for i, v in enumerate(videos)}
     video = np.concatenate([np.array([number[v] for v in p["videos"]], np.int64)[p["video"]] for p in parts])
     seg = {k: np.concatenate([p[k] for p in parts]) for k in ("key", "start", "end", "score")}
@@ -197,15 +206,15 @@ def _disagreements(parts: list[dict[str, Any]], videos: list[Video], s: LabelsSe
     some = np.flatnonzero(seg["score"] > 0)
     order = some[np.lexsort((seg["start"][some], rank[video[some]], -seg["score"][some]))]
     labels = label_order(s.aus)
-    return pd.DataFrame({"video_id": text_column(video[order], ids),
-                         "task": text_column(seg["key"][order], [t for t, _ in labels]),
-                         "label": text_column(seg["key"][order], [c for _, c in labels]),
-                         "start": seg["start"][order].astype(np.int64), "end": seg["end"][order].astype(np.int64),
-                         "score": seg["score"][order].astype(np.float64)})
+    key = seg["key"][order]
+    return pa.table([dictionary(video[order], ids), dictionary(key, [t for t, _ in labels]),
+                     dictionary(key, [c for _, c in labels]), seg["start"][order].astype(np.int64),
+                     seg["end"][order].astype(np.int64), seg["score"][order].astype(np.float64)],
+                    schema=stored_schema(SEGMENTS))
 
 
-def _take(result: MergeResult, value: dict[str, Any], writer: LabelWriter, stats: list[dict[str, Any]],
-          segments: list[pd.DataFrame]) -> None:
+def _take(result: MergeResult, value: dict[str, Any], writer: TextWriter, layout: Layout,
+          stats: list[dict[str, Any]], segments: list[dict[str, Any]]) -> None:
     """What a batch or run gave: its rows written (none after the first error: nothing will be kept), its
     records kept."""
     for key in ("errors", "length_fixes", "warnings", "lags"):
@@ -213,7 +222,7 @@ def _take(result: MergeResult, value: dict[str, Any], writer: LabelWriter, stats
     if result.errors:
         return
     if result.rows is None:
-        result.rows = (writer.layout, [])
+        result.rows = (layout, [])
     for part in value["parts"]:
         writer.write(part["batch"])
         result.rows[1].append(part["batch"])
@@ -258,7 +267,9 @@ def _outcomes(ws: Workspace, videos: list[Video], plan: Plan, spec: ExecutorSpec
             ahead += 1
 
 
-SEGMENT_COLUMNS = ["video_id", "task", "label", "start", "end", "score"]
+SEGMENTS = read_schema({"video_id": pd.Series(["x"]).dtype, "task": pd.Series(["x"]).dtype,
+                        "label": pd.Series(["x"]).dtype, "start": np.int64, "end": np.int64, "score": np.float64})
+SEGMENT_COLUMNS = SEGMENTS.names
 """disagreements.parquet: windows of a second where annotators disagree (score: 1 − the agreeing share for AUs
 and expressions, the raters' standard deviation for VA), most disagreed first."""
 
