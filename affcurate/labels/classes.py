@@ -61,7 +61,7 @@ def fuse_profiles(p: Profiles, method: str) -> tuple[np.ndarray, np.ndarray]:
         ok = (top == m) & (m > 0)
     else:
         raise AffcurateError(f"unknown fusion {method!r}: expected majority or unanimous")
-    fused = np.where(ok, best.astype(np.float64), np.nan)
+    fused = np.where(ok, best.astype(np.float32), np.nan)  # whole classes: exact in float32
     share = np.where(m > 0, top.astype(np.float64) / np.maximum(m, 1).astype(np.float64), np.nan)
     return fused[p.number], share[p.number]
 
@@ -72,9 +72,9 @@ def agreement_of_profiles(p: Profiles, k: int, lengths: np.ndarray) -> tuple[np.
     n_labels, n_rows = p.number.shape
     n_p = len(p.counts)
     size = len(lengths) * n_labels * n_p
-    kind = np.int32 if size < 2**31 else np.int64
-    video = np.repeat(np.arange(len(lengths), dtype=kind) * (n_labels * n_p), lengths)
-    key = video[None, :] + (np.arange(n_labels, dtype=kind) * n_p)[:, None] + p.number.astype(kind, copy=False)
+    video = np.repeat(np.arange(len(lengths), dtype=np.intp) * (n_labels * n_p), lengths)
+    key = video[None, :] + (np.arange(n_labels, dtype=np.intp) * n_p)[:, None]  # bincount counts intp
+    key += p.number
     h = np.bincount(key.ravel(), minlength=size).reshape(len(lengths), n_labels, n_p)
     c = p.counts.astype(np.int64)
     m = c.sum(1)

@@ -166,8 +166,9 @@ class Slots:
         return self.runs[j]
 
     def stack(self, values: np.ndarray) -> np.ndarray:
-        """frames × annotators."""
-        return np.stack([values[r] for r in self.runs], 1)
+        """frames × annotators, each annotator's frames in one run of memory (sums over the annotators are then
+        sums of whole rows)."""
+        return np.stack([values[r] for r in self.runs], 0).T
 
 
 def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: Slots, dest: slice | np.ndarray,

@@ -22,7 +22,7 @@ from affcurate.labels.regrid import Grids, regrid
 from affcurate.labels.scan import POSITIONS, TableMeta, read_frame_maps, read_rows
 from affcurate.workspace import Workspace
 
-BATCH_FRAMES = 200000
+BATCH_FRAMES = 200_000
 """Grid frames merged at once: large enough that the per-batch costs vanish, small enough for memory."""
 
 OUTCOMES = ("parts", "stats", "segments", "errors", "length_fixes", "warnings", "lags")

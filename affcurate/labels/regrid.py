@@ -183,6 +183,7 @@ def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndar
             frac = np.where(between, (x - pk) / np.where(neighbours, gap, 1.0), 0.0)
     skip = np.repeat(np.array([m.shape == "intervals" for m in metas]), sizes)
     covered &= ~skip
+    silent = ~covered
     for c in columns:
         if c not in rows.columns:  # no table has it: nothing said
             continue
@@ -194,7 +195,8 @@ def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndar
             res = np.where(both, vk + frac * (vn - vk), np.where(alone, vk, np.nan))
             out.values[c] = np.where(skip, np.nan, res)
         else:
-            out.values[c] = np.where(covered, vk, np.nan)
+            vk[silent] = np.nan  # the gathered values are this column's own: emptied in place
+            out.values[c] = vk
 
 
 def _paint(out: Regridded, m: TableMeta, rows: Rows, i: int, x: np.ndarray, eps: float, columns: list[str]) -> None:

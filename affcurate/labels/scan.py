@@ -85,7 +85,7 @@ def read_rows(paths: list[str], columns: list[str], present: set[str] | None = N
         return Rows({c: np.zeros(0) for c in wanted}, np.zeros(0, np.int64), np.zeros(0, np.int64))
     scan = pl.scan_parquet(paths, schema=dict.fromkeys(wanted, pl.Float64), missing_columns="insert",
                            extra_columns="ignore", cast_options=pl.ScanCastOptions(**_CAST),
-                           include_file_paths="__path")
+                           include_file_paths="__path", parallel="prefiltered")
     try:  # each file's rows are one run of its path: their run number says which file a row is of
         df = scan.with_columns(pl.col("__path").rle_id().alias("__file")).drop("__path").collect()
     except Exception:  # noqa: BLE001 - a column of another type: read the tables one by one, as pandas does
