@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from affcurate.labels.agreement import segment_sum
 from affcurate.labels.filters import Typed, given
 
 COUNTS = ("frames", "with_face", "labelled", "au_positive", "expr", "va", "after_face", "after_face_labelled",
@@ -18,8 +19,9 @@ keeps those without the face), of them the labelled ones and those with an AU, a
 
 def video_counts(typed: Typed, video: np.ndarray, vids: list[str], kept: np.ndarray, columns: tuple[str, ...],
                  aus: list[str] | tuple[str, ...], drop: bool) -> list[dict[str, Any]]:
-    """Per video of a batch with frames (``video``: each row's number in ``vids``, before the filters): the
-    :data:`COUNTS` and, per AU, the frames where it is present; ``kept``: the rows merge kept."""
+    """Per video of a batch with frames (``video``: each row's number in ``vids``, whole videos one after the
+    other, before the filters): the :data:`COUNTS` and, per AU, the frames where it is present; ``kept``: the
+    rows merge kept."""
     n = len(video)
     aus = [a for a in aus if a in columns]
     values = [c for c in [*aus, "expr", "valence", "arousal"] if c in columns]
@@ -38,8 +40,14 @@ def video_counts(typed: Typed, video: np.ndarray, vids: list[str], kept: np.ndar
              "va": given(typed, "valence") if "valence" in columns else none,
              "after_face": step, "after_face_labelled": step & labelled, "after_face_au_positive": step & positive,
              "kept": kept}
-    sums = {k: np.bincount(video[m], minlength=len(vids)) for k, m in masks.items()}
-    sums.update({a: np.bincount(video[m], minlength=len(vids)) for a, m in present.items()})
-    has_rows = np.bincount(video, minlength=len(vids)) > 0
+    lengths = np.bincount(video, minlength=len(vids))
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]  # each video's rows follow each other
+
+    def per_video(mask: np.ndarray) -> np.ndarray:
+        return segment_sum(mask, starts, lengths)
+
+    sums = {k: per_video(m) for k, m in masks.items()}
+    sums.update({a: per_video(m) for a, m in present.items()})
+    has_rows = lengths > 0
     return [{"video_id": vid, **{k: int(v[i]) for k, v in sums.items()}} for i, vid in enumerate(vids)
             if has_rows[i]]

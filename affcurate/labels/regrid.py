@@ -133,7 +133,7 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
             x = np.where(before, lo, np.where(after, hi, x))
         if m.shape != "intervals" and rn:
             x_all[a:a + n] = x
-            k_all[a:a + n] = np.searchsorted(p, x + eps, side="right") - 1 + r0  # the row at or before
+            k_all[a:a + n] = _row_at_or_before(p, x + eps) + r0
         out.fixes.append(fix if m.shape != "intervals" else 0)
         out.outside.append(beyond)
         out.warnings.append(warning)
@@ -147,6 +147,15 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
         _paint(out, metas[i], rows, i, x, eps, given)
     _absent_is_intensity_zero(out, metas, sizes, given)
     return out
+
+
+def _row_at_or_before(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For each of ``y``, the last row of the sorted positions ``p`` at or before it (-1: none). A table of
+    every frame from its first (most are) needs no search: the row is the whole frame's number from there."""
+    first = p[0]
+    if first == np.floor(first) and p[-1] - first == len(p) - 1 and np.array_equal(np.diff(p), np.ones(len(p) - 1)):
+        return np.clip(np.floor(y) - first, -1, len(p) - 1).astype(np.int64)
+    return np.searchsorted(p, y, side="right") - 1
 
 
 def _between_rows(out: Regridded, metas: list[TableMeta], rows: Rows, x: np.ndarray, k: np.ndarray,
