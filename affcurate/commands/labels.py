@@ -88,7 +88,8 @@ def merge_command(
     keep: str = typer.Option("all", "--keep", help="all, labelled, or au-positive frames."),
     keep_no_face: bool = typer.Option(False, "--keep-no-face", help="Keep frames without the subject's face."),
     disagreements: int = typer.Option(0, "--disagreements", help="List the N segments annotators disagree on most."),
-    jobs: int | None = typer.Option(None, "--jobs", help="Processes (default: by the machine and the workspace)."),
+    jobs: int | None = typer.Option(None, "--jobs", help="Processes to spread the batches over (default: this "
+                                    "one, a thread per core)."),
     machine: str = typer.Option("exclude", "--machine", help="Machine sources (OpenFace, py-feat, predictions): "
                                 "exclude (default), fallback (only where no person labelled the task) or fuse."),
 ) -> None:

@@ -272,6 +272,38 @@ def test_a_length_beyond_the_tolerance_names_the_file_and_writes_nothing(tmp_pat
     assert not ws.labels_path.exists()
 
 
+def test_a_reader_of_the_files_gets_what_merge_returned(reference_ws: Workspace) -> None:
+    import polars as pl
+
+    from affcurate.labels.table import LabelTable
+
+    ws = configure(reference_ws, CONFIGS["majority-mean"][0])
+    r = merge(ws, disagreements=5)
+    pd.testing.assert_frame_equal(pd.read_parquet(ws.labels_path), r.labels)
+    pd.testing.assert_frame_equal(LabelTable.read(ws).frame, r.labels)
+    assert (r.frames, r.videos) == (len(r.labels), r.labels["video_id"].nunique())
+    assert pl.read_parquet(ws.labels_path)["sources"].to_list() == r.labels["sources"].tolist()
+    seg = pd.read_parquet(ws.root / "disagreements.parquet")
+    pd.testing.assert_frame_equal(seg.head(5), r.disagreements)
+    assert (seg["score"].diff().dropna() <= 0).all() and (seg["score"] > 0).all()
+
+
+def test_a_failed_merge_leaves_the_last_labels_and_no_partial_file(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", {"a": {"n_src": 60, "src_fps": 30.0}, "b": {"n_src": 60, "src_fps": 30.0}},
+                        {"labels": {"aus": AUS}})
+    for vid in ("a", "b"):
+        write_annotation(ws, Annotation(vid, "au", "x", pd.DataFrame({"frame": np.arange(60), "AU4": 1}),
+                                        complete=True))
+    merge(ws, drop_no_face=False)
+    before = ws.labels_path.read_bytes()
+    write_annotation(ws, Annotation("b", "va", "y", pd.DataFrame(
+        {"frame": np.arange(40), "valence": 0.1, "arousal": 0.2}), complete=True))
+    with pytest.raises(AffcurateError, match="labels.parquet is left as it was"):
+        merge(ws, drop_no_face=False)
+    assert ws.labels_path.read_bytes() == before
+    assert sorted(p.name for p in ws.root.glob("*labels*")) == ["labels.parquet"]
+
+
 def test_per_video_agreement_equals_the_statistics_of_each_video() -> None:
     from affcurate.labels.agreement import alpha, continuous_agreement_by, icc_2_1, mean_pairwise_ccc
 
