@@ -9,8 +9,10 @@ says present without one, has no say in that frame's intensity.
 The work is columnar (:mod:`affcurate.labels.engine`): the videos are merged in batches, each batch's tables of
 a task read in one Polars scan (:mod:`~affcurate.labels.scan`), put on the grids at once
 (:mod:`~affcurate.labels.regrid`) and fused and scored for all its videos at once
-(:mod:`~affcurate.labels.combine`, :mod:`~affcurate.labels.classes`); batches run on one thread per core. The
-tables are those a video-by-video merge writes (``tests/labels/test_merge_columnar.py`` holds them).
+(:mod:`~affcurate.labels.combine`, :mod:`~affcurate.labels.classes`), filtered and counted; batches run on one
+thread per core, and each leaves its thread as rows of labels.parquet (:mod:`~affcurate.labels.layout`), written
+while the next ones are merged. The tables are those a video-by-video merge writes
+(``tests/labels/test_merge_columnar.py`` holds them).
 """
 
 from __future__ import annotations
