@@ -92,7 +92,7 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
     offset = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
     total = int(sizes.sum())
     given = [c for c in columns if c in rows.columns or metas and metas[0].task == "va"]
-    out = Regridded({c: np.full(total, np.nan) for c in given}, offset, total)  # a column no table has: left out
+    out = Regridded({}, offset, total)  # a column no table has: left out
     x_all, k_all = np.zeros(total), np.full(total, -1, np.int64)
     per: dict[str, list[Any]] = {k: [] for k in ("period", "eps", "own", "dense", "pos")}
     fm = g.maps
@@ -143,6 +143,9 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
                            ("pos", pos)):
             per[key].append(value)
     _between_rows(out, metas, rows, x_all, k_all, sizes, per, given)
+    for c in given:  # what the rows said nothing of: empty, in the type the column is read in
+        if c not in out.values:
+            out.values[c] = np.full(total, np.nan, rows.columns[c].dtype if c in rows.columns else np.float64)
     for i, x, eps in intervals:
         _paint(out, metas[i], rows, i, x, eps, given)
     _absent_is_intensity_zero(out, metas, sizes, given)
