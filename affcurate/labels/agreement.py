@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 
 import numpy as np
+
+
+def nan_mean(a: np.ndarray, axis: int = 0) -> np.ndarray:
+    """The mean of the values given along ``axis`` (NaN where none is), as ``np.nanmean`` gives it, without its
+    warning for an empty slice (warning filters are the process's, not a thread's, so merge's threads cannot
+    silence them)."""
+    a = np.asarray(a, np.float64)
+    given = (~np.isnan(a)).sum(axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(given > 0, np.nansum(a, axis) / given, np.nan)
 
 
 def ccc(x: np.ndarray, y: np.ndarray) -> float:
@@ -209,8 +218,7 @@ def continuous_agreement_by(values: np.ndarray, starts: np.ndarray,
     def per_row(a: np.ndarray) -> np.ndarray:
         return np.repeat(a, lengths, axis=0)
 
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with np.errstate(divide="ignore", invalid="ignore"):
         m = given.sum(0)
         pair = m >= 2
         # Krippendorff's interval alpha
@@ -251,5 +259,5 @@ def continuous_agreement_by(values: np.ndarray, starts: np.ndarray,
             d = vx + vy + (mx - my) ** 2
             close = seg(ok & ~(np.abs(x - y) <= 1e-8 + 1e-5 * np.abs(y))) == 0
             scores.append(np.where(cnt < 2, np.nan, np.where(d > 0, 2 * cov / d, np.where(close, 1.0, np.nan))))
-        ccc_mean = np.nanmean(np.stack(scores, 1), 1) if scores else np.full(len(starts), np.nan)
+        ccc_mean = nan_mean(np.stack(scores, 1), 1) if scores else np.full(len(starts), np.nan)
     return a, icc, ccc_mean

@@ -51,7 +51,8 @@ def profiles(per: list[np.ndarray]) -> Profiles:
 
 
 def fuse_profiles(p: Profiles, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`affcurate.labels.fuse.fuse_discrete` of every frame and label: (fused class or NaN, share)."""
+    """:func:`affcurate.labels.fuse.fuse_discrete` of every profile: (fused class or NaN, share); a frame's are
+    its profile's (``fused[p.number]``)."""
     m = p.given
     top = p.counts.max(1)
     best = p.counts.argmax(1)  # the first of the most given classes
@@ -63,19 +64,16 @@ def fuse_profiles(p: Profiles, method: str) -> tuple[np.ndarray, np.ndarray]:
         raise AffcurateError(f"unknown fusion {method!r}: expected majority or unanimous")
     fused = np.where(ok, best.astype(np.float32), np.nan)  # whole classes: exact in float32
     share = np.where(m > 0, top.astype(np.float64) / np.maximum(m, 1).astype(np.float64), np.nan)
-    return fused[p.number], share[p.number]
+    return fused, share
 
 
 def agreement_of_profiles(p: Profiles, k: int, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per video (``lengths[i]`` consecutive frames) and label: (nominal alpha, Fleiss' kappa, whether any
     annotator labelled it), each videos × labels."""
-    n_labels, n_rows = p.number.shape
     n_p = len(p.counts)
-    size = len(lengths) * n_labels * n_p
-    video = np.repeat(np.arange(len(lengths), dtype=np.intp) * (n_labels * n_p), lengths)
-    key = video[None, :] + (np.arange(n_labels, dtype=np.intp) * n_p)[:, None]  # bincount counts intp
-    key += p.number
-    h = np.bincount(key.ravel(), minlength=size).reshape(len(lengths), n_labels, n_p)
+    video = np.repeat(np.arange(len(lengths), dtype=np.intp) * n_p, lengths)  # bincount counts intp
+    h = np.stack([np.bincount(video + number, minlength=len(lengths) * n_p).reshape(len(lengths), n_p)
+                  for number in p.number], 1)  # label by label: one row of keys at a time
     c = p.counts.astype(np.int64)
     m = c.sum(1)
     sq = (c**2).sum(1)

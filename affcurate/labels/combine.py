@@ -184,9 +184,11 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
             codes[i][np.isnan(v)] = -1
     prof = profiles([codes[:, rows.of(j)] for j in range(k)])
     fused, share = fuse_profiles(prof, s.au_fusion if task == "au" else s.expr_fusion)
-    for i, c in enumerate(given):
-        out.columns[c][dest] = fused[i]
-        out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = share[i]
+    shares = []
+    for i, c in enumerate(given):  # each frame's from its profile's
+        out.columns[c][dest] = fused[prof.number[i]]
+        shares.append(share[prof.number[i]])
+        out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = shares[i]
     if k < 2:
         return
     a_nom, kappa, some = agreement_of_profiles(prof, k, lengths)
@@ -197,7 +199,7 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
                 out.stats.append(((v, order[(task, c)], j), _stat(vids[v], task, c, name, value, k)))
         sel = some[:, i]
         _segments(out, [group[g] for g in np.flatnonzero(sel)], first[sel], lengths[sel],
-                  1 - np.nan_to_num(share[i], nan=1.0), order[(task, c)])
+                  1 - np.nan_to_num(shares[i], nan=1.0), order[(task, c)])
 
 
 def _fuse_generic(out: Fused, c: str, stack: np.ndarray, dest: slice | np.ndarray, s: LabelsSettings,

@@ -3,37 +3,34 @@ majority or unanimity."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from affcurate.errors import AffcurateError
-from affcurate.labels.agreement import category_counts, ccc
+from affcurate.labels.agreement import category_counts, ccc, nan_mean
 
 
 def fuse_continuous(values: np.ndarray, method: str) -> np.ndarray:
-    """``values`` frames × annotators (NaN = missing) → one value per frame."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing frames give NaN, as they should
-        if values.shape[1] == 1:
-            return values[:, 0].copy()
-        if method == "mean":
-            return np.nanmean(values, 1)
-        if method == "median":
-            return np.nanmedian(values, 1)
-        if method == "weighted":
-            return weighted_rows(values, fusion_weights(values)[None, :])
+    """``values`` frames × annotators (NaN = missing) → one value per frame (NaN where none is given)."""
+    if values.shape[1] == 1:
+        return values[:, 0].copy()
+    if method == "mean":
+        return nan_mean(values, 1)
+    if method == "median":
+        out = np.full(len(values), np.nan)
+        some = ~np.isnan(values).all(1)
+        out[some] = np.nanmedian(values[some], 1)
+        return out
+    if method == "weighted":
+        return weighted_rows(values, fusion_weights(values)[None, :])
     raise AffcurateError(f"unknown VA fusion {method!r}: expected mean, median or weighted")
 
 
 def fusion_weights(values: np.ndarray) -> np.ndarray:
-    """Each annotator's weight in the weighted fusion: their mean CCC with the others (negative: 0), over the
-    frames × annotators ``values`` of one video."""
+    """Each annotator's weight in the weighted fusion: their mean CCC with the others (negative: 0; none shared:
+    0), over the frames × annotators ``values`` of one video."""
     k = values.shape[1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an annotator who shares no frame with the others
-        w = np.array([np.nanmean([ccc(values[:, i], values[:, j]) for j in range(k) if j != i])
-                      for i in range(k)])
+    w = np.array([nan_mean(np.array([ccc(values[:, i], values[:, j]) for j in range(k) if j != i]))
+                  for i in range(k)])
     return np.clip(np.nan_to_num(w, nan=0.0), 0, None) + 1e-6
 
 
@@ -42,8 +39,7 @@ def weighted_rows(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     weights per annotator, or one per frame (videos stacked, each with its own)."""
     ww = np.where(np.isnan(values), 0, weights)
     total = ww.sum(1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, np.nansum(values * ww, 1) / np.maximum(total, 1e-12), np.nan)
 
 

@@ -5,9 +5,9 @@ stays unshifted. A rater ``s`` frames late has the value meant for frame ``t`` a
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+
+from affcurate.labels.agreement import nan_mean
 
 
 def shift(values: np.ndarray, s: int) -> np.ndarray:
@@ -39,9 +39,7 @@ def best_lags(traces: list[np.ndarray], max_shift: int) -> list[int]:
     lags = []
     for j, own in enumerate(traces):
         others = np.stack([t for k, t in enumerate(traces) if k != j])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # frames no other rater rated: NaN
-            ref = np.nanmean(others, axis=0)
+        ref = nan_mean(others, 0)  # frames no other rater rated: NaN
         scores = [_pearson(shift(own, s).ravel(), ref.ravel()) for s in range(max_shift + 1)]
         best = int(np.argmax(scores))  # the first maximum: the smallest shift among equals
         lags.append(best if np.isfinite(scores[best]) else 0)
