@@ -272,6 +272,22 @@ def test_a_length_beyond_the_tolerance_names_the_file_and_writes_nothing(tmp_pat
     assert not ws.labels_path.exists()
 
 
+def test_a_threaded_merge_raises_no_warning_and_leaves_the_filters_as_they_were(
+        reference_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from affcurate.labels import engine
+
+    monkeypatch.setattr(engine, "BATCH_FRAMES", 100)  # several batches on two threads
+    for name in ("unanimous-median-lag", "weighted-all"):  # medians, weights and lags over empty frames
+        ws = configure(reference_ws, CONFIGS[name][0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            before = list(warnings.filters)
+            merge(ws, **CONFIGS[name][1])
+            assert warnings.filters == before
+
+
 def test_a_reader_of_the_files_gets_what_merge_returned(reference_ws: Workspace) -> None:
     import polars as pl
 
