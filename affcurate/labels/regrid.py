@@ -97,6 +97,7 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
     per: dict[str, list[Any]] = {k: [] for k in ("period", "eps", "own", "dense", "pos")}
     fm = g.maps
     intervals = []
+    same = True
     for i, (m, v) in enumerate(zip(metas, videos, strict=True)):
         a, n = int(offset[i]), int(sizes[i])
         col, factor = _query(m, g, v)
@@ -131,6 +132,8 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
             before = (x < lo) & (x >= lo - tolerance * period - eps)
             after = (x >= hi + period - eps) & (x < hi + (tolerance + 1) * period - eps)
             x = np.where(before, lo, np.where(after, hi, x))
+        # a table with a row for every frame of its grid, in order, is its own regridding
+        same = same and m.shape != "intervals" and m.time_base == "frame" and rn == n and _counts(p) and _counts(x)
         if m.shape != "intervals" and rn:
             x_all[a:a + n] = x
             k_all[a:a + n] = _row_at_or_before(p, x + eps) + r0
@@ -142,7 +145,10 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
         for key, value in (("period", period), ("eps", eps), ("own", own), ("dense", m.shape == "dense"),
                            ("pos", pos)):
             per[key].append(value)
-    _between_rows(out, metas, rows, x_all, k_all, sizes, per, given)
+    if same:  # each table's rows are its frames, one after the other as the grids are
+        out.values.update({c: rows.columns[c] for c in given if c in rows.columns})
+    else:
+        _between_rows(out, metas, rows, x_all, k_all, sizes, per, given)
     for c in given:  # what the rows said nothing of: empty, in the type the column is read in
         if c not in out.values:
             out.values[c] = np.full(total, np.nan, rows.columns[c].dtype if c in rows.columns else np.float64)
@@ -150,6 +156,11 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
         _paint(out, metas[i], rows, i, x, eps, given)
     _absent_is_intensity_zero(out, metas, sizes, given)
     return out
+
+
+def _counts(a: np.ndarray) -> bool:
+    """Whether ``a`` is 0, 1, 2, … (frame numbers from the first)."""
+    return len(a) == 0 or (a[0] == 0 and np.array_equal(a, np.arange(len(a), dtype=a.dtype)))
 
 
 def _row_at_or_before(p: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -272,6 +272,42 @@ def test_a_length_beyond_the_tolerance_names_the_file_and_writes_nothing(tmp_pat
     assert not ws.labels_path.exists()
 
 
+@pytest.mark.parametrize("va_fusion", ["mean", "weighted"])
+def test_tables_of_every_grid_frame_merge_as_through_the_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 va_fusion: str) -> None:
+    """Tables with a row for each grid frame are their own regridding; the tables equal those of the search
+    every other table goes through."""
+    from affcurate.labels import regrid
+
+    rng = np.random.default_rng(7)
+    ws = make_workspace(tmp_path / "ws", {f"v{i}": {"n_src": 60 + 7 * i, "src_fps": 30.0} for i in range(4)},
+                        {"labels": {"aus": AUS, "va_fusion": va_fusion, "va_lag_max": 0.1}})
+    for i in range(4):
+        n = 60 + 7 * i
+        for ann in ("a", "b", "c"):
+            au = {a: np.where(rng.random(n) < 0.1, np.nan, (rng.random(n) < 0.4).astype(float)) for a in AUS}
+            va = np.where(rng.random((n, 2)) < 0.1, np.nan, rng.uniform(-1, 1, (n, 2)))
+            write_annotation(ws, Annotation(f"v{i}", "au", ann, pd.DataFrame({"frame": np.arange(n), **au}),
+                                            complete=True))
+            write_annotation(ws, Annotation(f"v{i}", "va", ann, pd.DataFrame(
+                {"frame": np.arange(n), "valence": va[:, 0], "arousal": va[:, 1]}), complete=True))
+    searches = []
+    search = regrid._between_rows
+    monkeypatch.setattr(regrid, "_between_rows", lambda *a: searches.append(1) or search(*a))
+    fast = merge(ws, drop_no_face=False, disagreements=3)
+    assert not searches
+    shutil.copyfile(ws.labels_path, tmp_path / "fast.parquet")
+    calls = []
+    monkeypatch.setattr(regrid, "_counts", lambda a: calls.append(1) and False)
+    searched = merge(ws, drop_no_face=False, disagreements=3)
+    assert calls and searches
+    assert_same_table(tmp_path / "fast.parquet", ws.labels_path, ws.root)
+    pd.testing.assert_frame_equal(fast.labels, searched.labels)
+    pd.testing.assert_frame_equal(fast.agreement, searched.agreement)
+    pd.testing.assert_frame_equal(fast.disagreements, searched.disagreements)
+    assert fast.lags == searched.lags
+
+
 def test_a_threaded_merge_raises_no_warning_and_leaves_the_filters_as_they_were(
         reference_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     import warnings
