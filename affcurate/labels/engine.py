@@ -120,7 +120,8 @@ def _merge_batch(ws: Workspace, videos: list[Video], plan: Plan) -> dict[str, An
             tables[i][j] = t
         discrete, continuous = task_columns(task, s.aus)
         present = set().union(*(m.columns for m in flat))
-        rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous], present)
+        rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous], present,
+                         frozenset(discrete))
         rg = regrid(flat, [i for i, _ in place], rows, g, discrete + continuous, s.length_tolerance)
         for t, (i, j) in enumerate(place):
             m, key = flat[t], (i, ti, j)
