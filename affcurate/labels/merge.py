@@ -164,7 +164,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
                 "lags": result.lags, "filters": result.filters, "video_counts": result.video_counts}
 
     stats: list[dict[str, Any]] = []
-    dis_rows: list[pd.DataFrame] = []
+    dis_rows: list[dict[str, Any]] = []
     if videos:
         plan = Plan(Layout.of([v.tasks for v in videos], s.aus), keep, drop)
         with io.atomic_path(ws.labels_path, suffix=".parquet") as tmp:
