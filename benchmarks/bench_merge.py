@@ -5,9 +5,9 @@
 
 Prints the median wall time of ``--runs`` merges in one process (the default: the columnar merge on one thread
 per core; what ``affcurate merge`` does: labels, agreement and disagreements written), then of making the
-result's pandas frame of the labels (made on first use; in merges of their own) and, with ``--pool``, of merges on a local pool of one
-process per core, with the core count, the load average before and after, and the peak memory of the process
-(and of the pool's workers).
+result's pandas frame of the labels (made on first use; timed in merges of its own) and, with ``--pool``, of
+merges on a local pool of one process per core, with the core count, the load average before and after, and the
+peak memory of the process (and of the pool's workers).
 """
 
 from __future__ import annotations
