@@ -125,11 +125,13 @@ def image_of(images: pd.DataFrame) -> dict[tuple[str, int], str]:
 
 def image_counts(ws: Workspace) -> dict[str, Any]:
     """What ``affcurate status`` can say of the image sets: images in all and per status, shards written and in
-    all, and every failed image (image id and its one-line error), with the outcomes of finished shards."""
+    all, the images done per shard, and every failed image (image id and its one-line error), with the outcomes of finished shards."""
     images = with_shard_results(read_images(ws), ws) if ws.images_path.exists() else empty()
     shards = images["shard"].dropna().astype(str).unique()
     written = sum(ws.ledger(STAGE, s) is not None for s in shards)
     bad = images[images["status"] == "error"]
+    done = images[images["status"].isin(["ok", "no_face"])]
     return {"images": len(images), **{k: int((images["status"] == k).sum()) for k in STATUSES},
             "shards": len(shards), "shards_done": int(written),
+            "done_by_shard": {str(k): int(v) for k, v in done.groupby("shard").size().items()},
             "failed": [{"id": str(i), "error": str(e)} for i, e in zip(bad["image_id"], bad["error"], strict=True)]}

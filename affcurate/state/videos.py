@@ -63,7 +63,8 @@ def media(ws: Workspace, manifest: pd.DataFrame) -> tuple[Tally, dict[str, str]]
     return tally, state
 
 
-def _faces_changes(ws: Workspace, vid: str) -> list[str]:
+def faces_changes(ws: Workspace, vid: str) -> list[str]:
+    """The ``[faces]`` settings that differ from those a video's (or an image shard's) faces table was made with."""
     try:
         stored = io.parquet_metadata(ws.faces_path(vid)).get("settings") or {}
     except (OSError, ValueError):
@@ -95,11 +96,11 @@ def faces(ws: Workspace, manifest: pd.DataFrame, media_state: dict[str, str]) ->
             tally.add(vid, "missing", "no faces yet")
             continue
         if "given_subject" in entry:  # faces a dataset gave: their files are outside, only the settings are checked
-            changes = _faces_changes(ws, vid)
+            changes = faces_changes(ws, vid)
             stale = bool(changes)
         else:
             stale = entry.get("key") != _faces_key(ws, vid, settings, choice[vid]["override"], choice[vid]["side"])
-            changes = _faces_changes(ws, vid) if stale else []  # which settings, to say why
+            changes = faces_changes(ws, vid) if stale else []  # which settings, to say why
         if stale:
             tally.add(vid, "stale", (f"the [faces] settings changed ({', '.join(changes)})" if changes else
                                      "the subject was picked again or the video changed"))

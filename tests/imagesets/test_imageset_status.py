@@ -96,3 +96,20 @@ def test_beside_a_video_the_shards_are_counted_as_images_not_as_videos(imageset,
     assert [(f["stage"], f["id"]) for f in data["failed"]] == [("ingest", "zz_cut")]
     screen = _status(capsys, imageset)
     assert "1 videos in the manifest" in screen and "not transcoded yet" not in screen
+
+
+def test_shards_made_with_other_faces_settings_are_stale_until_ingest_redoes_them(imageset, capsys):
+    imageset.save_settings(imageset.settings.replace("faces", crop_size=96))
+    ws = Workspace.open(imageset.root)
+    data = json.loads(_status(capsys, ws, "--json"))
+    images = data["stages"]["images"]
+    assert (images["state"], images["done"], images["stale"], images["failed"]) == ("stale", 0, 6, 1)
+    # the third shard holds only the cut JPEG: nothing of it was done to be stale
+    assert "6 images in 2 shards stale: the [faces] settings changed (faces.crop_size 112 → 96)" in images["why"]
+    assert sorted(i["id"] for i in images["items"] if i["state"] == "stale") == ["imgs-00000", "imgs-00001"]
+    assert data["next"]["stage"] == "images" and data["next"]["command"] == f"affcurate ingest {ws.root}"
+    assert "6 images in 2 shards stale" in _status(capsys, ws)
+    assert exit_code(["ingest", str(ws.root)]) == 1  # the cut JPEG fails again; the shards are made anew
+    capsys.readouterr()
+    images = json.loads(_status(capsys, ws, "--json"))["stages"]["images"]
+    assert (images["state"], images["done"], images["stale"]) == ("failed", 6, 0)
