@@ -116,7 +116,7 @@ def fuse_task(task: str, rg: Regridded, tables: list[list[int]], annotators: lis
             if task != "va" and c not in present:  # an AU intensity no table gives: empty (VA is always given)
                 continue
             stack = rows.stack(rg.values[c])
-            mean, std = _mean_and_spread(stack.T)
+            mean, std = _mean_and_spread(stack.T) if task == "va" or s.va_fusion == "mean" else (None, None)
             if s.va_fusion == "weighted" and k > 1:
                 w = np.stack([fusion_weights(stack[f:f + n]) for f, n in zip(first, lengths, strict=True)])
                 fused = weighted_rows(stack, np.repeat(w, lengths, axis=0))

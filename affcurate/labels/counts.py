@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from affcurate.labels.agreement import segment_sum
-from affcurate.labels.filters import Typed, given
+from affcurate.labels.filters import Typed, given, labelled
 
 COUNTS = ("frames", "with_face", "labelled", "au_positive", "expr", "va", "after_face", "after_face_labelled",
           "after_face_au_positive", "kept")
@@ -24,21 +24,18 @@ def video_counts(typed: Typed, video: np.ndarray, vids: list[str], kept: np.ndar
     rows merge kept."""
     n = len(video)
     aus = [a for a in aus if a in columns]
-    values = [c for c in [*aus, "expr", "valence", "arousal"] if c in columns]
     present = {a: given(typed, a) & (typed[a][0] == 1) for a in aus}
     face = typed["has_face"][0]
     step = face if drop else np.ones(n, bool)
-    labelled = np.zeros(n, bool)
-    for c in values:
-        labelled |= given(typed, c)
+    some = labelled(typed, columns, aus)
     positive = np.zeros(n, bool)
     for mask in present.values():
         positive |= mask
     none = np.zeros(n, bool)
-    masks = {"frames": np.ones(n, bool), "with_face": face, "labelled": labelled, "au_positive": positive,
+    masks = {"frames": np.ones(n, bool), "with_face": face, "labelled": some, "au_positive": positive,
              "expr": given(typed, "expr") if "expr" in columns else none,
              "va": given(typed, "valence") if "valence" in columns else none,
-             "after_face": step, "after_face_labelled": step & labelled, "after_face_au_positive": step & positive,
+             "after_face": step, "after_face_labelled": step & some, "after_face_au_positive": step & positive,
              "kept": kept}
     lengths = np.bincount(video, minlength=len(vids))
     starts = np.r_[0, np.cumsum(lengths)[:-1]]  # each video's rows follow each other

@@ -167,7 +167,7 @@ def _merge_batch(ws: Workspace, videos: list[Video], plan: Plan) -> dict[str, An
     sources = (list(names), np.concatenate(codes) if codes else np.zeros(0, np.int32))
     batch = plan.layout.batch(typed, None if keep.all() else keep, vids,
                               np.bincount(video[keep], minlength=len(vids)), sources)
-    result["parts"].append({"batch": batch, "steps": steps, "counts": counts, "frames": total})
+    result["parts"].append({"batch": batch, "steps": steps, "counts": counts})
     result["stats"] += [rec for _, rec in sorted(out.stats, key=lambda r: r[0])]
     if out.segments:  # in a video-by-video merge's order: by video, label, start
         seg = {k: np.concatenate([p[k] for p in out.segments]) for k in ("video", "key", "start", "end", "score")}

@@ -34,6 +34,14 @@ def given(typed: Typed, c: str) -> np.ndarray:
     return ~empty if empty is not None else np.ones(len(values), bool)
 
 
+def labelled(typed: Typed, columns: tuple[str, ...], aus: list[str] | tuple[str, ...]) -> np.ndarray:
+    """The rows with a value of any task (an AU of ``aus``, the expression, valence or arousal)."""
+    some = np.zeros(len(typed["frame"][0]), bool)
+    for c in [c for c in [*aus, "expr", "valence", "arousal"] if c in columns]:
+        some |= given(typed, c)
+    return some
+
+
 def keep_steps(s: LabelsSettings, keep: str, drop: bool, aus: list[str]) -> list[str]:
     """The names of the steps :func:`keep_rows` counts, in their order (``aus``: those the labels have)."""
     steps = ["on the grid"]
@@ -60,10 +68,7 @@ def keep_rows(typed: Typed, video: np.ndarray, columns: tuple[str, ...], s: Labe
         counts.append(int(mask.sum()))
     aus = [a for a in s.aus if a in columns]
     if keep == "labelled":
-        labelled = np.zeros(n, bool)
-        for c in [c for c in [*aus, "expr", "valence", "arousal"] if c in columns]:
-            labelled |= given(typed, c)
-        mask &= labelled
+        mask &= labelled(typed, columns, aus)
         counts.append(int(mask.sum()))
     elif keep == "au-positive":
         positive = np.zeros(n, bool)

@@ -26,6 +26,9 @@ from affcurate.labels.model import TASKS, task_columns
 TEXTS = ("video_id", "sources")
 """The text columns: written from their numbers."""
 
+TEXT = pd.Series(["x"]).dtype
+"""The type pandas gives texts (what a reader of a text column gets)."""
+
 
 def task_output(task: str, aus: tuple[str, ...] | list[str]) -> list[str]:
     """The columns a task adds to a merged video, in their order."""
@@ -76,7 +79,7 @@ class Layout:
     @cached_property
     def schema(self) -> pa.Schema:
         """The schema a reader gets: texts as ``large_string``, with the pandas metadata of merge's frame."""
-        dtypes = {"text": pd.Series(["x"]).dtype, "int8": pd.Int8Dtype()}
+        dtypes = {"text": TEXT, "int8": pd.Int8Dtype()}
         return read_schema({c: dtypes.get(self.kind(c), self.kind(c)) for c in ("video_id", *self.columns)})
 
     @cached_property

@@ -33,7 +33,7 @@ from affcurate.executor import ExecutorSpec, Progress, Tasks, current_progress, 
 from affcurate.labels.combine import label_order
 from affcurate.labels.engine import Plan, Video, merge_batches, merge_run
 from affcurate.labels.filters import MACHINE, keep_steps, machine_rule
-from affcurate.labels.layout import Layout, TextWriter, as_read, dictionary, read_schema, stored_schema
+from affcurate.labels.layout import TEXT, Layout, TextWriter, as_read, dictionary, read_schema, stored_schema
 from affcurate.labels.model import list_annotations
 from affcurate.labels.scan import read_meta
 from affcurate.labels.table import LabelTable
@@ -62,14 +62,12 @@ class MergeResult:
     beyond the tolerance, left out) and ``message`` (one line to show)."""
     frames: int = 0
     """Frames written to labels.parquet."""
-    rows: tuple[Layout, list[Any]] | pd.DataFrame | None = field(default=None, repr=False)
+    rows: tuple[Layout, list[Any]] | None = field(default=None, repr=False)
     """What :attr:`labels` is made of: the written batches and their layout."""
 
     @cached_property
     def labels(self) -> pd.DataFrame:
         """labels.parquet's rows as the pandas frame its readers get (made on first use)."""
-        if isinstance(self.rows, pd.DataFrame):
-            return self.rows
         if self.rows is None:
             return pd.DataFrame(columns=["video_id", "frame"])
         layout, batches = self.rows
@@ -165,16 +163,17 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
 
     stats: list[dict[str, Any]] = []
     dis_rows: list[dict[str, Any]] = []
+    steps: list[list[int]] = []  # per batch, its frames after each filter
     if videos:
         plan = Plan(Layout.of([v.tasks for v in videos], s.aus), keep, drop)
         with io.atomic_path(ws.labels_path, suffix=".parquet") as tmp:
             writer = TextWriter(tmp, plan.layout.schema)
             try:
                 for n_videos, value in _outcomes(ws, videos, plan, spec):
-                    _take(result, value, writer, plan.layout, stats, dis_rows)
+                    _take(result, value, writer, plan.layout, stats, dis_rows, steps)
                     tasks.advance(bar, n_videos)
                 _check(ws, result)
-                _count_steps(result, s, plan)
+                _count_steps(result, s, plan, steps)
                 writer.close(record())
             except BaseException:
                 writer.abort()
@@ -216,7 +215,7 @@ def _disagreements(parts: list[dict[str, Any]], videos: list[Video], s: LabelsSe
 
 
 def _take(result: MergeResult, value: dict[str, Any], writer: TextWriter, layout: Layout,
-          stats: list[dict[str, Any]], segments: list[dict[str, Any]]) -> None:
+          stats: list[dict[str, Any]], segments: list[dict[str, Any]], steps: list[list[int]]) -> None:
     """What a batch or run gave: its rows written (none after the first error: nothing will be kept), its
     records kept."""
     for key in ("errors", "length_fixes", "warnings", "lags"):
@@ -229,7 +228,7 @@ def _take(result: MergeResult, value: dict[str, Any], writer: TextWriter, layout
         writer.write(part["batch"])
         result.rows[1].append(part["batch"])
         result.video_counts += part["counts"]
-        result.filters.append(part["steps"])
+        steps.append(part["steps"])
         result.frames += len(part["batch"])
     stats += value["stats"]
     segments += value["segments"]  # every segment is kept (disagreements.parquet: the desk's review queue)
@@ -242,11 +241,11 @@ def _check(ws: Workspace, result: MergeResult) -> None:
         raise AffcurateError(f"{result.errors[0]}{more}; {kept}")
 
 
-def _count_steps(result: MergeResult, s: LabelsSettings, plan: Plan) -> None:
+def _count_steps(result: MergeResult, s: LabelsSettings, plan: Plan, steps: list[list[int]]) -> None:
     """The batches' frames after each filter, summed into merge's record of its steps (none without frames)."""
-    steps = np.sum(result.filters, axis=0) if result.filters else np.zeros(1, np.int64)
+    total = np.sum(steps, axis=0) if steps else np.zeros(1, np.int64)
     names = keep_steps(s, plan.keep, plan.drop, [a for a in s.aus if a in plan.layout.columns])
-    result.filters = [{"step": n, "frames": int(f)} for n, f in zip(names, steps, strict=True)] if steps[0] else []
+    result.filters = [{"step": n, "frames": int(f)} for n, f in zip(names, total, strict=True)] if total[0] else []
 
 
 def _outcomes(ws: Workspace, videos: list[Video], plan: Plan, spec: ExecutorSpec
@@ -269,8 +268,8 @@ def _outcomes(ws: Workspace, videos: list[Video], plan: Plan, spec: ExecutorSpec
             ahead += 1
 
 
-SEGMENTS = read_schema({"video_id": pd.Series(["x"]).dtype, "task": pd.Series(["x"]).dtype,
-                        "label": pd.Series(["x"]).dtype, "start": np.int64, "end": np.int64, "score": np.float64})
+SEGMENTS = read_schema({"video_id": TEXT, "task": TEXT, "label": TEXT, "start": np.int64, "end": np.int64,
+                        "score": np.float64})
 SEGMENT_COLUMNS = SEGMENTS.names
 """disagreements.parquet: windows of a second where annotators disagree (score: 1 − the agreeing share for AUs
 and expressions, the raters' standard deviation for VA), most disagreed first."""

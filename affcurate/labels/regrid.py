@@ -158,17 +158,22 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
     return out
 
 
+def _every_frame(a: np.ndarray) -> bool:
+    """Whether ``a`` is n, n + 1, n + 2, … from a whole n (every frame from its first)."""
+    return len(a) == 0 or (a[0] == np.floor(a[0]) and a[-1] - a[0] == len(a) - 1
+                           and np.array_equal(np.diff(a), np.ones(len(a) - 1)))
+
+
 def _counts(a: np.ndarray) -> bool:
-    """Whether ``a`` is 0, 1, 2, … (frame numbers from the first)."""
-    return len(a) == 0 or (a[0] == 0 and np.array_equal(a, np.arange(len(a), dtype=a.dtype)))
+    """Whether ``a`` is 0, 1, 2, … (every frame from the first of its grid)."""
+    return len(a) == 0 or (a[0] == 0 and _every_frame(a))
 
 
 def _row_at_or_before(p: np.ndarray, y: np.ndarray) -> np.ndarray:
     """For each of ``y``, the last row of the sorted positions ``p`` at or before it (-1: none). A table of
     every frame from its first (most are) needs no search: the row is the whole frame's number from there."""
-    first = p[0]
-    if first == np.floor(first) and p[-1] - first == len(p) - 1 and np.array_equal(np.diff(p), np.ones(len(p) - 1)):
-        return np.clip(np.floor(y) - first, -1, len(p) - 1).astype(np.int64)
+    if _every_frame(p):
+        return np.clip(np.floor(y) - p[0], -1, len(p) - 1).astype(np.int64)
     return np.searchsorted(p, y, side="right") - 1
 
 

@@ -25,17 +25,18 @@ def images(ws: Workspace) -> tuple[Tally | None, dict[str, int]]:
     c = image_counts(ws)
     tally = Tally("images")
     # a shard written with other [faces] settings than today's: its images are to be done again (ingest redoes it)
-    stale = {shard: (n, changes) for shard, n in c["done_by_shard"].items()
-             if ws.faces_path(shard).exists() and (changes := faces_changes(ws, shard))}
+    stale = {shard: (n, changes) for shard, n in c["done_by_shard"].items() if (changes := faces_changes(ws, shard))}
     n_stale = sum(n for n, _ in stale.values())
     # counted in bulk, not image by image: a set may hold hundreds of thousands of images
     tally.counts.update(done=c["ok"] + c["no_face"] - n_stale, stale=n_stale, failed=c["error"],
                         missing=c["pending"])
     tally.items = [{"id": f["id"], "state": "failed", "why": None, "error": f["error"]} for f in c["failed"]]
     tally.items += [{"id": shard, "state": "stale", "why": None, "error": None} for shard in stale]
-    for changes in sorted({tuple(ch) for _, ch in stale.values()}):
-        n = sum(k for k, ch in stale.values() if tuple(ch) == changes)
-        shards = sum(1 for _, ch in stale.values() if tuple(ch) == changes)
+    by_change: dict[tuple[str, ...], list[int]] = {}  # one line per set of changed settings
+    for n, changes in stale.values():
+        by_change.setdefault(tuple(changes), []).append(n)
+    for changes, sizes in sorted(by_change.items()):
+        n, shards = sum(sizes), len(sizes)
         tally.note(f"{n} image{'s' if n != 1 else ''} in {shards} shard{'s' if shards != 1 else ''} stale: "
                    f"the [faces] settings changed ({', '.join(changes)})")
     left = c["shards"] - c["shards_done"]
