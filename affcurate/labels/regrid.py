@@ -25,9 +25,17 @@ class Grids:
     src_frames: list[int]
     duration: list[float]
 
+    _counting: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
     @property
     def n(self) -> np.ndarray:
         return self.maps.count
+
+    def counting(self, column: str) -> np.ndarray:
+        """Per video, whether its frame map's ``column`` is 0, 1, 2, … (every frame from the first)."""
+        if column not in self._counting:
+            self._counting[column] = _runs_count(self.maps.columns[column], self.maps.start, self.maps.count)
+        return self._counting[column]
 
 
 @dataclass
@@ -97,15 +105,28 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
     per: dict[str, list[Any]] = {k: [] for k in ("period", "eps", "own", "dense", "pos")}
     fm = g.maps
     intervals = []
-    same = True
+    own_rows = _own_rows(metas, videos, rows, g, sizes)
+    same = bool(own_rows.all())
     for i, (m, v) in enumerate(zip(metas, videos, strict=True)):
         a, n = int(offset[i]), int(sizes[i])
+        r0, rn = int(rows.start[i]), int(rows.count[i])
+        if own_rows[i]:  # a row for every frame of its grid, in order: nothing to search, move or cut
+            p = rows.columns["frame"][r0:r0 + rn]
+            end = _expected(m, g, v)
+            # its last row is frame n - 1: past the end only when that is
+            beyond, warning = _outside(m, p, end, tolerance, 1.0) if n and n - 1 >= end + tolerance - 1e-6 \
+                else (0, None)
+            fix, error = _length(m, p, 1.0, end, tolerance) if n and m.complete else (0, None)
+            _record(out, per, m, fix, beyond, warning, error, 1.0, "frame")
+            if not same:
+                x_all[a:a + n] = np.arange(n)
+                k_all[a:a + n] = np.arange(n) + r0
+            continue
         col, factor = _query(m, g, v)
         s0 = int(fm.start[v])
         x = fm.columns[col][s0:s0 + n]
         x = x * factor if factor is not None else x
         pos = "start" if m.shape == "intervals" else ("frame" if m.time_base == "frame" else "time")
-        r0, rn = int(rows.start[i]), int(rows.count[i])
         p = rows.columns[pos][r0:r0 + rn] if pos in rows.columns else np.zeros(0)
         if m.time_base == "frame":
             period = 1.0
@@ -121,30 +142,15 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
         if m.shape == "intervals":
             intervals.append((i, x, eps))
         elif rn and m.complete:
-            label_len = (p[-1] + period) if m.time_base == "frame" else (p[-1] - p[0] + period)
-            diff = (label_len - end) / period
-            fix = int(round(diff))
-            if abs(diff) > tolerance + 0.5:
-                unit = "frames" if m.time_base == "frame" else f"samples of {period:g} s"
-                error = (f"{m.where}: labels cover {label_len / period:.0f} {unit}, the video "
-                         f"{end / period:.0f}; the difference {diff:+.0f} is beyond the tolerance ±{tolerance}")
+            fix, error = _length(m, p, period, end, tolerance)
             lo, hi = p[0], p[-1]
             before = (x < lo) & (x >= lo - tolerance * period - eps)
             after = (x >= hi + period - eps) & (x < hi + (tolerance + 1) * period - eps)
             x = np.where(before, lo, np.where(after, hi, x))
-        # a table with a row for every frame of its grid, in order, is its own regridding
-        same = same and m.shape != "intervals" and m.time_base == "frame" and rn == n and _counts(p) and _counts(x)
         if m.shape != "intervals" and rn:
             x_all[a:a + n] = x
             k_all[a:a + n] = _row_at_or_before(p, x + eps) + r0
-        out.fixes.append(fix if m.shape != "intervals" else 0)
-        out.outside.append(beyond)
-        out.warnings.append(warning)
-        out.errors.append(error)
-        own = period if m.time_base == "frame" or m.shape == "dense" else 0.0
-        for key, value in (("period", period), ("eps", eps), ("own", own), ("dense", m.shape == "dense"),
-                           ("pos", pos)):
-            per[key].append(value)
+        _record(out, per, m, fix if m.shape != "intervals" else 0, beyond, warning, error, period, pos)
     if same:  # each table's rows are its frames, one after the other as the grids are
         out.values.update({c: rows.columns[c] for c in given if c in rows.columns})
     else:
@@ -156,6 +162,64 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
         _paint(out, metas[i], rows, i, x, eps, given)
     _absent_is_intensity_zero(out, metas, sizes, given)
     return out
+
+
+def _length(m: TableMeta, p: np.ndarray, period: float, end: float, tolerance: int) -> tuple[int, str | None]:
+    """A complete table's length against its video's: the samples to fix, or the error beyond the tolerance."""
+    label_len = (p[-1] + period) if m.time_base == "frame" else (p[-1] - p[0] + period)
+    diff = (label_len - end) / period
+    if abs(diff) <= tolerance + 0.5:
+        return int(round(diff)), None
+    unit = "frames" if m.time_base == "frame" else f"samples of {period:g} s"
+    return int(round(diff)), (f"{m.where}: labels cover {label_len / period:.0f} {unit}, the video "
+                              f"{end / period:.0f}; the difference {diff:+.0f} is beyond the tolerance ±{tolerance}")
+
+
+def _record(out: Regridded, per: dict[str, list[Any]], m: TableMeta, fix: int, beyond: int, warning: str | None,
+            error: str | None, period: float, pos: str) -> None:
+    """What one table's regridding found, and the facts its frames are regridded with."""
+    out.fixes.append(fix)
+    out.outside.append(beyond)
+    out.warnings.append(warning)
+    out.errors.append(error)
+    own = period if m.time_base == "frame" or m.shape == "dense" else 0.0
+    for key, value in (("period", period), ("eps", 1e-6 * period), ("own", own), ("dense", m.shape == "dense"),
+                       ("pos", pos)):
+        per[key].append(value)
+
+
+def _own_rows(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, sizes: np.ndarray) -> np.ndarray:
+    """Per table, whether it has a row for every frame of its grid, in order (frame 0, 1, 2, … of a grid whose
+    frames, in the table's units, are 0, 1, 2, …): its own regridding."""
+    own = np.array([m.shape != "intervals" and m.time_base == "frame" for m in metas], bool)
+    own &= rows.count == sizes
+    if "frame" not in rows.columns or not own.any():
+        return np.zeros(len(metas), bool)
+    own &= _runs_count(rows.columns["frame"], rows.start, rows.count)
+    fm = g.maps
+    for i in np.flatnonzero(own):
+        col, factor = _query(metas[i], g, videos[i])
+        if factor is None:
+            own[i] = g.counting(col)[videos[i]]
+        else:
+            s0 = int(fm.start[videos[i]])
+            own[i] = _counts(fm.columns[col][s0:s0 + int(sizes[i])] * factor)
+    return own
+
+
+def _runs_count(values: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Per run of ``values`` (``count[i]`` of them from ``start[i]``, the runs one after the other): whether it
+    is 0, 1, 2, … (an empty run is)."""
+    ok = np.ones(len(start), bool)
+    some = np.flatnonzero(count > 0)
+    if not len(some):
+        return ok
+    ok[some] = values[start[some]] == 0
+    second = np.flatnonzero(np.diff(values) != 1) + 1  # the second of two neighbours not one apart (or NaN)
+    run = some[np.searchsorted(start[some], second, side="right") - 1]
+    inside = (second > start[run]) & (second < start[run] + count[run])
+    ok[run[inside]] = False
+    return ok
 
 
 def _every_frame(a: np.ndarray) -> bool:

@@ -272,11 +272,11 @@ def test_a_length_beyond_the_tolerance_names_the_file_and_writes_nothing(tmp_pat
     assert not ws.labels_path.exists()
 
 
-@pytest.mark.parametrize("va_fusion", ["mean", "weighted"])
+@pytest.mark.parametrize(("va_fusion", "mixed"), [("mean", False), ("weighted", False), ("mean", True)])
 def test_tables_of_every_grid_frame_merge_as_through_the_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                 va_fusion: str) -> None:
-    """Tables with a row for each grid frame are their own regridding; the tables equal those of the search
-    every other table goes through."""
+                                                                 va_fusion: str, mixed: bool) -> None:
+    """Tables with a row for each grid frame are their own regridding (also beside tables that are not, in one
+    batch); the tables equal those of the search every other table goes through."""
     from affcurate.labels import regrid
 
     rng = np.random.default_rng(7)
@@ -287,20 +287,27 @@ def test_tables_of_every_grid_frame_merge_as_through_the_search(tmp_path: Path, 
         for ann in ("a", "b", "c"):
             au = {a: np.where(rng.random(n) < 0.1, np.nan, (rng.random(n) < 0.4).astype(float)) for a in AUS}
             va = np.where(rng.random((n, 2)) < 0.1, np.nan, rng.uniform(-1, 1, (n, 2)))
-            write_annotation(ws, Annotation(f"v{i}", "au", ann, pd.DataFrame({"frame": np.arange(n), **au}),
-                                            complete=True))
+            # mixed: one rater of each video skipped every fifth frame from frame 20 (its rows are searched)
+            rows = np.flatnonzero((np.arange(n) < 20) | (np.arange(n) % 5 > 0)) if mixed and ann == "c" \
+                else np.arange(n)
+            write_annotation(ws, Annotation(f"v{i}", "au", ann, pd.DataFrame(
+                {"frame": rows, **{a: v[rows] for a, v in au.items()}}), complete=True))
             write_annotation(ws, Annotation(f"v{i}", "va", ann, pd.DataFrame(
-                {"frame": np.arange(n), "valence": va[:, 0], "arousal": va[:, 1]}), complete=True))
+                {"frame": rows, "valence": va[rows, 0], "arousal": va[rows, 1]}), complete=True))
     searches = []
     search = regrid._between_rows
     monkeypatch.setattr(regrid, "_between_rows", lambda *a: searches.append(1) or search(*a))
+    own = regrid._own_rows
+    found: list[int] = []
+    monkeypatch.setattr(regrid, "_own_rows", lambda metas, *a: (r := own(metas, *a), found.append(int(r.sum())))[0])
     fast = merge(ws, drop_no_face=False, disagreements=3)
-    assert not searches
+    assert bool(searches) == mixed
+    assert sum(found) == (16 if mixed else 24)  # the tables of every frame, of 4 videos × 3 raters × 2 tasks
     shutil.copyfile(ws.labels_path, tmp_path / "fast.parquet")
-    calls = []
-    monkeypatch.setattr(regrid, "_counts", lambda a: calls.append(1) and False)
+    searches.clear()
+    monkeypatch.setattr(regrid, "_own_rows", lambda metas, *a: np.zeros(len(metas), bool))
     searched = merge(ws, drop_no_face=False, disagreements=3)
-    assert calls and searches
+    assert searches
     assert_same_table(tmp_path / "fast.parquet", ws.labels_path, ws.root)
     pd.testing.assert_frame_equal(fast.labels, searched.labels)
     pd.testing.assert_frame_equal(fast.agreement, searched.agreement)
