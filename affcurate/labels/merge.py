@@ -205,7 +205,9 @@ def _disagreements(parts: list[dict[str, Any]], videos: list[Video], s: LabelsSe
     rank = np.empty(len(ids), np.int64)
     rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
     some = np.flatnonzero(seg["score"] > 0)
-    order = some[np.lexsort((seg["start"][some], rank[video[some]], -seg["score"][some]))]
+    # video and start in one key (starts are frames, fewer than 2**32): a sort of two keys, not three
+    after = (rank[video[some]] << 32) | seg["start"][some].astype(np.int64)
+    order = some[np.lexsort((after, -seg["score"][some]))]
     labels = label_order(s.aus)
     key = seg["key"][order]
     return pa.table([dictionary(video[order], ids), dictionary(key, [t for t, _ in labels]),
