@@ -18,7 +18,7 @@ from affcurate.labels.counts import video_counts
 from affcurate.labels.filters import keep_rows
 from affcurate.labels.layout import Layout
 from affcurate.labels.model import TASKS, task_columns
-from affcurate.labels.regrid import Grids, regrid
+from affcurate.labels.regrid import Grids, query, regrid
 from affcurate.labels.scan import POSITIONS, TableMeta, read_frame_maps, read_rows
 from affcurate.workspace import Workspace
 
@@ -96,7 +96,7 @@ def _merge_batch(ws: Workspace, videos: list[Video], plan: Plan) -> dict[str, An
     s = ws.settings.labels
     fps = ws.settings.ingest.fps
     vids = [v.video_id for v in videos]
-    maps = read_frame_maps(ws, vids)
+    maps = read_frame_maps(ws, vids, {query(m, fps, v.src_fps)[0] for v in videos for m in v.tables})
     n = maps.count
     g = Grids(maps, fps, [v.src_fps for v in videos],
               [int(v.src_frames) if v.src_frames is not None else int(n[i]) for i, v in enumerate(videos)],

@@ -61,13 +61,13 @@ class _Interval:  # what resample._intervals reads of an annotation
     task: str
 
 
-def _query(m: TableMeta, g: Grids, v: int) -> tuple[str, float | None]:
-    """Which frame-map column holds the grid's frames in the table's units, and the factor to apply."""
-    src_fps = g.src_fps[v]
+def query(m: TableMeta, fps: float, src_fps: float | None) -> tuple[str, float | None]:
+    """Which frame-map column holds the grid's frames (at ``fps``, of a source at ``src_fps``) in the table's
+    units, and the factor to apply."""
     if m.clock == "grid":
         if m.time_base == "time":
             return "time", None
-        if m.fps is None or abs(m.fps - g.fps) < 1e-6:
+        if m.fps is None or abs(m.fps - fps) < 1e-6:
             return "frame", None
         return "time", m.fps
     if m.time_base == "time":
@@ -122,7 +122,7 @@ def regrid(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, colu
                 x_all[a:a + n] = np.arange(n)
                 k_all[a:a + n] = np.arange(n) + r0
             continue
-        col, factor = _query(m, g, v)
+        col, factor = query(m, g.fps, g.src_fps[v])
         s0 = int(fm.start[v])
         x = fm.columns[col][s0:s0 + n]
         x = x * factor if factor is not None else x
@@ -198,7 +198,7 @@ def _own_rows(metas: list[TableMeta], videos: list[int], rows: Rows, g: Grids, s
     own &= _runs_count(rows.columns["frame"], rows.start, rows.count)
     fm = g.maps
     for i in np.flatnonzero(own):
-        col, factor = _query(metas[i], g, videos[i])
+        col, factor = query(metas[i], g.fps, g.src_fps[videos[i]])
         if factor is None:
             own[i] = g.counting(col)[videos[i]]
         else:

@@ -125,9 +125,11 @@ def _read_one_by_one(paths: list[str], columns: list[str]) -> Rows:
 FRAME_MAP = ("frame", "time", "src_frame", "src_time")
 
 
-def read_frame_maps(ws: Workspace, videos: list[str]) -> Rows:
-    """The frame maps' position columns of ``videos``, as float64, every video after the other."""
+def read_frame_maps(ws: Workspace, videos: list[str], columns: set[str] | None = None) -> Rows:
+    """The frame maps' position columns of ``videos`` (``frame`` and those of ``columns``; default: all), as
+    float64, every video after the other."""
     for vid in videos:
         if not ws.frames_path(vid).exists():
             ws.frame_map(vid)  # its one "run ingest first" message
-    return read_rows([str(ws.frames_path(vid)) for vid in videos], list(FRAME_MAP))
+    wanted = [c for c in FRAME_MAP if columns is None or c == "frame" or c in columns]
+    return read_rows([str(ws.frames_path(vid)) for vid in videos], wanted)
