@@ -155,14 +155,16 @@ class TextWriter:
     """A Parquet file written a record batch at a time (each a row group), its texts given as dictionaries
     (each distinct text once, a number per row) and stored as such, while the file's schema names them
     ``large_string`` as ``schema`` does: the type and metadata every reader gets back. :meth:`close` adds the
-    ``affcurate`` metadata; the caller's atomic rename makes the file what it replaces."""
+    ``affcurate`` metadata; the caller's atomic rename makes the file what it replaces. ``keys``: the columns
+    readers pick rows by (each row group's least and greatest value is stored for them)."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, keys: tuple[str, ...] = ("video_id",)) -> None:
         self.schema = schema
         self.rows = 0
         texts = [f.name for f in schema if pa.types.is_large_string(f.type)]
         self._writer = pq.ParquetWriter(path, stored_schema(schema), compression="zstd",
-                                        use_dictionary=texts or False, store_schema=False)
+                                        use_dictionary=texts or False, store_schema=False,
+                                        write_statistics=[k for k in keys if k in schema.names])
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         self._writer.write(batch, row_group_size=max(len(batch), 1))

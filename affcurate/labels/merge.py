@@ -167,7 +167,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     if videos:
         plan = Plan(Layout.of([v.tasks for v in videos], s.aus), keep, drop)
         with io.atomic_path(ws.labels_path, suffix=".parquet") as tmp:
-            writer = TextWriter(tmp, plan.layout.schema)
+            writer = TextWriter(tmp, plan.layout.schema, ("video_id", "frame"))
             try:
                 for n_videos, value in _outcomes(ws, videos, plan, spec):
                     _take(result, value, writer, plan.layout, stats, dis_rows, steps)
@@ -187,7 +187,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
         result.disagreements = as_read(segments.slice(0, disagreements), SEGMENTS)
     io.write_parquet(result.agreement, ws.root / "agreement.parquet")
     with io.atomic_path(ws.root / "disagreements.parquet", suffix=".parquet") as tmp:
-        out = TextWriter(tmp, SEGMENTS)
+        out = TextWriter(tmp, SEGMENTS, ("video_id", "task", "label"))
         out.write(segments)
         out.close()
     return result
