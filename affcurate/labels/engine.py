@@ -46,11 +46,17 @@ class Video:
 
 @dataclass(frozen=True)
 class Plan:
-    """What every batch needs to know of the whole merge: the file's columns and which frames to keep."""
+    """What every batch needs to know of the whole merge: the file's columns, which frames to keep, and each
+    video's place among the merge's videos by name (disagreements of equal score are in that order)."""
 
     layout: Layout
     keep: str
     drop: bool
+    rank: dict[str, int]
+
+    @staticmethod
+    def ranks(videos: list[Video]) -> dict[str, int]:
+        return {vid: i for i, vid in enumerate(sorted(v.video_id for v in videos))}
 
 
 def batches(videos: list[Video]) -> list[list[Video]]:
@@ -169,11 +175,20 @@ def _merge_batch(ws: Workspace, videos: list[Video], plan: Plan) -> dict[str, An
                               np.bincount(video[keep], minlength=len(vids)), sources)
     result["parts"].append({"batch": batch, "steps": steps, "counts": counts})
     result["stats"] += [rec for _, rec in sorted(out.stats, key=lambda r: r[0])]
-    if out.segments:  # in a video-by-video merge's order: by video, label, start
-        seg = {k: np.concatenate([p[k] for p in out.segments]) for k in ("video", "key", "start", "end", "score")}
-        order = np.lexsort((seg["start"], seg["key"], seg["video"]))
-        result["segments"].append({"videos": vids, **{k: v[order] for k, v in seg.items()}})
+    if out.segments:
+        result["segments"].append(_disagreeing(out.segments, [plan.rank[v] for v in vids], vids))
     return result
+
+
+def _disagreeing(parts: list[dict[str, np.ndarray]], rank: list[int], vids: list[str]) -> dict[str, Any]:
+    """The batch's windows with any disagreement, as disagreements.parquet lists them: most disagreed first,
+    then by video (its ``rank`` by name), start and label. ``after``: the video's rank and the start (a frame,
+    below 2**32) in one number."""
+    seg = {k: np.concatenate([p[k] for p in parts]) for k in ("video", "key", "start", "end", "score")}
+    some = np.flatnonzero(seg["score"] > 0)
+    after = (np.asarray(rank, np.int64)[seg["video"][some]] << 32) | seg["start"][some].astype(np.int64)
+    order = np.lexsort((seg["key"][some], after, -seg["score"][some]))
+    return {"videos": vids, "rank": rank, "after": after[order], **{k: v[some[order]] for k, v in seg.items()}}
 
 
 def _face_mask(ws: Workspace, vid: str, n: int) -> np.ndarray:

@@ -165,7 +165,7 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
     dis_rows: list[dict[str, Any]] = []
     steps: list[list[int]] = []  # per batch, its frames after each filter
     if videos:
-        plan = Plan(Layout.of([v.tasks for v in videos], s.aus), keep, drop)
+        plan = Plan(Layout.of([v.tasks for v in videos], s.aus), keep, drop, Plan.ranks(videos))
         with io.atomic_path(ws.labels_path, suffix=".parquet") as tmp:
             writer = TextWriter(tmp, plan.layout.schema, ("video_id", "frame"))
             try:
@@ -194,23 +194,22 @@ def merge(ws: Workspace, keep: str = "all", drop_no_face: bool | None = None, di
 
 
 def _disagreements(parts: list[dict[str, Any]], videos: list[Video], s: LabelsSettings) -> pa.Table:
-    """The batches' windows with any disagreement, most disagreed first (then by video and start), as
-    :data:`SEGMENTS` stores them."""
+    """The batches' windows with any disagreement (each batch's in their order), most disagreed first (then by
+    video, start and label), as :data:`SEGMENTS` stores them."""
     if not parts:
         return SEGMENTS.empty_table().cast(stored_schema(SEGMENTS))
     number = {v.video_id: i for i, v in enumerate(videos)}
     video = np.concatenate([np.array([number[v] for v in p["videos"]], np.int64)[p["video"]] for p in parts])
     seg = {k: np.concatenate([p[k] for p in parts]) for k in ("key", "start", "end", "score")}
-    ids = [v.video_id for v in videos]
-    rank = np.empty(len(ids), np.int64)
-    rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
-    some = np.flatnonzero(seg["score"] > 0)
-    # video and start in one key (starts are frames, fewer than 2**32): a sort of two keys, not three
-    after = (rank[video[some]] << 32) | seg["start"][some].astype(np.int64)
-    order = some[np.lexsort((after, -seg["score"][some]))]
+    ranks = [(min(p["rank"]), max(p["rank"])) for p in parts]
+    if all(a[1] < b[0] for a, b in zip(ranks[:-1], ranks[1:], strict=True)):
+        # each batch's videos come before the next one's by name: of equal scores, the earlier batch's first
+        order = np.argsort(-seg["score"], kind="stable")
+    else:
+        order = np.lexsort((seg["key"], np.concatenate([p["after"] for p in parts]), -seg["score"]))
     labels = label_order(s.aus)
     key = seg["key"][order]
-    return pa.table([dictionary(video[order], ids), dictionary(key, [t for t, _ in labels]),
+    return pa.table([dictionary(video[order], [v.video_id for v in videos]), dictionary(key, [t for t, _ in labels]),
                      dictionary(key, [c for _, c in labels]), seg["start"][order].astype(np.int64),
                      seg["end"][order].astype(np.int64), seg["score"][order].astype(np.float64)],
                     schema=stored_schema(SEGMENTS))

@@ -120,3 +120,31 @@ def test_every_segment_of_disagreement_is_kept_for_review(tmp_path: Path, make_w
     seg = io.read_parquet(ws.root / "disagreements.parquet")
     assert seg[["video_id", "task", "label", "start", "end"]].values.tolist() == [["clip", "au", "AU12", 30, 59]]
     assert seg["score"].iloc[0] == pytest.approx(0.5)
+
+
+def test_disagreements_are_most_disagreed_first_then_by_video_start_and_label(tmp_path: Path, make_ws,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever order the videos are merged in (z1 first here: the first rater labelled only it) and in however
+    many batches."""
+    from affcurate import io
+    from affcurate.labels import engine
+
+    rng = np.random.default_rng(3)
+    aus = ["AU4", "AU12"]
+    ws = make_ws(tmp_path / "ws", {v: {"n_src": 150, "src_fps": 30.0, "subject": v} for v in ("z1", "b1", "m1")},
+                 {"labels": {"aus": aus}})
+    for who, vids in (("ann", ["z1"]), ("bob", ["b1", "m1"]), ("cat", ["z1", "b1", "m1"])):
+        for vid in vids:
+            au = {a: (rng.random(150) < 0.5).astype(int) for a in aus}
+            write_annotation(ws, Annotation(vid, "au", who, pd.DataFrame({"frame": np.arange(150), **au})))
+    files = []
+    for batch in (10**6, 100):  # all videos in one batch, then one video a batch
+        monkeypatch.setattr(engine, "BATCH_FRAMES", batch)
+        merge(ws, drop_no_face=False)
+        files.append(io.read_parquet(ws.root / "disagreements.parquet"))
+    pd.testing.assert_frame_equal(files[0], files[1])
+    seg = files[0]
+    assert len(seg) == 3 * 5 * 2  # every second of every video and AU: the raters never agree for a whole second
+    keys = list(zip(-seg["score"], seg["video_id"], seg["start"], seg["label"].map(aus.index), strict=True))
+    assert keys == sorted(keys)
+    assert seg["score"].duplicated().sum() > 10  # ties enough for the order after the score to matter
