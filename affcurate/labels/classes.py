@@ -13,7 +13,9 @@ import numpy as np
 from affcurate.errors import AffcurateError
 
 DIRECT = 4096
-"""Profiles numbered directly up to this many; beyond, only those that occur are numbered."""
+"""Profiles numbered directly up to this many; beyond, only those that occur are numbered (up to
+:data:`COMPACT` through a table of all of them, beyond by sorting)."""
+COMPACT = 2**20
 
 
 @dataclass
@@ -34,15 +36,23 @@ def profiles(per: list[np.ndarray]) -> Profiles:
     k = len(per)
     n_classes = max(int(max(x.max() for x in per)) + 1, 1) if per[0].size else 1
     radix = k + 1
-    kind = np.int32 if radix**n_classes < 2**31 else np.int64  # many annotators of many classes: wider
+    top = radix**n_classes  # profiles there can be
+    kind = next(t for t in (np.uint8, np.uint16, np.int32, np.int64) if top - 1 <= np.iinfo(t).max)
     number = np.zeros(per[0].shape, kind)
+    narrow = k < 256  # the annotators of a class counted in bytes: a comparison's booleans are those bytes
+    count = np.empty(per[0].shape, np.uint8 if narrow else np.int32)
     for c in range(n_classes):
-        count = np.zeros(per[0].shape, kind)
+        count[...] = 0
         for x in per:
-            count += x == c
-        number += count * kind(radix**c)
-    if radix**n_classes <= DIRECT:
-        codes = np.arange(radix**n_classes)
+            count += (x == c).view(np.uint8) if narrow else x == c
+        number += count * kind(radix**c) if c else count
+    if top <= DIRECT:
+        codes = np.arange(top)
+    elif top <= COMPACT:  # the profiles that occur, numbered in their order through a table of all of them
+        codes = np.flatnonzero(np.bincount(number.reshape(-1), minlength=top))
+        lookup = np.zeros(top, np.int32)
+        lookup[codes] = np.arange(len(codes), dtype=np.int32)
+        number = lookup[number]
     else:
         codes, inverse = np.unique(number, return_inverse=True)
         number = inverse.reshape(number.shape)
