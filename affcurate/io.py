@@ -76,12 +76,19 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
+ROWS_KEY = "affcurate.rows"
+"""Beside the ``affcurate`` metadata: the table's number of rows (a reader of many tables at once finds where
+each one's rows are without reading their footers twice)."""
+
+
 def write_parquet(df: pd.DataFrame, path: str | Path, metadata: dict[str, Any] | None = None) -> None:
-    """Write a table atomically; ``metadata`` is stored as JSON under the ``affcurate`` key."""
+    """Write a table atomically; ``metadata`` is stored as JSON under the ``affcurate`` key (and the number of
+    rows under :data:`ROWS_KEY`)."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     if metadata:
         meta = dict(table.schema.metadata or {})
         meta[b"affcurate"] = json.dumps(metadata, sort_keys=True, default=str).encode()
+        meta[ROWS_KEY.encode()] = str(len(df)).encode()
         table = table.replace_schema_metadata(meta)
     with atomic_path(path, suffix=".parquet") as tmp:
         pq.write_table(table, tmp, compression="zstd")

@@ -127,7 +127,7 @@ def _merge_batch(ws: Workspace, videos: list[Video], plan: Plan) -> dict[str, An
         discrete, continuous = task_columns(task, s.aus)
         present = set().union(*(m.columns for m in flat))
         rows = read_rows([m.path for m in flat], [*POSITIONS, *discrete, *continuous], present,
-                         frozenset(discrete))
+                         frozenset(discrete), [m.rows for m in flat])
         rg = regrid(flat, [i for i, _ in place], rows, g, discrete + continuous, s.length_tolerance)
         for t, (i, j) in enumerate(place):
             m, key = flat[t], (i, ti, j)

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from affcurate.errors import InputError
+from affcurate.io import ROWS_KEY
 
 if TYPE_CHECKING:
     from affcurate.workspace import Workspace
@@ -40,6 +41,8 @@ class TableMeta:
     origin: str
     last_line: int | None
     columns: frozenset[str]
+    rows: int | None = None
+    """Its rows, as its writer recorded them (None: not recorded)."""
 
     @property
     def where(self) -> str:
@@ -65,7 +68,7 @@ def read_meta(path: str) -> TableMeta:
     return TableMeta(path, m["video_id"], m["task"], m["annotator"], m.get("source", "affcurate"),
                      m.get("clock", "grid"), m.get("time_base", "frame"), m.get("fps"), m.get("shape", "dense"),
                      bool(m.get("complete", False)), m.get("origin") or path, m.get("last_line"),
-                     _column_names(path, kv))
+                     _column_names(path, kv), int(kv[ROWS_KEY]) if kv.get(ROWS_KEY, "").isdigit() else None)
 
 
 @dataclass
@@ -78,33 +81,48 @@ class Rows:
 
 
 def read_rows(paths: list[str], columns: list[str], present: set[str] | None = None,
-              classes: frozenset[str] = frozenset()) -> Rows:
+              classes: frozenset[str] = frozenset(), rows: list[int | None] | None = None) -> Rows:
     """``columns`` of every table in ``paths`` as float64 (NaN: empty or no such column), in one scan; a column
     not in ``present`` (that no table has) is left out of the scan and of the result. Columns of ``classes``
-    (presence, expression) are read as float32: exact for every whole class, at half the memory."""
+    (presence, expression) are read as float32: exact for every whole class, at half the memory. ``rows``: each
+    table's rows as recorded (:attr:`TableMeta.rows`); where one is missing, or they do not add up to the rows
+    read, each row's file is read with it."""
     wanted = [c for c in columns if present is None or c in present]
     kinds = {c: pl.Float32 if c in classes else pl.Float64 for c in wanted}
     if not paths:
         return Rows({c: np.zeros(0, np.float32 if c in classes else np.float64) for c in wanted},
                     np.zeros(0, np.int64), np.zeros(0, np.int64))
-    scan = pl.scan_parquet(paths, schema=kinds, missing_columns="insert",
-                           extra_columns="ignore", cast_options=pl.ScanCastOptions(**_CAST),
-                           include_file_paths="__path", parallel="prefiltered")
-    try:  # each file's rows are one run of its path: their run number says which file a row is of
-        df = scan.with_columns(pl.col("__path").rle_id().alias("__file")).drop("__path").collect()
+
+    def scan(file_paths: str | None) -> pl.LazyFrame:
+        return pl.scan_parquet(paths, schema=kinds, missing_columns="insert", extra_columns="ignore",
+                               cast_options=pl.ScanCastOptions(**_CAST), include_file_paths=file_paths,
+                               parallel="prefiltered")
+
+    try:
+        if rows is not None and all(r is not None for r in rows):
+            df = scan(None).collect()
+            count = np.asarray(rows, np.int64)
+            if len(df) == count.sum():  # else a file was rewritten since: its rows are found as below
+                return Rows({c: df.get_column(c).to_numpy() for c in wanted}, _starts(count), count)
+        # each file's rows are one run of its path: their run number says which file a row is of
+        lazy = scan("__path")
+        df = lazy.with_columns(pl.col("__path").rle_id().alias("__file")).drop("__path").collect()
     except Exception:  # noqa: BLE001 - a column of another type: read the tables one by one, as pandas does
-        rows = _read_one_by_one(paths, wanted)
-        rows.columns.update({c: v.astype(np.float32) for c, v in rows.columns.items() if c in classes})
-        return rows
+        out = _read_one_by_one(paths, wanted)
+        out.columns.update({c: v.astype(np.float32) for c, v in out.columns.items() if c in classes})
+        return out
     runs = np.bincount(df.get_column("__file").to_numpy()) if len(df) else np.zeros(0, np.int64)
     if len(runs) == len(paths):
         count = runs.astype(np.int64)
     else:  # some tables are empty: which files the runs are of
-        names = scan.select(pl.col("__path").unique(maintain_order=True)).collect().get_column("__path")
+        names = lazy.select(pl.col("__path").unique(maintain_order=True)).collect().get_column("__path")
         sizes = dict(zip(names.to_list(), runs.tolist(), strict=True))
         count = np.array([sizes.get(p, 0) for p in paths], np.int64)
-    data = {c: df.get_column(c).to_numpy() for c in wanted}
-    return Rows(data, np.r_[0, np.cumsum(count)[:-1]].astype(np.int64), count)
+    return Rows({c: df.get_column(c).to_numpy() for c in wanted}, _starts(count), count)
+
+
+def _starts(count: np.ndarray) -> np.ndarray:
+    return np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
 
 
 def _read_one_by_one(paths: list[str], columns: list[str]) -> Rows:
@@ -119,7 +137,7 @@ def _read_one_by_one(paths: list[str], columns: list[str]) -> Rows:
                       if c in df.columns else np.full(len(df), np.nan) for c in columns})
     count = np.array([len(next(iter(d.values()))) if d else 0 for d in parts], np.int64)
     data = {c: np.concatenate([d[c] for d in parts]) if parts else np.zeros(0) for c in columns}
-    return Rows(data, np.r_[0, np.cumsum(count)[:-1]].astype(np.int64), count)
+    return Rows(data, _starts(count), count)
 
 
 FRAME_MAP = ("frame", "time", "src_frame", "src_time")
