@@ -246,7 +246,7 @@ def list_annotations(ws: Workspace) -> pd.DataFrame:
     """Every annotation table in the workspace: annotator, task, video_id, path."""
     rows = []
     if ws.annotations_dir.exists():
-        for p in sorted(ws.annotations_dir.glob("*/*/*.parquet")):
+        for p in sorted(ws.annotations_dir.glob("*/*/*.parquet"), key=lambda p: p.parts):  # as paths sort
             rows.append({"annotator": p.parent.parent.name, "task": p.parent.name, "video_id": p.stem,
                          "path": str(p)})
     return pd.DataFrame(rows, columns=["annotator", "task", "video_id", "path"])
