@@ -184,13 +184,13 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
             codes[i][np.isnan(v)] = -1
     prof = profiles([codes[:, rows.of(j)] for j in range(k)])
     fused, share = fuse_profiles(prof, s.au_fusion if task == "au" else s.expr_fusion)
-    shares = []
+    agree = share.astype(np.float32)  # as the column stores it
     for i, c in enumerate(given):  # each frame's from its profile's
-        out.columns[c][dest] = fused[prof.number[i]]
-        shares.append(share[prof.number[i]])
-        out.columns[f"{c}_agree" if task == "au" else "expr_agree"][dest] = shares[i]
+        _take(fused, prof.number[i], out.columns[c], dest)
+        _take(agree, prof.number[i], out.columns[f"{c}_agree" if task == "au" else "expr_agree"], dest)
     if k < 2:
         return
+    disagree = 1 - np.nan_to_num(share, nan=1.0)
     a_nom, kappa, some = agreement_of_profiles(prof, k, lengths)
     for i, c in enumerate(given):
         for g in np.flatnonzero(some[:, i]):
@@ -199,7 +199,15 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
                 out.stats.append(((v, order[(task, c)], j), _stat(vids[v], task, c, name, value, k)))
         sel = some[:, i]
         _segments(out, [group[g] for g in np.flatnonzero(sel)], first[sel], lengths[sel],
-                  1 - np.nan_to_num(shares[i], nan=1.0), order[(task, c)])
+                  np.take(disagree, prof.number[i]), order[(task, c)])
+
+
+def _take(table: np.ndarray, number: np.ndarray, column: np.ndarray, dest: slice | np.ndarray) -> None:
+    """``column[dest]`` = each frame's value of its profile, gathered in place where ``dest`` is one run."""
+    if isinstance(dest, slice):
+        np.take(table, number, out=column[dest])
+    else:
+        column[dest] = np.take(table, number)
 
 
 def _fuse_generic(out: Fused, c: str, stack: np.ndarray, dest: slice | np.ndarray, s: LabelsSettings,
