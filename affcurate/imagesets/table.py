@@ -125,7 +125,8 @@ def image_of(images: pd.DataFrame) -> dict[tuple[str, int], str]:
 
 def image_counts(ws: Workspace) -> dict[str, Any]:
     """What ``affcurate status`` can say of the image sets: images in all and per status, shards written and in
-    all, the images done per shard, and every failed image (image id and its one-line error), with the outcomes of finished shards."""
+    all, the images done per shard, and every failed image (image id and its one-line error), with the outcomes
+    of finished shards."""
     images = with_shard_results(read_images(ws), ws) if ws.images_path.exists() else empty()
     shards = images["shard"].dropna().astype(str).unique()
     written = sum(ws.ledger(STAGE, s) is not None for s in shards)

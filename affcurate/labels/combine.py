@@ -186,8 +186,8 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
     fused, share = fuse_profiles(prof, s.au_fusion if task == "au" else s.expr_fusion)
     agree = share.astype(np.float32)  # as the column stores it
     for i, c in enumerate(given):  # each frame's from its profile's
-        _take(fused, prof.number[i], out.columns[c], dest)
-        _take(agree, prof.number[i], out.columns[f"{c}_agree" if task == "au" else "expr_agree"], dest)
+        _per_frame(fused, prof.number[i], out.columns[c], dest)
+        _per_frame(agree, prof.number[i], out.columns[f"{c}_agree" if task == "au" else "expr_agree"], dest)
     if k < 2:
         return
     disagree = 1 - np.nan_to_num(share, nan=1.0)
@@ -202,7 +202,7 @@ def _fuse_classes(out: Fused, given: list[str], values: list[np.ndarray], rows: 
                   np.take(disagree, prof.number[i]), order[(task, c)])
 
 
-def _take(table: np.ndarray, number: np.ndarray, column: np.ndarray, dest: slice | np.ndarray) -> None:
+def _per_frame(table: np.ndarray, number: np.ndarray, column: np.ndarray, dest: slice | np.ndarray) -> None:
     """``column[dest]`` = each frame's value of its profile, gathered in place where ``dest`` is one run."""
     if isinstance(dest, slice):
         np.take(table, number, out=column[dest])
